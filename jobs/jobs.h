@@ -1,0 +1,17 @@
+/* jobs.h - the subcommands of the `artistnet` binary. Each job lives in jobs/<name>.c and exposes
+ *   int job_<name>_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errlen);
+ * argv[0] is the subcommand name. It returns a util.h code (0, UTIL_HELP, negative error) that is
+ * the same on every rank, with a message in err for errors. main.c prints it and maps it to the
+ * exit status. To add a job: write jobs/<name>.c and add one JOB(...) line below. */
+#ifndef ARTISTNET_JOBS_H
+#define ARTISTNET_JOBS_H
+#include <mpi.h>
+#include <stddef.h>
+
+#define JOB_LIST(JOB)
+
+#define JOB_DECLARE(name, summary) int job_##name##_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errlen);
+JOB_LIST(JOB_DECLARE)
+#undef JOB_DECLARE
+
+#endif

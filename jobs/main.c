@@ -1,0 +1,83 @@
+/* main.c - the one `main` of artistnet: selects OpenBLAS kernels, starts MPI, dispatches the
+ * subcommand (jobs.h), prints its error and maps return codes to exit statuses:
+ * 0 done, 1 failure, 2 bad usage or bad input file, 3 interrupted (resumable with --resume). */
+#include "jobs/jobs.h"
+#include "nn/nn_blas.h"
+#include "util/util.h"
+
+#include <hdf5.h>
+#include <sndfile.h>
+#include <soxr.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef int (*job_fn)(int, char **, MPI_Comm, char *, size_t);
+
+static const struct {
+    const char *name;
+    job_fn fn;
+    const char *summary;
+} jobs[] = {
+#define JOB_ENTRY(name, summary) {#name, job_##name##_main, summary},
+    JOB_LIST(JOB_ENTRY)
+#undef JOB_ENTRY
+    {NULL, NULL, NULL}};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: [mpirun -n N] artistnet SUBCOMMAND [options]   (artistnet SUBCOMMAND --help)\n\n"
+               "Representation learning with artist labels (Park et al., MIREX 2017), at cluster scale.\n\n"
+               "subcommands:\n");
+    for (size_t i = 0; jobs[i].name; i++) fprintf(f, "  %-14s %s\n", jobs[i].name, jobs[i].summary);
+    fprintf(f, "\n  --version      versions of artistnet and its libraries, BLAS kernels in use\n"
+               "  --help         this help\n\n"
+               "exit status: 0 done, 1 failure, 2 bad usage or bad input file, 3 interrupted (resume with --resume)\n");
+}
+
+static void version(void)
+{
+    unsigned maj, min, rel;
+    H5get_libversion(&maj, &min, &rel);
+    char mpiv[MPI_MAX_LIBRARY_VERSION_STRING];
+    int len = 0;
+    MPI_Get_library_version(mpiv, &len);
+    char *nl = strchr(mpiv, ',');
+    if (nl) *nl = 0;
+    printf("artistnet %s\n  MPI: %s\n  HDF5: %u.%u.%u (parallel)\n  OpenBLAS kernels: %s\n  %s\n  soxr: %s\n",
+           ARTISTNET_VERSION, mpiv, maj, min, rel, nn_blas_corename(), sf_version_string(), soxr_version());
+}
+
+int main(int argc, char **argv)
+{
+    nn_blas_setup(argc, argv);
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    int provided = 0;
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    int rank = 0;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    int rc;
+    char err[UTIL_ERRLEN] = "";
+    if (!strcmp(argv[1], "--version")) {
+        if (rank == 0) version();
+        rc = UTIL_OK;
+    } else {
+        rc = UTIL_EUSAGE;
+        snprintf(err, sizeof err, "unknown subcommand '%s' (see artistnet --help)", argv[1]);
+        for (size_t i = 0; jobs[i].name; i++)
+            if (!strcmp(argv[1], jobs[i].name)) {
+                err[0] = 0;
+                util_signals_install();
+                rc = jobs[i].fn(argc - 1, argv + 1, MPI_COMM_WORLD, err, sizeof err);
+                break;
+            }
+    }
+    if (rc < 0 && rank == 0) fprintf(stderr, "artistnet %s: %s\n", argv[1], err[0] ? err : "failed");
+    if (rc == UTIL_EINTR && rank == 0)
+        fprintf(stderr, "artistnet %s: interrupted; state saved, run again with --resume to continue\n", argv[1]);
+    MPI_Finalize();
+    return util_exit_status(rc);
+}

@@ -1,0 +1,55 @@
+/* test_util.c - option parsing (defaults, ranges, junk, required), number parsing, UTF-8, hashes. */
+#include "testutil.h"
+#include "util/util.h"
+
+#include <string.h>
+
+int main(void)
+{
+    long l;
+    double d;
+    CHECK(util_parse_long("42", 0, 100, &l) == 0 && l == 42);
+    CHECK(util_parse_long("42x", 0, 100, &l) != 0);
+    CHECK(util_parse_long("", 0, 100, &l) != 0);
+    CHECK(util_parse_long("101", 0, 100, &l) != 0);
+    CHECK(util_parse_double("0.5", 0, 1, &d) == 0 && d == 0.5);
+    CHECK(util_parse_double("nan", 0, 1, &d) != 0);
+    CHECK(util_parse_double("1e400", 0, 1e300, &d) != 0);
+
+    int epochs = -1, quiet = -1;
+    double lr = -1;
+    const char *out = "x";
+    util_opt opts[] = {
+        {"epochs", UTIL_OPT_INT, &epochs, "10", "epochs", 1, 1000, 0},
+        {"lr", UTIL_OPT_DOUBLE, &lr, "0.1", "learning rate", 0, 10, 0},
+        {"out", UTIL_OPT_STRING, &out, NULL, "output", 1, 0, 1},
+        {"quiet", UTIL_OPT_FLAG, &quiet, NULL, "no progress", 1, 0, 0},
+        {0}};
+    char err[UTIL_ERRLEN];
+    char *a1[] = {"train", "--out", "m.h5", "--lr=0.05"};
+    CHECK(util_opts_parse("train", "t", opts, 4, a1, err, sizeof err) == 0);
+    CHECK(epochs == 10 && lr == 0.05 && quiet == 0 && !strcmp(out, "m.h5"));
+    char *a2[] = {"train", "--epochs", "0", "--out", "m"};
+    CHECK(util_opts_parse("train", "t", opts, 5, a2, err, sizeof err) == UTIL_EUSAGE);
+    CHECK_MSG(strstr(err, "--epochs") && strstr(err, "'0'"), "%s", err);
+    char *a3[] = {"train", "--epochs", "5"};
+    CHECK(util_opts_parse("train", "t", opts, 3, a3, err, sizeof err) == UTIL_EUSAGE);
+    CHECK_MSG(strstr(err, "--out is required") != NULL, "%s", err);
+    char *a4[] = {"train", "--out", "m", "--bogus"};
+    CHECK(util_opts_parse("train", "t", opts, 4, a4, err, sizeof err) == UTIL_EUSAGE);
+    CHECK_MSG(strstr(err, "unknown option '--bogus'") != NULL, "%s", err);
+    char *a5[] = {"train", "--out", "m", "--lr"};
+    CHECK(util_opts_parse("train", "t", opts, 4, a5, err, sizeof err) == UTIL_EUSAGE);
+    char *a6[] = {"train", "--quiet", "--out", "m", "--epochs", "7junk"};
+    CHECK(util_opts_parse("train", "t", opts, 6, a6, err, sizeof err) == UTIL_EUSAGE);
+
+    CHECK(util_utf8_valid("caf\xc3\xa9", 5));
+    CHECK(!util_utf8_valid("caf\xc3", 4));
+    CHECK(!util_utf8_valid("\xff", 1));
+    CHECK(!util_utf8_valid("\xc0\xaf", 2)); /* overlong */
+    CHECK(!util_utf8_valid("\xed\xa0\x80", 3)); /* surrogate */
+    CHECK(util_fnv1a(UTIL_FNV_INIT, "a", 1) == 0xaf63dc4c8601ec8cULL);
+    CHECK(util_exit_status(UTIL_EINPUT) == 2 && util_exit_status(UTIL_EFAIL) == 1 &&
+          util_exit_status(UTIL_HELP) == 0 && util_exit_status(UTIL_EINTR) == 3);
+    return test_done("test_util");
+}

@@ -1,0 +1,96 @@
+/* util.h - small shared pieces every module uses: error codes and messages, option parsing for the
+ * CLI, progress lines, clocks, checksums, strings.
+ *
+ * Error convention (libsvm's svm_check_parameter, redis's C_OK/C_ERR): functions return 0 on success
+ * or a negative UTIL_E* code, and write a one-line message into a caller-given buffer `err` of
+ * `errlen` bytes (may be NULL). Only jobs/ turns codes into exit statuses: UTIL_EINPUT and
+ * UTIL_EUSAGE -> 2, anything else negative -> 1.
+ */
+#ifndef ARTISTNET_UTIL_H
+#define ARTISTNET_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define UTIL_ERRLEN 1024
+
+enum {
+    UTIL_OK = 0,
+    UTIL_EFAIL = -1,   /* other failure (I/O, library, MPI): exit 1 */
+    UTIL_EINPUT = -2,  /* bad input file: exit 2, message names file (and line) */
+    UTIL_EUSAGE = -3,  /* bad command line: exit 2 */
+    UTIL_ETRACK = -4,  /* per-track failure (unreadable audio, too short): recorded, not fatal */
+    UTIL_EINTR = -5,   /* interrupted by a signal, resumable: exit 3 */
+    UTIL_HELP = 1      /* --help or --version was printed: exit 0 */
+};
+
+/* exit status for a return code (see above) */
+int util_exit_status(int rc);
+
+/* printf into err (if non-NULL) and return code; for `return util_fail(err, n, UTIL_EINPUT, ...)`. */
+int util_fail(char *err, size_t errlen, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Wall-clock seconds (monotonic). */
+double util_now(void);
+
+/* Checksums: 64-bit FNV-1a, streaming. util_file_hash hashes a whole file (0 on error). */
+#define UTIL_FNV_INIT 0xcbf29ce484222325ULL
+uint64_t util_fnv1a(uint64_t h, const void *data, size_t n);
+int util_file_hash(const char *path, uint64_t *out, char *err, size_t errlen);
+
+/* Allocation that reports the size on failure; xmalloc-style wrappers return NULL and never abort. */
+void *util_calloc(size_t n, size_t size);
+
+/* ---- command-line options (table driven; every option has a default and a help line) ---- */
+typedef enum { UTIL_OPT_INT, UTIL_OPT_DOUBLE, UTIL_OPT_STRING, UTIL_OPT_FLAG } util_opt_type;
+
+typedef struct {
+    const char *name;     /* long name without dashes, e.g. "epochs" */
+    util_opt_type type;
+    void *ptr;            /* int*, double*, const char**, int* (flag: set to 1) */
+    const char *def;      /* default as text ("" or NULL: none / required if `required`) */
+    const char *help;
+    double min, max;      /* range for INT/DOUBLE (ignored when min > max) */
+    int required;
+} util_opt;
+
+/* Parses argv[1..] (argv[0] is the subcommand name). Sets defaults first. Prints help (with each
+ * option's default) to stdout on --help and returns UTIL_HELP. Unknown options, missing values,
+ * numbers with junk or out of range, missing required options -> UTIL_EUSAGE with a message. */
+int util_opts_parse(const char *prog, const char *summary, util_opt *opts, int argc, char **argv,
+                    char *err, size_t errlen);
+void util_opts_help(FILE *f, const char *prog, const char *summary, const util_opt *opts);
+
+/* strict number parsing: whole string, range checked */
+int util_parse_long(const char *s, long min, long max, long *out);
+int util_parse_double(const char *s, double min, double max, double *out);
+
+/* ---- progress: rank 0 only, to stderr, at most once a second ---- */
+typedef struct {
+    const char *what;     /* e.g. "mel" */
+    const char *unit;     /* e.g. "tracks" */
+    long total;
+    double t0, last;
+    int enabled;          /* 0 on non-zero ranks or with --quiet */
+    double audio_seconds; /* optional: audio processed so far, for "x realtime" */
+} util_progress;
+
+void util_progress_start(util_progress *p, const char *what, const char *unit, long total, int enabled);
+void util_progress_update(util_progress *p, long done, int force);
+void util_progress_finish(util_progress *p, long done);
+
+/* ---- strings ---- */
+char *util_strdup(const char *s);
+/* 1 if s is valid UTF-8 */
+int util_utf8_valid(const char *s, size_t n);
+/* Joins argv into one line (for attributes): caller frees. */
+char *util_join_argv(int argc, char **argv);
+
+/* ---- signals: SIGTERM/SIGINT set a flag that long jobs poll ---- */
+void util_signals_install(void);
+int util_interrupted(void);
+void util_interrupt_reset(void);
+
+#endif
