@@ -13,6 +13,20 @@
 
 typedef int (*job_fn)(int, char **, MPI_Comm, char *, size_t);
 
+/* Subcommand names are C identifiers in jobs.h; on the command line '-' stands for '_'
+ * (import-keras -> import_keras). */
+static int name_matches(const char *arg, const char *name)
+{
+    for (; *arg && *name; arg++, name++)
+        if (*arg != *name && !(*arg == '-' && *name == '_')) return 0;
+    return *arg == 0 && *name == 0;
+}
+
+static void print_name(FILE *f, const char *name)
+{
+    for (; *name; name++) fputc(*name == '_' ? '-' : *name, f);
+}
+
 static const struct {
     const char *name;
     job_fn fn;
@@ -28,7 +42,11 @@ static void usage(FILE *f)
     fprintf(f, "usage: [mpirun -n N] artistnet SUBCOMMAND [options]   (artistnet SUBCOMMAND --help)\n\n"
                "Representation learning with artist labels (Park et al., MIREX 2017), at cluster scale.\n\n"
                "subcommands:\n");
-    for (size_t i = 0; jobs[i].name; i++) fprintf(f, "  %-14s %s\n", jobs[i].name, jobs[i].summary);
+    for (size_t i = 0; jobs[i].name; i++) {
+        fputs("  ", f);
+        print_name(f, jobs[i].name);
+        fprintf(f, "%*s %s\n", (int)(14 - strlen(jobs[i].name)), "", jobs[i].summary);
+    }
     fprintf(f, "\n  --version      versions of artistnet and its libraries, BLAS kernels in use\n"
                "  --help         this help\n\n"
                "exit status: 0 done, 1 failure, 2 bad usage or bad input file, 3 interrupted (resume with --resume)\n");
@@ -68,7 +86,7 @@ int main(int argc, char **argv)
         rc = UTIL_EUSAGE;
         snprintf(err, sizeof err, "unknown subcommand '%s' (see artistnet --help)", argv[1]);
         for (size_t i = 0; jobs[i].name; i++)
-            if (!strcmp(argv[1], jobs[i].name)) {
+            if (name_matches(argv[1], jobs[i].name)) {
                 err[0] = 0;
                 util_signals_install();
                 rc = jobs[i].fn(argc - 1, argv + 1, MPI_COMM_WORLD, err, sizeof err);
