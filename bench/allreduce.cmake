@@ -1,0 +1,5 @@
+add_executable(bench_allreduce ${CMAKE_CURRENT_SOURCE_DIR}/bench_allreduce.c)
+target_link_libraries(bench_allreduce PRIVATE MPI::MPI_C)
+foreach(np 2 4 8)
+  an_bench(bench_allreduce_${np} ${MPIEXEC_EXECUTABLE} --oversubscribe ${MPIEXEC_NUMPROC_FLAG} ${np} $<TARGET_FILE:bench_allreduce>)
+endforeach()
