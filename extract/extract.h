@@ -23,6 +23,7 @@
 #define EXTRACT_SEG_FRAMES 129
 #define EXTRACT_SEG_SIZE (EXTRACT_N_MELS * EXTRACT_SEG_FRAMES)
 #define EXTRACT_DEFAULT_SEGMENTS 10
+#define EXTRACT_MAX_SECONDS 3600 /* longer files are a per-track error (bounds memory: 317 MB at 22,050 Hz) */
 
 /* ---- decode + resample (audio.c) ---- */
 /* Reads any libsndfile format, downmixes to mono (channel mean), resamples to sr_out with soxr HQ.
@@ -34,6 +35,8 @@ int extract_audio_load(const char *path, int sr_out, float **out, size_t *n, dou
 /* ---- log-mel (mel.c) ---- */
 typedef struct extract_mel extract_mel; /* FFTW plan, window, filterbank, scratch: one per thread */
 
+/* Builds the FFTW plan (FFTW_MEASURE, under a process-wide lock: planning is not thread safe), the
+ * window and the filterbank once. One object per thread. NULL when out of memory. */
 extract_mel *extract_mel_make(void);
 void extract_mel_free(extract_mel *m);
 /* frames of a clip of n samples: 1 + n / hop (centred, reflect-padded) */
@@ -44,6 +47,15 @@ size_t extract_mel_frames(size_t n);
 int extract_mel_compute(extract_mel *m, const float *x, size_t n, float *out, size_t stride);
 /* The mel filterbank (EXTRACT_N_MELS x (n_fft/2+1), row-major), for tests. */
 const float *extract_mel_filterbank(const extract_mel *m);
+/* Frames [t0, t0 + nt) only (same values as the full computation), band-major into out with row
+ * stride `stride` (>= nt). Used to compute just the segments a track keeps. 0, UTIL_ETRACK (n < 2)
+ * or UTIL_EFAIL (range outside the clip). */
+int extract_mel_compute_range(extract_mel *m, const float *x, size_t n, size_t t0, size_t nt,
+                              float *out, size_t stride);
+/* extract_mel_make with a chosen FFT batch (frames per FFTW call) and filterbank method (0: sparse,
+ * 1: one SGEMM per batch), for the benchmark. NULL on failure. */
+#define EXTRACT_MEL_BATCH 16
+extract_mel *extract_mel_make_opts(int batch, int use_gemm);
 
 /* ---- segments (segment.c) ---- */
 /* Start frames of up to k segments of EXTRACT_SEG_FRAMES frames in a clip of n_frames frames:
@@ -56,5 +68,9 @@ int extract_segment_starts(size_t n_frames, int k, size_t *starts);
  * floats); *n_seg gets the count, *seconds the audio duration. Returns 0 or UTIL_ETRACK. */
 int extract_track_segments(extract_mel *m, const char *path, int k, float *segs, int *n_seg,
                            double *seconds, char *err, size_t errlen);
+/* The same from samples already at EXTRACT_SR (name is used in messages). Only the frames of the
+ * kept segments are computed. */
+int extract_samples_segments(extract_mel *m, const float *x, size_t n, const char *name, int k, float *segs,
+                             int *n_seg, char *err, size_t errlen);
 
 #endif

@@ -1,0 +1,194 @@
+/* audio.c - decode any format libsndfile reads (WAV, FLAC, Ogg Vorbis, Opus, MP3, ...), downmix to
+ * mono as the mean of the channels, resample to the target rate with libsoxr (SOXR_HQ, streaming),
+ * float samples. The file is read in blocks of EXTRACT_AUDIO_BLOCK frames, so memory is the output
+ * plus a few blocks. Every failure is a per-track error (UTIL_ETRACK) whose message starts with the
+ * file name: missing/unreadable file, not audio, zero length, absurd sample rate or channel count,
+ * decode error or truncated data (fewer frames than the header declares), non-finite samples, longer
+ * than EXTRACT_MAX_SECONDS. */
+#include "extract/extract.h"
+#include "util/util.h"
+
+#include <errno.h>
+#include <math.h>
+#include <sndfile.h>
+#include <soxr.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define EXTRACT_AUDIO_BLOCK 65536
+
+/* grow *buf to hold at least need floats */
+static int reserve(float **buf, size_t *cap, size_t need)
+{
+    if (need <= *cap) return 0;
+    size_t c = *cap ? *cap : 65536;
+    while (c < need) c *= 2;
+    float *p = realloc(*buf, c * sizeof(float));
+    if (!p) return -1;
+    *buf = p;
+    *cap = c;
+    return 0;
+}
+
+/* MP3 (and other compressed formats) report an estimated length; only formats whose header states
+ * an exact frame count are checked for truncation. */
+static int length_is_exact(int format)
+{
+    switch (format & SF_FORMAT_TYPEMASK) {
+    case SF_FORMAT_WAV: case SF_FORMAT_AIFF: case SF_FORMAT_AU: case SF_FORMAT_W64: case SF_FORMAT_RF64:
+    case SF_FORMAT_CAF: case SF_FORMAT_FLAC:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+int extract_audio_load(const char *path, int sr_out, float **out, size_t *n, double *src_seconds,
+                       char *err, size_t errlen)
+{
+    *out = NULL;
+    *n = 0;
+    if (src_seconds) *src_seconds = 0;
+    if (sr_out < 1000 || sr_out > 768000)
+        return util_fail(err, errlen, UTIL_EFAIL, "%s: bad output sample rate %d", path, sr_out);
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return util_fail(err, errlen, UTIL_ETRACK, "%s: cannot open: %s", path, strerror(errno));
+    if (S_ISDIR(st.st_mode)) return util_fail(err, errlen, UTIL_ETRACK, "%s: is a directory, not audio", path);
+    if (st.st_size == 0) return util_fail(err, errlen, UTIL_ETRACK, "%s: empty file (0 bytes)", path);
+
+    SF_INFO info;
+    memset(&info, 0, sizeof info);
+    SNDFILE *sf = sf_open(path, SFM_READ, &info);
+    if (!sf)
+        return util_fail(err, errlen, UTIL_ETRACK, "%s: not a readable audio file (libsndfile: %s)", path,
+                         sf_strerror(NULL));
+    int rc = UTIL_OK;
+    float *buf = NULL, *mono = NULL;
+    size_t cap = 0, len = 0;
+    soxr_t sx = NULL;
+    sf_count_t got_total = 0;
+    if (info.samplerate < 1000 || info.samplerate > 768000) {
+        rc = util_fail(err, errlen, UTIL_ETRACK, "%s: unsupported sample rate %d Hz (need 1000..768000)", path,
+                       info.samplerate);
+        goto done;
+    }
+    if (info.channels < 1 || info.channels > 1024) {
+        rc = util_fail(err, errlen, UTIL_ETRACK, "%s: unsupported channel count %d", path, info.channels);
+        goto done;
+    }
+    if (info.frames == 0) {
+        rc = util_fail(err, errlen, UTIL_ETRACK, "%s: zero length (no audio samples)", path);
+        goto done;
+    }
+    const sf_count_t max_frames = (sf_count_t)EXTRACT_MAX_SECONDS * info.samplerate;
+    if (info.frames > max_frames && info.frames != SF_COUNT_MAX) {
+        rc = util_fail(err, errlen, UTIL_ETRACK, "%s: too long (%.0f s; limit %d s)", path,
+                       (double)info.frames / info.samplerate, EXTRACT_MAX_SECONDS);
+        goto done;
+    }
+    const int ch = info.channels;
+    const int resample = info.samplerate != sr_out;
+    const double ratio = (double)sr_out / info.samplerate;
+    buf = malloc((size_t)EXTRACT_AUDIO_BLOCK * ch * sizeof(float));
+    mono = malloc((size_t)EXTRACT_AUDIO_BLOCK * sizeof(float));
+    if (!buf || !mono) {
+        rc = util_fail(err, errlen, UTIL_EFAIL, "%s: out of memory", path);
+        goto done;
+    }
+    if (resample) {
+        soxr_error_t se = NULL;
+        soxr_io_spec_t io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I);
+        soxr_quality_spec_t q = soxr_quality_spec(SOXR_HQ, 0);
+        sx = soxr_create(info.samplerate, sr_out, 1, &se, &io, &q, NULL);
+        if (!sx || se) {
+            rc = util_fail(err, errlen, UTIL_EFAIL, "%s: soxr_create(%d -> %d Hz): %s", path, info.samplerate,
+                           sr_out, se ? se : "failed");
+            goto done;
+        }
+    }
+    if (info.frames != SF_COUNT_MAX &&
+        reserve(out, &cap, (size_t)((double)info.frames * (resample ? ratio : 1.0)) + 1024) != 0) {
+        rc = util_fail(err, errlen, UTIL_EFAIL, "%s: out of memory for %lld frames", path, (long long)info.frames);
+        goto done;
+    }
+    for (;;) {
+        sf_count_t got = sf_readf_float(sf, buf, EXTRACT_AUDIO_BLOCK);
+        if (got <= 0) break;
+        if (got_total + got > max_frames) {
+            rc = util_fail(err, errlen, UTIL_ETRACK, "%s: too long (more than %d s)", path, EXTRACT_MAX_SECONDS);
+            goto done;
+        }
+        const float inv = 1.0f / (float)ch;
+        for (sf_count_t i = 0; i < got; i++) {
+            float s = 0;
+            for (int c = 0; c < ch; c++) s += buf[i * ch + c];
+            mono[i] = ch == 1 ? s : s * inv;
+        }
+        for (sf_count_t i = 0; i < got; i++)
+            if (!isfinite(mono[i])) {
+                rc = util_fail(err, errlen, UTIL_ETRACK, "%s: non-finite sample (%s) at frame %lld", path,
+                               isnan(mono[i]) ? "NaN" : "Inf", (long long)(got_total + i));
+                goto done;
+            }
+        got_total += got;
+        if (!resample) {
+            if (reserve(out, &cap, len + (size_t)got) != 0) goto oom;
+            memcpy(*out + len, mono, (size_t)got * sizeof(float));
+            len += (size_t)got;
+        } else {
+            size_t room = (size_t)((double)got * ratio) + 256, odone = 0;
+            if (reserve(out, &cap, len + room) != 0) goto oom;
+            soxr_error_t se = soxr_process(sx, mono, (size_t)got, NULL, *out + len, room, &odone);
+            if (se) {
+                rc = util_fail(err, errlen, UTIL_EFAIL, "%s: soxr_process: %s", path, se);
+                goto done;
+            }
+            len += odone;
+        }
+    }
+    if (sf_error(sf) != SF_ERR_NO_ERROR) {
+        rc = util_fail(err, errlen, UTIL_ETRACK, "%s: decode error after %lld frames: %s", path,
+                       (long long)got_total, sf_strerror(sf));
+        goto done;
+    }
+    if (got_total == 0) {
+        rc = util_fail(err, errlen, UTIL_ETRACK, "%s: zero length (no audio samples decoded)", path);
+        goto done;
+    }
+    if (length_is_exact(info.format) && got_total < info.frames) {
+        rc = util_fail(err, errlen, UTIL_ETRACK, "%s: truncated: header declares %lld frames, only %lld decoded",
+                       path, (long long)info.frames, (long long)got_total);
+        goto done;
+    }
+    if (resample) { /* flush the resampler's tail */
+        for (;;) {
+            size_t room = 4096, odone = 0;
+            if (reserve(out, &cap, len + room) != 0) goto oom;
+            soxr_error_t se = soxr_process(sx, NULL, 0, NULL, *out + len, room, &odone);
+            if (se) {
+                rc = util_fail(err, errlen, UTIL_EFAIL, "%s: soxr_process (flush): %s", path, se);
+                goto done;
+            }
+            len += odone;
+            if (odone == 0) break;
+        }
+    }
+    *n = len;
+    if (src_seconds) *src_seconds = (double)got_total / info.samplerate;
+    goto done;
+oom:
+    rc = util_fail(err, errlen, UTIL_EFAIL, "%s: out of memory after %lld frames", path, (long long)got_total);
+done:
+    if (sx) soxr_delete(sx);
+    sf_close(sf);
+    free(buf);
+    free(mono);
+    if (rc != UTIL_OK) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+    }
+    return rc;
+}
