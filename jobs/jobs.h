@@ -8,7 +8,10 @@
 #include <mpi.h>
 #include <stddef.h>
 
-#define JOB_LIST(JOB)
+#define JOB_LIST(JOB) \
+    JOB(lda, "fit LDA on a label column of features.h5 (MPI reductions) -> lda.h5") \
+    JOB(import_keras, "convert the authors' pretrained Keras model (model_siamese_10000.h5) -> model.h5") \
+    JOB(evaluate, "SVM cross-validation (LIBSVM, artist-filtered folds, grid search over ranks)")
 
 #define JOB_DECLARE(name, summary) int job_##name##_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errlen);
 JOB_LIST(JOB_DECLARE)

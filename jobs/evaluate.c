@@ -1,0 +1,592 @@
+/* evaluate.c - `artistnet evaluate`: MIREX-style k-fold SVM evaluation of a features.h5 label column
+ * (LIBSVM C-SVC, linear or RBF), optionally through an LDA projection (--lda lda.h5: y = (x - mean) *
+ * components, applied before the training-side standardisation). Folds come from --folds-file (a
+ * folds.tsv written by an earlier run), else the list's fold column, else stratified artist-filtered
+ * folds from --seed; the inner (grid search) folds are artist-filtered from the seed too, and both are
+ * written to DIR/folds.tsv for reuse. The grid search is spread over all ranks (reduce/reduce_svm.h);
+ * rank 0 writes DIR/results.json, DIR/predictions.tsv, DIR/folds.tsv and a summary on stdout. */
+#include "jobs/jobs.h"
+#include "mpi/mpi_util.h"
+#include "reduce/reduce_features.h"
+#include "reduce/reduce_folds.h"
+#include "reduce/reduce_lda.h"
+#include "reduce/reduce_svm.h"
+#include "util/util.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <svm.h>
+#include <sys/stat.h>
+
+typedef struct {
+    /* rows kept (status ok), compacted */
+    long n;
+    int d;
+    double *x;
+    int *y, *group, *fold, *inner;
+    char **id, **artist;
+    long *src;   /* row in the file */
+    reduce_classes classes, artists;
+    int k, n_inner;
+    const char *fold_source;
+} eval_data;
+
+static void eval_free(eval_data *e)
+{
+    free(e->x);
+    free(e->y);
+    free(e->group);
+    free(e->fold);
+    free(e->inner);
+    free(e->id);
+    free(e->artist);
+    free(e->src);
+    reduce_classes_free(&e->classes);
+    reduce_classes_free(&e->artists);
+}
+
+/* ---- JSON helpers ---- */
+static void json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
+        else if (*p == '\n') fputs("\\n", f);
+        else if (*p == '\t') fputs("\\t", f);
+        else if (*p < 0x20) fprintf(f, "\\u%04x", *p);
+        else fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+static void json_darr(FILE *f, const double *v, int n)
+{
+    fputc('[', f);
+    for (int i = 0; i < n; i++) fprintf(f, "%s%.10g", i ? ", " : "", v[i]);
+    fputc(']', f);
+}
+
+static void json_conf(FILE *f, const long *conf, int L, const char *indent)
+{
+    fputc('[', f);
+    for (int t = 0; t < L; t++) {
+        fprintf(f, "%s\n%s  [", t ? "," : "", indent);
+        for (int p = 0; p < L; p++) fprintf(f, "%s%ld", p ? ", " : "", conf[(size_t)t * L + p]);
+        fputc(']', f);
+    }
+    fprintf(f, "\n%s]", indent);
+}
+
+/* ---- folds.tsv (reuse) ---- */
+typedef struct {
+    const char *id;
+    long row;
+} id_row;
+
+static int cmp_id_row(const void *a, const void *b) { return strcmp(((const id_row *)a)->id, ((const id_row *)b)->id); }
+
+static int read_folds_file(const char *path, eval_data *e, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return util_fail(err, errlen, UTIL_EINPUT, "%s: %s", path, strerror(errno));
+    id_row *idx = malloc(((size_t)e->n + 1) * sizeof *idx);
+    char *seen = calloc((size_t)e->n + 1, 1);
+    int rc = UTIL_OK;
+    for (long i = 0; i < e->n; i++) idx[i] = (id_row){e->id[i], i};
+    qsort(idx, (size_t)e->n, sizeof *idx, cmp_id_row);
+    for (long i = 1; i < e->n; i++)
+        if (!strcmp(idx[i].id, idx[i - 1].id)) {
+            rc = util_fail(err, errlen, UTIL_EINPUT, "--folds-file needs unique ids; '%s' appears twice in the features", idx[i].id);
+            goto done;
+        }
+    char *line = NULL;
+    size_t cap = 0;
+    long lineno = 0;
+    int col_id = -1, col_fold = -1, ncols = 0, k = 0;
+    int *col_inner = NULL;
+    e->k = 0;
+    e->n_inner = 0;
+    while (getline(&line, &cap, f) > 0 && !rc) {
+        lineno++;
+        line[strcspn(line, "\r\n")] = 0;
+        if (!line[0] || line[0] == '#') continue;
+        char *fields[256];
+        int nf = 0;
+        for (char *p = line; nf < 256;) {
+            fields[nf++] = p;
+            char *t = strchr(p, '\t');
+            if (!t) break;
+            *t = 0;
+            p = t + 1;
+        }
+        if (col_id < 0) {
+            ncols = nf;
+            col_inner = calloc((size_t)nf, sizeof *col_inner);
+            for (int c = 0; c < nf; c++) {
+                if (!strcmp(fields[c], "id")) col_id = c;
+                else if (!strcmp(fields[c], "fold")) col_fold = c;
+                else if (!strncmp(fields[c], "inner_", 6)) {
+                    long v;
+                    if (util_parse_long(fields[c] + 6, 1, 1000, &v) == 0) {
+                        col_inner[c] = (int)v;
+                        if (v > k) k = (int)v;
+                    }
+                }
+            }
+            if (col_id < 0 || col_fold < 0 || k == 0) {
+                rc = util_fail(err, errlen, UTIL_EINPUT, "%s:%ld: header needs id, fold and inner_1..inner_K columns", path, lineno);
+                break;
+            }
+            e->k = k;
+            e->inner = malloc(((size_t)e->n * k + 1) * sizeof *e->inner);
+            continue;
+        }
+        if (nf != ncols) {
+            rc = util_fail(err, errlen, UTIL_EINPUT, "%s:%ld: %d fields, header has %d", path, lineno, nf, ncols);
+            break;
+        }
+        id_row key = {fields[col_id], 0};
+        id_row *hit = bsearch(&key, idx, (size_t)e->n, sizeof *idx, cmp_id_row);
+        if (!hit) continue; /* a row not used here (e.g. failed since) */
+        long r = hit->row, v;
+        if (util_parse_long(fields[col_fold], 1, k, &v)) {
+            rc = util_fail(err, errlen, UTIL_EINPUT, "%s:%ld: fold '%s' not in 1..%d", path, lineno, fields[col_fold], k);
+            break;
+        }
+        e->fold[r] = (int)v - 1;
+        seen[r] = 1;
+        for (int c = 0; c < ncols; c++) {
+            if (!col_inner[c]) continue;
+            if (util_parse_long(fields[c], 0, 1000, &v)) {
+                rc = util_fail(err, errlen, UTIL_EINPUT, "%s:%ld: inner fold '%s' is not a number", path, lineno, fields[c]);
+                break;
+            }
+            e->inner[(size_t)r * k + col_inner[c] - 1] = (int)v - 1;
+            if (v > e->n_inner) e->n_inner = (int)v;
+        }
+    }
+    free(line);
+    free(col_inner);
+    if (!rc && e->k == 0) rc = util_fail(err, errlen, UTIL_EINPUT, "%s: empty folds file", path);
+    for (long i = 0; i < e->n && !rc; i++)
+        if (!seen[i]) rc = util_fail(err, errlen, UTIL_EINPUT, "%s: no fold for id '%s'", path, e->id[i]);
+done:
+    fclose(f);
+    free(idx);
+    free(seen);
+    return rc;
+}
+
+/* fold column values -> fold index (sorted numerically when all are integers, else by strcmp) */
+static int folds_from_column(char **vals, eval_data *e, const char *features, const char *col, char *err, size_t errlen)
+{
+    reduce_classes fc;
+    int rc = reduce_classes_build(MPI_COMM_SELF, vals, NULL, e->n, &fc, e->fold, err, errlen);
+    if (rc) return rc;
+    for (long i = 0; i < e->n; i++)
+        if (e->fold[i] < 0) {
+            reduce_classes_free(&fc);
+            return util_fail(err, errlen, UTIL_EINPUT, "%s: /%s is empty for row id '%s'", features, col, e->id[i]);
+        }
+    int numeric = 1;
+    long *num = malloc(((size_t)fc.n + 1) * sizeof *num);
+    for (int j = 0; j < fc.n; j++)
+        if (util_parse_long(fc.names[j], -1000000, 1000000, &num[j])) numeric = 0;
+    if (numeric) { /* rank of each numeric value */
+        int *rank = malloc(((size_t)fc.n + 1) * sizeof *rank);
+        for (int j = 0; j < fc.n; j++) {
+            rank[j] = 0;
+            for (int q = 0; q < fc.n; q++) rank[j] += num[q] < num[j];
+        }
+        for (long i = 0; i < e->n; i++) e->fold[i] = rank[e->fold[i]];
+        free(rank);
+    }
+    free(num);
+    e->k = fc.n;
+    reduce_classes_free(&fc);
+    if (e->k < 2) return util_fail(err, errlen, UTIL_EINPUT, "%s: /%s has a single value; need >= 2 folds", features, col);
+    return UTIL_OK;
+}
+
+static int make_inner(eval_data *e, int n_inner, unsigned long seed)
+{
+    e->n_inner = n_inner;
+    e->inner = malloc(((size_t)e->n * e->k + 1) * sizeof *e->inner);
+    int *lab = malloc(((size_t)e->n + 1) * sizeof *lab), *tmp = malloc(((size_t)e->n + 1) * sizeof *tmp);
+    if (!e->inner || !lab || !tmp) {
+        free(lab);
+        free(tmp);
+        return UTIL_EFAIL;
+    }
+    for (int f = 0; f < e->k; f++) {
+        for (long i = 0; i < e->n; i++) lab[i] = e->fold[i] == f ? -1 : e->y[i];
+        reduce_folds_assign(lab, e->group, e->n, n_inner, (uint64_t)seed * 1000003ULL + (uint64_t)f + 1, tmp);
+        for (long i = 0; i < e->n; i++) e->inner[(size_t)i * e->k + f] = tmp[i];
+    }
+    free(lab);
+    free(tmp);
+    return UTIL_OK;
+}
+
+static int write_text_outputs(const char *dir, const eval_data *e, const int *pred, char *err, size_t errlen)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/folds.tsv", dir);
+    FILE *f = fopen(path, "w");
+    if (!f) return util_fail(err, errlen, UTIL_EFAIL, "%s: %s", path, strerror(errno));
+    fprintf(f, "id\tartist\tlabel\tfold");
+    for (int q = 0; q < e->k; q++) fprintf(f, "\tinner_%d", q + 1);
+    fputc('\n', f);
+    for (long i = 0; i < e->n; i++) {
+        fprintf(f, "%s\t%s\t%s\t%d", e->id[i], e->artist ? e->artist[i] : "", e->classes.names[e->y[i]], e->fold[i] + 1);
+        for (int q = 0; q < e->k; q++) fprintf(f, "\t%d", e->inner[(size_t)i * e->k + q] + 1);
+        fputc('\n', f);
+    }
+    if (fclose(f)) return util_fail(err, errlen, UTIL_EFAIL, "%s: write failed", path);
+    snprintf(path, sizeof path, "%s/predictions.tsv", dir);
+    f = fopen(path, "w");
+    if (!f) return util_fail(err, errlen, UTIL_EFAIL, "%s: %s", path, strerror(errno));
+    fprintf(f, "id\tartist\tfold\tlabel\tpredicted\n");
+    for (long i = 0; i < e->n; i++)
+        fprintf(f, "%s\t%s\t%d\t%s\t%s\n", e->id[i], e->artist ? e->artist[i] : "", e->fold[i] + 1,
+                e->classes.names[e->y[i]], pred[i] >= 0 ? e->classes.names[pred[i]] : "");
+    if (fclose(f)) return util_fail(err, errlen, UTIL_EFAIL, "%s: write failed", path);
+    return UTIL_OK;
+}
+
+int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errlen)
+{
+    const char *features = NULL, *lda_path = NULL, *label = NULL, *fold_col = NULL, *artist_col = NULL,
+               *kernel_s = NULL, *grid_s = NULL, *folds_file = NULL, *out = NULL;
+    int k = 3, n_inner = 3, seed = 1, quiet = 0;
+    util_opt opts[] = {
+        {"features", UTIL_OPT_STRING, &features, "", "features.h5 of the task's clips", 0, -1, 1},
+        {"out", UTIL_OPT_STRING, &out, "", "output folder (results.json, predictions.tsv, folds.tsv)", 0, -1, 1},
+        {"lda", UTIL_OPT_STRING, &lda_path, "", "lda.h5: project features before the SVM", 0, -1, 0},
+        {"label-column", UTIL_OPT_STRING, &label, "genre", "string dataset with the class to predict", 0, -1, 0},
+        {"folds", UTIL_OPT_INT, &k, "3", "outer folds when no fold column / folds file", 2, 100, 0},
+        {"fold-column", UTIL_OPT_STRING, &fold_col, "fold", "string dataset with predefined folds (used when present)", 0, -1, 0},
+        {"artist-column", UTIL_OPT_STRING, &artist_col, "artist", "artist filter: no artist on both sides of a split", 0, -1, 0},
+        {"folds-file", UTIL_OPT_STRING, &folds_file, "", "reuse outer+inner folds from a folds.tsv of an earlier run", 0, -1, 0},
+        {"kernel", UTIL_OPT_STRING, &kernel_s, "rbf", "linear or rbf", 0, -1, 0},
+        {"grid", UTIL_OPT_STRING, &grid_s, "default",
+         "'default' or 'C=v,v,..;g=v,v,..' (default linear C=0.01..100; rbf C=0.1..1000 x g={0.01,0.1,0.3,1,3}/dim)", 0, -1, 0},
+        {"inner-folds", UTIL_OPT_INT, &n_inner, "3", "inner cross-validation folds for the grid search", 2, 100, 0},
+        {"seed", UTIL_OPT_INT, &seed, "1", "seed of the fold assignment", 0, 2147483647, 0},
+        {"quiet", UTIL_OPT_FLAG, &quiet, "", "no summary table or progress", 0, -1, 0},
+        {NULL, 0, NULL, NULL, NULL, 0, 0, 0}};
+    int rc = util_opts_parse("evaluate", "k-fold SVM evaluation (LIBSVM C-SVC, grid search over all ranks) of a features.h5 label column.",
+                             opts, argc, argv, err, errlen);
+    if (rc) return rc;
+    reduce_svm_kernel kernel;
+    if (!strcmp(kernel_s, "linear")) kernel = REDUCE_SVM_LINEAR;
+    else if (!strcmp(kernel_s, "rbf")) kernel = REDUCE_SVM_RBF;
+    else return util_fail(err, errlen, UTIL_EUSAGE, "evaluate: --kernel must be linear or rbf, got '%s'", kernel_s);
+    int rank = mpi_util_rank(comm), P = mpi_util_size(comm);
+    double t_start = util_now();
+
+    reduce_features f;
+    const char *cols[3] = {label, fold_col, artist_col};
+    const int optional[3] = {0, 1, 1};
+    rc = reduce_features_read(features, comm, REDUCE_READ_ALL, cols, optional, 3, &f, err, errlen);
+    rc = mpi_util_agree(comm, rc, err, errlen);
+    if (rc) return rc;
+    eval_data e;
+    memset(&e, 0, sizeof e);
+    reduce_lda_model lda = {0};
+    reduce_svm_cv cv;
+    memset(&cv, 0, sizeof cv);
+    char **lab = reduce_features_column(&f, label), **fc = reduce_features_column(&f, fold_col),
+         **ac = reduce_features_column(&f, artist_col), **idc = reduce_features_column(&f, "ids");
+    long skipped = 0;
+
+    /* keep ok rows; every kept row needs a label and finite features */
+    e.src = malloc(((size_t)f.n + 1) * sizeof *e.src);
+    for (long i = 0; i < f.n && !rc; i++) {
+        if (f.status[i] != 0) { skipped++; continue; }
+        if (!lab[i][0]) {
+            rc = util_fail(err, errlen, UTIL_EINPUT, "%s: row %ld (id '%s') has no label in /%s", features, i, idc[i], label);
+            break;
+        }
+        int finite = 1;
+        for (int j = 0; j < f.dim; j++) finite &= isfinite(f.x[(size_t)i * f.dim + j]) != 0;
+        if (!finite) {
+            rc = util_fail(err, errlen, UTIL_EINPUT, "%s: row %ld (id '%s') has non-finite features (NaN/Inf) but status ok",
+                           features, i, idc[i]);
+            break;
+        }
+        e.src[e.n++] = i;
+    }
+    if (!rc && e.n == 0) rc = util_fail(err, errlen, UTIL_EINPUT, "%s: no rows with status ok", features);
+    e.d = f.dim;
+    if (!rc) {
+        e.x = malloc((size_t)e.n * f.dim * sizeof *e.x);
+        e.y = malloc((size_t)e.n * sizeof *e.y);
+        e.fold = malloc((size_t)e.n * sizeof *e.fold);
+        e.id = malloc((size_t)e.n * sizeof *e.id);
+        e.group = malloc((size_t)e.n * sizeof *e.group);
+        if (ac) e.artist = malloc((size_t)e.n * sizeof *e.artist);
+        char **labs = malloc((size_t)e.n * sizeof *labs);
+        for (long r = 0; r < e.n; r++) {
+            long i = e.src[r];
+            labs[r] = lab[i];
+            e.id[r] = idc[i];
+            if (ac) e.artist[r] = ac[i];
+            for (int j = 0; j < f.dim; j++) e.x[(size_t)r * f.dim + j] = f.x[(size_t)i * f.dim + j];
+        }
+        rc = reduce_classes_build(MPI_COMM_SELF, labs, NULL, e.n, &e.classes, e.y, err, errlen);
+        if (!rc && ac) {
+            rc = reduce_classes_build(MPI_COMM_SELF, e.artist, NULL, e.n, &e.artists, e.group, err, errlen);
+            for (long r = 0; r < e.n && !rc; r++)
+                if (e.group[r] < 0) e.group[r] = e.artists.n + (int)r; /* empty artist: its own group */
+        } else if (!rc) {
+            for (long r = 0; r < e.n; r++) e.group[r] = (int)r;
+        }
+        free(labs);
+    }
+    if (!rc && e.classes.n < 2)
+        rc = util_fail(err, errlen, UTIL_EINPUT, "%s: /%s has %d class among ok rows; need >= 2", features, label, e.classes.n);
+
+    /* optional LDA projection */
+    if (!rc && lda_path) {
+        rc = reduce_lda_load(&lda, lda_path, err, errlen);
+        if (!rc && lda.dim_in != e.d)
+            rc = util_fail(err, errlen, UTIL_EINPUT, "%s: LDA input dimension %d, features have %d", lda_path, lda.dim_in, e.d);
+        if (!rc) {
+            double *y = malloc((size_t)e.n * lda.dim_out * sizeof *y);
+            float *xf = malloc((size_t)e.n * e.d * sizeof *xf);
+            for (size_t q = 0; q < (size_t)e.n * e.d; q++) xf[q] = (float)e.x[q];
+            reduce_lda_apply(&lda, xf, e.n, y);
+            free(xf);
+            free(e.x);
+            e.x = y;
+            e.d = lda.dim_out;
+        }
+    }
+
+    /* folds */
+    int fc_used = 0;
+    if (!rc && folds_file) {
+        rc = read_folds_file(folds_file, &e, err, errlen);
+        e.fold_source = "file";
+    } else if (!rc) {
+        if (fc) {
+            long nonempty = 0;
+            for (long r = 0; r < e.n; r++) nonempty += fc[e.src[r]][0] != 0;
+            fc_used = nonempty > 0;
+        }
+        if (fc_used) {
+            char **vals = malloc((size_t)e.n * sizeof *vals);
+            for (long r = 0; r < e.n; r++) vals[r] = fc[e.src[r]];
+            rc = folds_from_column(vals, &e, features, fold_col, err, errlen);
+            free(vals);
+            e.fold_source = "column";
+        } else {
+            e.k = k;
+            e.fold_source = "seed";
+        }
+        if (!rc) {
+            /* every class needs >= k rows to appear on both sides */
+            long *cnt = calloc((size_t)e.classes.n, sizeof *cnt);
+            for (long r = 0; r < e.n; r++) cnt[e.y[r]]++;
+            for (int c = 0; c < e.classes.n && !rc; c++)
+                if (cnt[c] < e.k)
+                    rc = util_fail(err, errlen, UTIL_EINPUT, "%s: class '%s' of /%s has %ld row%s, fewer than the %d folds",
+                                   features, e.classes.names[c], label, cnt[c], cnt[c] == 1 ? "" : "s", e.k);
+            free(cnt);
+        }
+        if (!rc && !fc_used && reduce_folds_assign(e.y, e.group, e.n, e.k, (uint64_t)seed, e.fold))
+            rc = util_fail(err, errlen, UTIL_EFAIL, "evaluate: out of memory assigning folds");
+        if (!rc && make_inner(&e, n_inner, (unsigned long)seed))
+            rc = util_fail(err, errlen, UTIL_EFAIL, "evaluate: out of memory assigning inner folds");
+    }
+    if (!rc && rank == 0 && !quiet) {
+        /* warnings: classes absent from a fold's test or training side; artists across folds */
+        for (int q = 0; q < e.k; q++)
+            for (int c = 0; c < e.classes.n; c++) {
+                long in = 0, outside = 0;
+                for (long r = 0; r < e.n; r++)
+                    if (e.y[r] == c) {
+                        if (e.fold[r] == q) in++;
+                        else outside++;
+                    }
+                if (!in || !outside)
+                    fprintf(stderr, "evaluate: warning: class '%s' has no rows on the %s side of fold %d (artist filter)\n",
+                            e.classes.names[c], in ? "training" : "test", q + 1);
+            }
+        if (ac && e.fold_source[0] == 'c') {
+            int *af = malloc(((size_t)e.artists.n + 1) * sizeof *af);
+            for (int a = 0; a < e.artists.n; a++) af[a] = -1;
+            long crossing = 0;
+            for (long r = 0; r < e.n; r++) {
+                int a = e.group[r];
+                if (a >= e.artists.n) continue;
+                if (af[a] >= 0 && af[a] != e.fold[r]) crossing++;
+                af[a] = e.fold[r];
+            }
+            if (crossing) fprintf(stderr, "evaluate: warning: the fold column puts %ld rows' artists in more than one fold\n", crossing);
+            free(af);
+        }
+    }
+    rc = mpi_util_agree(comm, rc, err, errlen);
+
+    reduce_svm_grid grid;
+    if (!rc) rc = reduce_svm_grid_parse(grid_s, kernel, e.d, &grid, err, errlen);
+    if (!rc) {
+        cv.n = e.n;
+        cv.d = e.d;
+        cv.x = e.x;
+        cv.y = e.y;
+        cv.n_classes = e.classes.n;
+        cv.fold = e.fold;
+        cv.k = e.k;
+        cv.inner = e.inner;
+        cv.n_inner = e.n_inner;
+        cv.grid = grid;
+        reduce_svm_params_default(&cv.params, kernel);
+        cv.progress = !quiet;
+        rc = reduce_svm_cv_run(&cv, comm, err, errlen);
+    }
+
+    /* outputs on rank 0 */
+    if (!rc && rank == 0) {
+        if (mkdir(out, 0777) && errno != EEXIST) rc = util_fail(err, errlen, UTIL_EFAIL, "%s: %s", out, strerror(errno));
+        if (!rc) rc = write_text_outputs(out, &e, cv.pred, err, errlen);
+    }
+    if (!rc && rank == 0) {
+        int L = e.classes.n, K = e.k, cells = grid.n_c * grid.n_g;
+        long *conf = malloc((size_t)L * L * sizeof *conf);
+        double *pr = malloc((size_t)L * sizeof *pr), *re = malloc((size_t)L * sizeof *re), *f1 = malloc((size_t)L * sizeof *f1);
+        double *acc = malloc((size_t)K * sizeof *acc);
+        uint64_t hf = 0, hl = 0;
+        util_file_hash(features, &hf, NULL, 0);
+        if (lda_path) util_file_hash(lda_path, &hl, NULL, 0);
+        char *cmd = util_join_argv(argc, argv);
+        char path[4096];
+        snprintf(path, sizeof path, "%s/results.json", out);
+        FILE *j = fopen(path, "w");
+        if (!j) {
+            rc = util_fail(err, errlen, UTIL_EFAIL, "%s: %s", path, strerror(errno));
+        } else {
+            fprintf(j, "{\n  \"artistnet_version\": \"%s\",\n  \"command_line\": ", ARTISTNET_VERSION);
+            json_str(j, cmd);
+            fprintf(j, ",\n  \"inputs\": {\n    \"features\": {\"path\": ");
+            json_str(j, features);
+            fprintf(j, ", \"fnv1a64\": \"%016llx\"},\n    \"lda\": ", (unsigned long long)hf);
+            if (lda_path) {
+                fprintf(j, "{\"path\": ");
+                json_str(j, lda_path);
+                fprintf(j, ", \"fnv1a64\": \"%016llx\", \"dim\": %d}", (unsigned long long)hl, lda.dim_out);
+            } else {
+                fprintf(j, "null");
+            }
+            fprintf(j, ",\n    \"folds_file\": ");
+            if (folds_file) json_str(j, folds_file);
+            else fprintf(j, "null");
+            fprintf(j, "\n  },\n  \"label_column\": ");
+            json_str(j, label);
+            fprintf(j, ",\n  \"artist_column\": ");
+            if (ac) json_str(j, artist_col);
+            else fprintf(j, "null");
+            fprintf(j, ",\n  \"fold_source\": \"%s\",\n  \"folds\": %d,\n  \"inner_folds\": %d,\n  \"seed\": %d,\n", e.fold_source, K,
+                    e.n_inner, seed);
+            fprintf(j, "  \"kernel\": \"%s\",\n  \"grid\": {\"C\": ", kernel_s);
+            json_darr(j, grid.c, grid.n_c);
+            fprintf(j, ", \"gamma\": ");
+            json_darr(j, grid.g, kernel == REDUCE_SVM_RBF ? grid.n_g : 0);
+            fprintf(j, "},\n  \"libsvm\": {\"version\": %d, \"eps\": %g, \"cache_mb\": %g, \"shrinking\": %s, \"standardise\": \"training side\"},\n",
+                    LIBSVM_VERSION, cv.params.eps, cv.params.cache_mb, cv.params.shrinking ? "true" : "false");
+            fprintf(j, "  \"rows\": {\"in_file\": %ld, \"used\": %ld, \"skipped_status\": %ld},\n", f.n_total, e.n, skipped);
+            fprintf(j, "  \"classes\": [");
+            for (int c = 0; c < L; c++) {
+                fprintf(j, "%s", c ? ", " : "");
+                json_str(j, e.classes.names[c]);
+            }
+            fprintf(j, "],\n  \"per_fold\": [");
+            double mean = 0;
+            for (int q = 0; q < K; q++) {
+                long m = reduce_svm_confusion(e.y, cv.pred, e.fold, e.n, q, L, conf);
+                long ok = 0;
+                for (int c = 0; c < L; c++) ok += conf[(size_t)c * L + c];
+                acc[q] = m ? (double)ok / (double)m : 0;
+                mean += acc[q] / K;
+                reduce_svm_prf(conf, L, pr, re, f1);
+                int cell = cv.best[q];
+                fprintf(j, "%s\n    {\"fold\": %d, \"n_train\": %ld, \"n_test\": %ld, \"accuracy\": %.10g, \"C\": %.10g, ",
+                        q ? "," : "", q + 1, e.n - m, m, acc[q], grid.c[cell / grid.n_g]);
+                if (kernel == REDUCE_SVM_RBF) fprintf(j, "\"gamma\": %.10g, ", grid.g[cell % grid.n_g]);
+                else fprintf(j, "\"gamma\": null, ");
+                fprintf(j, "\"inner_accuracy\": %.10g, \"n_sv\": %d,\n      \"grid_inner_accuracy\": ", cv.inner_acc[(size_t)q * cells + cell],
+                        cv.n_sv[q]);
+                json_darr(j, cv.inner_acc + (size_t)q * cells, cells);
+                fprintf(j, ",\n      \"precision\": ");
+                json_darr(j, pr, L);
+                fprintf(j, ", \"recall\": ");
+                json_darr(j, re, L);
+                fprintf(j, ", \"f1\": ");
+                json_darr(j, f1, L);
+                fprintf(j, ",\n      \"confusion\": ");
+                json_conf(j, conf, L, "      ");
+                fprintf(j, "}");
+            }
+            double var = 0;
+            for (int q = 0; q < K; q++) var += (acc[q] - mean) * (acc[q] - mean);
+            double sd = K > 1 ? sqrt(var / (K - 1)) : 0;
+            reduce_svm_confusion(e.y, cv.pred, e.fold, e.n, -1, L, conf);
+            reduce_svm_prf(conf, L, pr, re, f1);
+            double macro = 0;
+            for (int c = 0; c < L; c++) macro += f1[c] / L;
+            fprintf(j, "\n  ],\n  \"accuracy_mean\": %.10g,\n  \"accuracy_std\": %.10g,\n", mean, sd);
+            fprintf(j, "  \"overall\": {\"macro_f1\": %.10g, \"precision\": ", macro);
+            json_darr(j, pr, L);
+            fprintf(j, ", \"recall\": ");
+            json_darr(j, re, L);
+            fprintf(j, ", \"f1\": ");
+            json_darr(j, f1, L);
+            fprintf(j, ",\n    \"confusion\": ");
+            json_conf(j, conf, L, "    ");
+            fprintf(j, "},\n  \"timing\": {\"ranks\": %d, \"seconds_total\": %.3f, \"seconds_grid\": %.3f, \"seconds_final\": %.3f}\n}\n",
+                    P, util_now() - t_start, cv.seconds_grid, cv.seconds_final);
+            if (fclose(j)) rc = util_fail(err, errlen, UTIL_EFAIL, "%s: write failed", path);
+
+            if (!quiet) {
+                printf("evaluate: %s, /%s, %d classes, %ld rows (%ld skipped), %s kernel, %d-d%s, folds from %s\n", features, label,
+                       L, e.n, skipped, kernel_s, e.d, lda_path ? " (LDA)" : "", e.fold_source);
+                printf("%-5s %8s %7s %10s %10s %10s %9s\n", "fold", "n_train", "n_test", "C", "gamma", "inner_acc", "accuracy");
+                for (int q = 0; q < K; q++) {
+                    int cell = cv.best[q];
+                    long m = 0;
+                    for (long r = 0; r < e.n; r++) m += e.fold[r] == q;
+                    printf("%-5d %8ld %7ld %10.4g ", q + 1, e.n - m, m, grid.c[cell / grid.n_g]);
+                    if (kernel == REDUCE_SVM_RBF) printf("%10.4g ", grid.g[cell % grid.n_g]);
+                    else printf("%10s ", "-");
+                    printf("%10.4f %9.4f\n", cv.inner_acc[(size_t)q * cells + cell], acc[q]);
+                }
+                printf("accuracy %.4f +- %.4f (mean +- std over %d folds), macro F1 %.4f\n", mean, sd, K, macro);
+                printf("%-24s %9s %9s %9s %8s\n", "class", "precision", "recall", "F1", "support");
+                for (int c = 0; c < L; c++) {
+                    long sup = 0;
+                    for (int p = 0; p < L; p++) sup += conf[(size_t)c * L + p];
+                    printf("%-24.24s %9.4f %9.4f %9.4f %8ld\n", e.classes.names[c], pr[c], re[c], f1[c], sup);
+                }
+                printf("grid %.2f s, final fits %.2f s on %d rank%s; wrote %s/results.json, predictions.tsv, folds.tsv\n",
+                       cv.seconds_grid, cv.seconds_final, P, P > 1 ? "s" : "", out);
+            }
+        }
+        free(cmd);
+        free(conf);
+        free(pr);
+        free(re);
+        free(f1);
+        free(acc);
+    }
+    rc = mpi_util_agree(comm, rc, err, errlen);
+    reduce_svm_cv_free(&cv);
+    reduce_lda_model_free(&lda);
+    eval_free(&e);
+    reduce_features_free(&f);
+    return rc;
+}

@@ -1,0 +1,348 @@
+/* reduce_svm.c - LIBSVM C-SVC cross-validation with the grid search dealt over MPI ranks
+ * (see reduce_svm.h). Relies on LIBSVM (svm.h: svm_train, svm_predict, svm_check_parameter). */
+#include "reduce/reduce_svm.h"
+#include "mpi/mpi_util.h"
+#include "util/util.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <svm.h>
+
+static void svm_silent(const char *s) { (void)s; }
+
+void reduce_svm_params_default(reduce_svm_params *p, reduce_svm_kernel kernel)
+{
+    p->kernel = kernel;
+    p->eps = 1e-3;
+    p->cache_mb = 200;
+    p->shrinking = 1;
+}
+
+static int parse_list(const char *s, size_t len, double *v, int *n, char *err, size_t errlen, const char *spec)
+{
+    char buf[512];
+    if (len >= sizeof buf) return util_fail(err, errlen, UTIL_EUSAGE, "--grid '%s': list too long", spec);
+    memcpy(buf, s, len);
+    buf[len] = 0;
+    *n = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (*n >= REDUCE_SVM_GRID_MAX)
+            return util_fail(err, errlen, UTIL_EUSAGE, "--grid '%s': at most %d values per list", spec, REDUCE_SVM_GRID_MAX);
+        if (util_parse_double(tok, 1e-300, 1e300, &v[*n]))
+            return util_fail(err, errlen, UTIL_EUSAGE, "--grid '%s': '%s' is not a positive number", spec, tok);
+        (*n)++;
+    }
+    if (*n == 0) return util_fail(err, errlen, UTIL_EUSAGE, "--grid '%s': empty list", spec);
+    return UTIL_OK;
+}
+
+int reduce_svm_grid_parse(const char *spec, reduce_svm_kernel kernel, int dim, reduce_svm_grid *g,
+                          char *err, size_t errlen)
+{
+    memset(g, 0, sizeof *g);
+    if (!spec || !strcmp(spec, "default")) {
+        if (kernel == REDUCE_SVM_LINEAR) {
+            const double c[] = {0.01, 0.1, 1, 10, 100};
+            g->n_c = 5;
+            memcpy(g->c, c, sizeof c);
+        } else {
+            const double c[] = {0.1, 1, 10, 100, 1000}, gm[] = {0.01, 0.1, 0.3, 1, 3};
+            g->n_c = 5;
+            g->n_g = 5;
+            memcpy(g->c, c, sizeof c);
+            for (int i = 0; i < 5; i++) g->g[i] = gm[i] / (dim > 0 ? dim : 1);
+        }
+    } else {
+        const char *p = spec;
+        while (*p) {
+            const char *end = strchr(p, ';');
+            size_t len = end ? (size_t)(end - p) : strlen(p);
+            const char *eq = memchr(p, '=', len);
+            if (!eq) return util_fail(err, errlen, UTIL_EUSAGE, "--grid '%s': expected C=v,v;g=v,v", spec);
+            size_t kl = (size_t)(eq - p);
+            int rc;
+            if (kl == 1 && (p[0] == 'C' || p[0] == 'c'))
+                rc = parse_list(eq + 1, len - kl - 1, g->c, &g->n_c, err, errlen, spec);
+            else if ((kl == 1 && p[0] == 'g') || (kl == 5 && !strncmp(p, "gamma", 5)))
+                rc = parse_list(eq + 1, len - kl - 1, g->g, &g->n_g, err, errlen, spec);
+            else
+                return util_fail(err, errlen, UTIL_EUSAGE, "--grid '%s': unknown key '%.*s' (C, g or gamma)", spec, (int)kl, p);
+            if (rc) return rc;
+            p += len + (end ? 1 : 0);
+        }
+        if (g->n_c == 0) return util_fail(err, errlen, UTIL_EUSAGE, "--grid '%s': needs C=...", spec);
+        if (kernel == REDUCE_SVM_RBF && g->n_g == 0) {
+            const double gm[] = {0.01, 0.1, 0.3, 1, 3};
+            g->n_g = 5;
+            for (int i = 0; i < 5; i++) g->g[i] = gm[i] / (dim > 0 ? dim : 1);
+        }
+    }
+    if (kernel == REDUCE_SVM_LINEAR) {
+        g->n_g = 1;
+        g->g[0] = 0;
+    }
+    return UTIL_OK;
+}
+
+void reduce_svm_standardise_fit(const double *x, long n, int d, const int *sel, double *mean, double *std)
+{
+    long m = 0;
+    for (int j = 0; j < d; j++) mean[j] = std[j] = 0;
+    for (long i = 0; i < n; i++)
+        if (sel[i]) {
+            m++;
+            for (int j = 0; j < d; j++) mean[j] += x[(size_t)i * d + j];
+        }
+    for (int j = 0; j < d; j++) mean[j] = m ? mean[j] / (double)m : 0;
+    for (long i = 0; i < n; i++)
+        if (sel[i])
+            for (int j = 0; j < d; j++) {
+                double t = x[(size_t)i * d + j] - mean[j];
+                std[j] += t * t;
+            }
+    for (int j = 0; j < d; j++) {
+        std[j] = m ? sqrt(std[j] / (double)m) : 1;
+        if (std[j] < 10 * DBL_EPSILON) std[j] = 1;
+    }
+}
+
+/* ---- one task: fit on a set of rows, count correct predictions on another ---- */
+
+typedef struct {
+    const reduce_svm_cv *cv;
+    struct svm_node *nodes;  /* n x (d + 1), standardised with this outer fold's training side */
+    int f;
+} fold_data;
+
+/* Trains on rows with fold != f and (inner_i < 0 or inner != inner_i); evaluates on rows with
+ * (inner_i < 0: fold == f) / (inner == inner_i). Writes predictions to pred (if non-NULL). */
+static int run_task(const fold_data *fd, int inner_i, double C, double gamma, long *correct, long *n_eval,
+                    int *pred, int *n_sv, char *err, size_t errlen)
+{
+    const reduce_svm_cv *cv = fd->cv;
+    long n = cv->n;
+    int f = fd->f, k = cv->k, L = cv->n_classes, d = cv->d;
+    long *order = malloc(((size_t)n + 1) * sizeof *order);
+    long *cstart = calloc((size_t)L + 1, sizeof *cstart);
+    struct svm_node **xs = malloc(((size_t)n + 1) * sizeof *xs);
+    double *ys = malloc(((size_t)n + 1) * sizeof *ys);
+    if (!order || !cstart || !xs || !ys) {
+        free(order);
+        free(cstart);
+        free(xs);
+        free(ys);
+        return util_fail(err, errlen, UTIL_EFAIL, "svm: out of memory");
+    }
+#define IS_TRAIN(i) (cv->fold[i] != f && (inner_i < 0 || cv->inner[(size_t)(i) * k + f] != inner_i))
+#define IS_EVAL(i) (inner_i < 0 ? cv->fold[i] == f : (cv->fold[i] != f && cv->inner[(size_t)(i) * k + f] == inner_i))
+    /* training rows ordered by (class, row): counting sort */
+    for (long i = 0; i < n; i++)
+        if (IS_TRAIN(i)) cstart[cv->y[i] + 1]++;
+    for (int c = 0; c < L; c++) cstart[c + 1] += cstart[c];
+    long l = cstart[L];
+    for (long i = 0; i < n; i++)
+        if (IS_TRAIN(i)) order[cstart[cv->y[i]]++] = i;
+    for (long t = 0; t < l; t++) {
+        xs[t] = fd->nodes + (size_t)order[t] * (d + 1);
+        ys[t] = cv->y[order[t]];
+    }
+    struct svm_problem prob = {.l = (int)l, .y = ys, .x = xs};
+    struct svm_parameter par;
+    memset(&par, 0, sizeof par);
+    par.svm_type = C_SVC;
+    par.kernel_type = cv->params.kernel == REDUCE_SVM_RBF ? RBF : LINEAR;
+    par.degree = 3;
+    par.gamma = gamma;
+    par.coef0 = 0;
+    par.cache_size = cv->params.cache_mb;
+    par.eps = cv->params.eps;
+    par.C = C;
+    par.nu = 0.5;
+    par.p = 0.1;
+    par.shrinking = cv->params.shrinking;
+    par.probability = 0;
+    int rc = UTIL_OK;
+    const char *bad = svm_check_parameter(&prob, &par);
+    *correct = *n_eval = 0;
+    if (bad) {
+        rc = util_fail(err, errlen, UTIL_EFAIL, "svm: LIBSVM rejects the parameters (C %g, gamma %g): %s", C, gamma, bad);
+    } else if (l == 0) {
+        rc = util_fail(err, errlen, UTIL_EINPUT, "svm: fold %d has no training rows", f + 1);
+    } else {
+        struct svm_model *model = svm_train(&prob, &par);
+        if (n_sv) *n_sv = svm_get_nr_sv(model);
+        for (long i = 0; i < n; i++)
+            if (IS_EVAL(i)) {
+                int p = (int)svm_predict(model, fd->nodes + (size_t)i * (d + 1));
+                if (pred) pred[i] = p;
+                *correct += p == cv->y[i];
+                (*n_eval)++;
+            }
+        svm_free_and_destroy_model(&model);
+    }
+#undef IS_TRAIN
+#undef IS_EVAL
+    free(order);
+    free(cstart);
+    free(xs);
+    free(ys);
+    return rc;
+}
+
+static int snake_owner(long t, int P)
+{
+    long b = t / P, pos = t % P;
+    return (int)(b % 2 == 0 ? pos : P - 1 - pos);
+}
+
+void reduce_svm_cv_free(reduce_svm_cv *cv)
+{
+    free(cv->inner_acc);
+    free(cv->best);
+    free(cv->pred);
+    free(cv->n_sv);
+    cv->inner_acc = NULL;
+    cv->best = cv->pred = cv->n_sv = NULL;
+}
+
+int reduce_svm_cv_run(reduce_svm_cv *cv, MPI_Comm comm, char *err, size_t errlen)
+{
+    svm_set_print_string_function(svm_silent);
+    int rank = mpi_util_rank(comm), P = mpi_util_size(comm);
+    long n = cv->n;
+    int d = cv->d, k = cv->k, I = cv->n_inner;
+    int cells = cv->grid.n_c * cv->grid.n_g;
+    long n_tasks = (long)cells * k * I;
+    int rc = UTIL_OK;
+    fold_data *fds = calloc((size_t)k, sizeof *fds);
+    long *counts = calloc((size_t)n_tasks * 2 + 1, sizeof *counts); /* correct, evaluated per task */
+    cv->inner_acc = calloc((size_t)k * cells, sizeof *cv->inner_acc);
+    cv->best = calloc((size_t)k, sizeof *cv->best);
+    cv->pred = malloc(((size_t)n + 1) * sizeof *cv->pred);
+    cv->n_sv = calloc((size_t)k, sizeof *cv->n_sv);
+    int *sel = malloc(((size_t)n + 1) * sizeof *sel);
+    double *mean = malloc((size_t)d * sizeof *mean), *sd = malloc((size_t)d * sizeof *sd);
+    if (!fds || !counts || !cv->inner_acc || !cv->best || !cv->pred || !cv->n_sv || !sel || !mean || !sd) {
+        rc = util_fail(err, errlen, UTIL_EFAIL, "svm: out of memory");
+        goto done;
+    }
+    /* one standardised node table per outer fold (training-side mean/std) */
+    for (int f = 0; f < k && !rc; f++) {
+        for (long i = 0; i < n; i++) sel[i] = cv->fold[i] != f;
+        reduce_svm_standardise_fit(cv->x, n, d, sel, mean, sd);
+        fds[f].cv = cv;
+        fds[f].f = f;
+        fds[f].nodes = malloc((size_t)n * (d + 1) * sizeof(struct svm_node));
+        if (!fds[f].nodes) {
+            rc = util_fail(err, errlen, UTIL_EFAIL, "svm: out of memory for %ld x %d nodes", n, d);
+            break;
+        }
+        for (long i = 0; i < n; i++) {
+            struct svm_node *row = fds[f].nodes + (size_t)i * (d + 1);
+            for (int j = 0; j < d; j++) {
+                row[j].index = j + 1;
+                row[j].value = (cv->x[(size_t)i * d + j] - mean[j]) / sd[j];
+            }
+            row[d].index = -1;
+            row[d].value = 0;
+        }
+    }
+    rc = mpi_util_agree(comm, rc, err, errlen);
+    if (rc) goto done;
+
+    /* grid search: task t = ((cell * k) + f) * I + i */
+    double t0 = util_now();
+    util_progress pr;
+    long mine = 0;
+    for (long t = 0; t < n_tasks; t++) mine += snake_owner(t, P) == rank;
+    util_progress_start(&pr, "grid search", "fits", n_tasks, cv->progress && rank == 0);
+    long done_mine = 0;
+    for (long t = 0; t < n_tasks && !rc; t++) {
+        if (snake_owner(t, P) != rank) continue;
+        int i = (int)(t % I), f = (int)((t / I) % k), cell = (int)(t / I / k);
+        double C = cv->grid.c[cell / cv->grid.n_g], g = cv->grid.g[cell % cv->grid.n_g];
+        rc = run_task(&fds[f], i, C, g, &counts[2 * t], &counts[2 * t + 1], NULL, NULL, err, errlen);
+        done_mine++;
+        util_progress_update(&pr, mine ? done_mine * n_tasks / mine : n_tasks, 0);
+        if (util_interrupted()) rc = util_fail(err, errlen, UTIL_EINTR, "svm: interrupted");
+    }
+    util_progress_finish(&pr, n_tasks);
+    rc = mpi_util_agree(comm, rc, err, errlen);
+    if (rc) goto done;
+    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, counts, (int)(2 * n_tasks), MPI_LONG, MPI_SUM, comm));
+    cv->seconds_grid = util_now() - t0;
+    for (int f = 0; f < k; f++) {
+        double best = -1;
+        for (int cell = 0; cell < cells; cell++) {
+            double acc = 0;
+            int used = 0;
+            for (int i = 0; i < I; i++) {
+                long t = ((long)cell * k + f) * I + i;
+                if (counts[2 * t + 1] > 0) {
+                    acc += (double)counts[2 * t] / (double)counts[2 * t + 1];
+                    used++;
+                }
+            }
+            acc = used ? acc / used : 0;
+            cv->inner_acc[(size_t)f * cells + cell] = acc;
+            if (acc > best) {
+                best = acc;
+                cv->best[f] = cell;
+            }
+        }
+    }
+
+    /* final fits: fold f on rank snake_owner(f) */
+    t0 = util_now();
+    for (long i = 0; i < n; i++) cv->pred[i] = -1;
+    for (int f = 0; f < k && !rc; f++) {
+        if (snake_owner(f, P) != rank) continue;
+        int cell = cv->best[f];
+        long c1, c2;
+        rc = run_task(&fds[f], -1, cv->grid.c[cell / cv->grid.n_g], cv->grid.g[cell % cv->grid.n_g], &c1, &c2,
+                      cv->pred, &cv->n_sv[f], err, errlen);
+    }
+    rc = mpi_util_agree(comm, rc, err, errlen);
+    if (rc) goto done;
+    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, cv->pred, (int)n, MPI_INT, MPI_MAX, comm));
+    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, cv->n_sv, k, MPI_INT, MPI_MAX, comm));
+    cv->seconds_final = util_now() - t0;
+done:
+    for (int f = 0; fds && f < k; f++) free(fds[f].nodes);
+    free(fds);
+    free(counts);
+    free(sel);
+    free(mean);
+    free(sd);
+    if (rc) reduce_svm_cv_free(cv);
+    return rc;
+}
+
+long reduce_svm_confusion(const int *y, const int *pred, const int *fold, long n, int f, int L, long *conf)
+{
+    memset(conf, 0, (size_t)L * L * sizeof *conf);
+    long m = 0;
+    for (long i = 0; i < n; i++)
+        if ((f < 0 || fold[i] == f) && pred[i] >= 0 && pred[i] < L) {
+            conf[(size_t)y[i] * L + pred[i]]++;
+            m++;
+        }
+    return m;
+}
+
+void reduce_svm_prf(const long *conf, int L, double *precision, double *recall, double *f1)
+{
+    for (int c = 0; c < L; c++) {
+        long tp = conf[(size_t)c * L + c], row = 0, col = 0;
+        for (int j = 0; j < L; j++) {
+            row += conf[(size_t)c * L + j];
+            col += conf[(size_t)j * L + c];
+        }
+        precision[c] = col ? (double)tp / (double)col : 0;
+        recall[c] = row ? (double)tp / (double)row : 0;
+        f1[c] = precision[c] + recall[c] > 0 ? 2 * precision[c] * recall[c] / (precision[c] + recall[c]) : 0;
+    }
+}

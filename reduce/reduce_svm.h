@@ -1,0 +1,80 @@
+/* reduce_svm.h - SVM evaluation with LIBSVM (C-SVC, linear or RBF): per outer fold, standardise on
+ * the training side, choose (C, gamma) by inner cross-validation on the training side only, refit
+ * the winner, predict the test fold (Park et al. 2017 / MIREX protocol; DESIGN.md "SVM").
+ *
+ * Parallelism: the grid cells x outer folds x inner folds are independent tasks, dealt to ranks in a
+ * fixed "snake" round-robin (task t: block t / P, position t % P, reversed on odd blocks), every rank
+ * holds all rows, scores are combined by ONE MPI_Allreduce of integer correct counts; then the final
+ * per-fold fits are dealt the same way and the predictions combined by a second MPI_Allreduce. No
+ * task's result depends on where it ran, so results are identical for any number of ranks.
+ *
+ * LIBSVM settings are fixed explicitly (scikit-learn SVC defaults): eps 1e-3, cache 200 MB, shrinking
+ * on, no probability; its printing is silenced. Training rows are passed ordered by (class, row) so
+ * LIBSVM's class order is the ascending class id, as in scikit-learn. Winner: the highest mean inner
+ * accuracy (mean over inner folds of per-fold accuracy), ties to the first cell in grid order (C
+ * outer, gamma inner), as GridSearchCV does. */
+#ifndef ARTISTNET_REDUCE_SVM_H
+#define ARTISTNET_REDUCE_SVM_H
+#include <mpi.h>
+#include <stddef.h>
+
+typedef enum { REDUCE_SVM_LINEAR = 0, REDUCE_SVM_RBF = 1 } reduce_svm_kernel;
+
+#define REDUCE_SVM_GRID_MAX 32
+
+typedef struct {
+    int n_c, n_g;                   /* n_g = 1 (gamma unused) for the linear kernel */
+    double c[REDUCE_SVM_GRID_MAX];
+    double g[REDUCE_SVM_GRID_MAX];
+} reduce_svm_grid;
+
+typedef struct {
+    reduce_svm_kernel kernel;
+    double eps;       /* LIBSVM stopping tolerance (1e-3) */
+    double cache_mb;  /* kernel cache (200) */
+    int shrinking;    /* 1 */
+} reduce_svm_params;
+
+/* Grid spec: "default", or "C=v,v,...;g=v,v,..." (g / gamma absolute; ignored for linear).
+ * default: linear C = 0.01 0.1 1 10 100; rbf C = 0.1 1 10 100 1000, gamma = {0.01, 0.1, 0.3, 1, 3} / dim. */
+int reduce_svm_grid_parse(const char *spec, reduce_svm_kernel kernel, int dim, reduce_svm_grid *g,
+                          char *err, size_t errlen);
+void reduce_svm_params_default(reduce_svm_params *p, reduce_svm_kernel kernel);
+
+/* Training-side standardisation: mean and population standard deviation over rows with sel[i] != 0
+ * (std < 10 * DBL_EPSILON -> 1, as scikit-learn's StandardScaler). */
+void reduce_svm_standardise_fit(const double *x, long n, int d, const int *sel, double *mean, double *std);
+
+typedef struct {
+    /* inputs */
+    long n;
+    int d;
+    const double *x;     /* n x d, row-major (after optional LDA projection; not yet standardised) */
+    const int *y;        /* class id in [0, n_classes) of every row */
+    int n_classes;
+    const int *fold;     /* outer test fold of every row, [0, k) */
+    int k;
+    const int *inner;    /* n x k: inner fold ([0, n_inner)) of row i when fold f is the test fold, at
+                            inner[i * k + f]; -1 when row i is in fold f */
+    int n_inner;
+    reduce_svm_grid grid;
+    reduce_svm_params params;
+    int progress;        /* rank-0 progress line */
+    /* outputs (allocated by reduce_svm_cv_run, freed by reduce_svm_cv_free) */
+    double *inner_acc;   /* k x cells: mean inner accuracy, cell = ic * n_g + ig */
+    int *best;           /* k: winning cell */
+    int *pred;           /* n: predicted class in its test fold */
+    int *n_sv;           /* k: support vectors of the final model */
+    double seconds_grid, seconds_final;
+} reduce_svm_cv;
+
+/* Collective over comm; every rank passes identical inputs and gets identical outputs. */
+int reduce_svm_cv_run(reduce_svm_cv *cv, MPI_Comm comm, char *err, size_t errlen);
+void reduce_svm_cv_free(reduce_svm_cv *cv);
+
+/* Confusion matrix conf[t * L + p] over rows with fold[i] == f (f < 0: all rows); returns the count. */
+long reduce_svm_confusion(const int *y, const int *pred, const int *fold, long n, int f, int L, long *conf);
+/* Per-class precision, recall, F1 from a confusion matrix (0 where undefined). */
+void reduce_svm_prf(const long *conf, int L, double *precision, double *recall, double *f1);
+
+#endif
