@@ -1,0 +1,126 @@
+/* batchnorm.c - batch normalisation (Ioffe & Szegedy 2015) as Keras BatchNormalization(epsilon=1e-3,
+ * momentum=0.99) computes it, fused with the ReLU that follows it in every block of the DCNN.
+ *
+ * Training: statistics per group of rows (one micro-batch = its segments x frames), biased variance
+ * for normalising, unbiased for the running average (PyTorch BatchNorm1d semantics; see nn.h).
+ * Sums are accumulated in double. Eval: the running statistics and the conv bias fold into one
+ * scale and shift per channel, applied with ReLU and max-pooling in a single pass over z.
+ */
+#include "nn/nn_internal.h"
+
+#include <math.h>
+#include <string.h>
+
+int nn_bn_train_forward(const float *z, int rows, int C, int group_rows, const float *bias,
+                        const float *gamma, const float *beta, float eps, int relu, float *mean,
+                        float *invstd, float *acc_mean, float *acc_var, double *acc, float *y)
+{
+    if (group_rows <= 0 || group_rows > rows) group_rows = rows;
+    int g = 0;
+    double *s1 = acc, *s2 = acc + C;
+    for (int r0 = 0; r0 < rows; r0 += group_rows, g++) {
+        int r1 = r0 + group_rows < rows ? r0 + group_rows : rows;
+        int n = r1 - r0;
+        float *mu = mean + (size_t)g * C, *is = invstd + (size_t)g * C;
+        memset(s1, 0, 2 * (size_t)C * sizeof(double));
+        for (int r = r0; r < r1; r++) {
+            const float *zr = z + (size_t)r * C;
+            for (int c = 0; c < C; c++) s1[c] += zr[c];
+        }
+        for (int c = 0; c < C; c++) mu[c] = (float)(s1[c] / n);
+        for (int r = r0; r < r1; r++) {
+            const float *zr = z + (size_t)r * C;
+            for (int c = 0; c < C; c++) {
+                double d = (double)zr[c] - mu[c];
+                s2[c] += d * d;
+            }
+        }
+        for (int c = 0; c < C; c++) {
+            double var = s2[c] / n;
+            is[c] = (float)(1.0 / sqrt(var + eps));
+            if (acc_mean) {
+                acc_mean[c] += mu[c] + (bias ? bias[c] : 0.0f);
+                acc_var[c] += (float)(n > 1 ? var * n / (n - 1) : var);
+            }
+        }
+        for (int r = r0; r < r1; r++) {
+            const float *zr = z + (size_t)r * C;
+            float *yr = y + (size_t)r * C;
+            for (int c = 0; c < C; c++) {
+                float v = gamma[c] * ((zr[c] - mu[c]) * is[c]) + beta[c];
+                yr[c] = relu && v < 0.0f ? 0.0f : v;
+            }
+        }
+    }
+    return g;
+}
+
+void nn_bn_train_backward(const float *z, const float *y, float *dy, int rows, int C, int group_rows,
+                          const float *gamma, const float *mean, const float *invstd, float *dgamma,
+                          float *dbeta, float *dbias, double *acc)
+{
+    if (group_rows <= 0 || group_rows > rows) group_rows = rows;
+    double *sdy = acc, *sdyx = acc + C, *sdz = acc + 2 * C;
+    int g = 0;
+    for (int r0 = 0; r0 < rows; r0 += group_rows, g++) {
+        int r1 = r0 + group_rows < rows ? r0 + group_rows : rows;
+        const double n = r1 - r0;
+        const float *mu = mean + (size_t)g * C, *is = invstd + (size_t)g * C;
+        memset(acc, 0, 3 * (size_t)C * sizeof(double));
+        for (int r = r0; r < r1; r++) {
+            const float *zr = z + (size_t)r * C;
+            float *d = dy + (size_t)r * C;
+            if (y) {
+                const float *yr = y + (size_t)r * C;
+                for (int c = 0; c < C; c++)
+                    if (!(yr[c] > 0.0f)) d[c] = 0.0f;
+            }
+            for (int c = 0; c < C; c++) {
+                float xh = (zr[c] - mu[c]) * is[c];
+                sdy[c] += d[c];
+                sdyx[c] += d[c] * xh;
+            }
+        }
+        float a[NN_FEATURE_DIM], mdy[NN_FEATURE_DIM], mdyx[NN_FEATURE_DIM];
+        for (int c = 0; c < C; c++) {
+            dgamma[c] += (float)sdyx[c];
+            dbeta[c] += (float)sdy[c];
+            a[c] = gamma[c] * is[c];
+            mdy[c] = (float)(sdy[c] / n);
+            mdyx[c] = (float)(sdyx[c] / n);
+        }
+        for (int r = r0; r < r1; r++) {
+            const float *zr = z + (size_t)r * C;
+            float *d = dy + (size_t)r * C;
+            for (int c = 0; c < C; c++) {
+                float xh = (zr[c] - mu[c]) * is[c];
+                d[c] = a[c] * (d[c] - mdy[c] - xh * mdyx[c]);
+                sdz[c] += d[c];
+            }
+        }
+        if (dbias)
+            for (int c = 0; c < C; c++) dbias[c] += (float)sdz[c];
+    }
+}
+
+void nn_bn_eval_relu_pool(const float *z, int B, int T, int C, int pool, const float *scale,
+                          const float *shift, float *p)
+{
+    const int to = T / pool;
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < to; t++) {
+            float *pr = p + ((size_t)b * to + t) * C;
+            const float *zr = z + ((size_t)b * T + (size_t)t * pool) * C;
+            for (int c = 0; c < C; c++) {
+                float v = zr[c] * scale[c] + shift[c];
+                pr[c] = v > 0.0f ? v : 0.0f;
+            }
+            for (int i = 1; i < pool; i++) {
+                const float *zi = zr + (size_t)i * C;
+                for (int c = 0; c < C; c++) {
+                    float v = zi[c] * scale[c] + shift[c];
+                    if (v > pr[c]) pr[c] = v;
+                }
+            }
+        }
+}

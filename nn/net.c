@@ -1,0 +1,166 @@
+/* net.c - the DCNN's forward passes (eval: features, logits; training: forward + backward with
+ * per-micro-batch batch norm) over a batch of raw log-mel segments. Layer kernels are in conv.c,
+ * batchnorm.c, pool.c, dense.c; the layout and the training contract are described in nn.h. */
+#include "nn/nn_internal.h"
+#include "util/util.h"
+
+#include <math.h>
+#include <string.h>
+
+/* x0 (B*129 x 128, channels-last) = (segment (128 x 129, band-major) - mean) / std */
+static void normalise_input(const nn_model *m, const float *segs, int n, float *x0)
+{
+    const float mu = m->norm_mean, inv = 1.0f / m->norm_std;
+    enum { TB = 16 };
+    for (int b = 0; b < n; b++) {
+        const float *s = segs + (size_t)b * NN_SEG_SIZE;
+        float *x = x0 + (size_t)b * NN_SEG_SIZE;
+        for (int t0 = 0; t0 < NN_IN_FRAMES; t0 += TB) {
+            int t1 = t0 + TB < NN_IN_FRAMES ? t0 + TB : NN_IN_FRAMES;
+            for (int c = 0; c < NN_IN_CHANNELS; c++) {
+                const float *sc = s + (size_t)c * NN_IN_FRAMES;
+                for (int t = t0; t < t1; t++) x[(size_t)t * NN_IN_CHANNELS + c] = (sc[t] - mu) * inv;
+            }
+        }
+    }
+}
+
+/* eval-mode conv stack; leaves the features in ws[4].p */
+static void forward_eval(nn_model *m, const float *segs, int n)
+{
+    normalise_input(m, segs, n, m->x0);
+    const float *x = m->x0;
+    float scale[NN_FEATURE_DIM], shift[NN_FEATURE_DIM];
+    for (int l = 0; l < NN_N_CONV; l++) {
+        const nn_conv_desc *d = &m->conv[l];
+        nn_conv_ws *w = &m->ws[l];
+        nn_conv_forward(x, n, d->t_in, d->cin, d->cout, d->k, m->params + d->w_off, NULL, w->col, w->z);
+        const float *g = m->params + d->g_off, *be = m->params + d->beta_off, *bias = m->params + d->b_off;
+        const float *rm = m->bn + d->rm_off, *rv = m->bn + d->rv_off;
+        for (int c = 0; c < d->cout; c++) {
+            scale[c] = g[c] / sqrtf(rv[c] + m->bn_eps);
+            shift[c] = be[c] + (bias[c] - rm[c]) * scale[c];
+        }
+        nn_bn_eval_relu_pool(w->z, n, d->t_in, d->cout, d->pool, scale, shift, w->p);
+        x = w->p;
+    }
+}
+
+static int check_call(nn_model *m, const float *segs, int n, const void *out, char *err, size_t errlen)
+{
+    if (n < 0 || (n > 0 && (!segs || !out)))
+        return util_fail(err, errlen, UTIL_EFAIL, "nn: bad arguments (n = %d)", n);
+    return nn_reserve(m, n, err, errlen);
+}
+
+int nn_forward_features(nn_model *m, const float *segs, int n, float *feat, char *err, size_t errlen)
+{
+    int rc = check_call(m, segs, n, feat, err, errlen);
+    if (rc || n == 0) return rc;
+    forward_eval(m, segs, n);
+    memcpy(feat, m->ws[NN_N_CONV - 1].p, (size_t)n * NN_FEATURE_DIM * sizeof(float));
+    return 0;
+}
+
+int nn_forward_logits(nn_model *m, const float *segs, int n, float *logits, char *err, size_t errlen)
+{
+    if (m->n_classes <= 0)
+        return util_fail(err, errlen, UTIL_EINPUT, "nn: the model has no classifier (feature extractor only)");
+    int rc = check_call(m, segs, n, logits, err, errlen);
+    if (rc || n == 0) return rc;
+    forward_eval(m, segs, n);
+    nn_dense_forward(m->ws[NN_N_CONV - 1].p, n, NN_FEATURE_DIM, m->n_classes, m->params + m->dense_w_off,
+                     m->params + m->dense_b_off, logits);
+    return 0;
+}
+
+int nn_train_accumulate(nn_model *m, const float *segs, const int *labels, int n,
+                        const nn_train_opts *opt, double *loss_sum, char *err, size_t errlen)
+{
+    const int C = m->n_classes;
+    if (C <= 0) return util_fail(err, errlen, UTIL_EINPUT, "nn: cannot train a model without classes");
+    int rc = check_call(m, segs, n, labels, err, errlen);
+    if (rc) return rc;
+    if (n == 0) {
+        if (loss_sum) *loss_sum = 0;
+        return 0;
+    }
+    nn_train_opts def = {0, 0.0f, 0, NULL};
+    if (!opt) opt = &def;
+    int micro = opt->micro_batch > 0 && opt->micro_batch < n ? opt->micro_batch : n;
+    if (micro < 2 || n % micro == 1)
+        return util_fail(err, errlen, UTIL_EUSAGE,
+                         "nn: a micro-batch of one segment (batch %d, micro-batch %d): batch norm needs >= 2", n, micro);
+    for (int i = 0; i < n; i++)
+        if (labels[i] < 0 || labels[i] >= C)
+            return util_fail(err, errlen, UTIL_EINPUT, "nn: label %d of segment %d outside [0, %d)", labels[i], i, C);
+    if (opt->dropout < 0.0f || opt->dropout >= 1.0f)
+        return util_fail(err, errlen, UTIL_EUSAGE, "nn: dropout %g outside [0, 1)", opt->dropout);
+
+    float *tail = m->grads + m->tail_off;
+    /* forward */
+    normalise_input(m, segs, n, m->x0);
+    const float *x = m->x0;
+    int groups = 0;
+    for (int l = 0; l < NN_N_CONV; l++) {
+        const nn_conv_desc *d = &m->conv[l];
+        nn_conv_ws *w = &m->ws[l];
+        nn_conv_forward(x, n, d->t_in, d->cin, d->cout, d->k, m->params + d->w_off, NULL, w->col, w->z);
+        float *y = d->pool > 1 ? w->y : w->p;
+        groups = nn_bn_train_forward(w->z, n * d->t_in, d->cout, micro * d->t_in, m->params + d->b_off,
+                                     m->params + d->g_off, m->params + d->beta_off, m->bn_eps, 1, w->mean,
+                                     w->invstd, tail + d->acc_off, tail + d->acc_off + d->cout, m->acc, y);
+        if (d->pool > 1) nn_maxpool_forward(w->y, n, d->t_in, d->cout, d->pool, w->p);
+        x = w->p;
+    }
+    const float *feat = x;
+    const float *mask = opt->dropout_mask;
+    const float *h = feat;
+    if (!mask && opt->dropout > 0.0f) {
+        nn_dropout_mask(opt->dropout_seed, opt->dropout, n, NN_FEATURE_DIM, m->mask);
+        mask = m->mask;
+    }
+    if (mask) {
+        for (size_t i = 0; i < (size_t)n * NN_FEATURE_DIM; i++) m->drop[i] = feat[i] * mask[i];
+        h = m->drop;
+    }
+    float *Wd = m->params + m->dense_w_off;
+    nn_dense_forward(h, n, NN_FEATURE_DIM, C, Wd, m->params + m->dense_b_off, m->logits);
+    double loss = nn_softmax_xent(m->logits, labels, n, C, m->dlogits);
+    if (loss_sum) *loss_sum = loss;
+
+    /* backward */
+    nn_dense_backward(h, m->dlogits, n, NN_FEATURE_DIM, C, Wd, m->grads + m->dense_w_off,
+                      m->grads + m->dense_b_off, m->dfeat);
+    if (mask)
+        for (size_t i = 0; i < (size_t)n * NN_FEATURE_DIM; i++) m->dfeat[i] *= mask[i];
+    float *dp = m->dfeat;
+    int which = 0;
+    for (int l = NN_N_CONV - 1; l >= 0; l--) {
+        const nn_conv_desc *d = &m->conv[l];
+        nn_conv_ws *w = &m->ws[l];
+        const int rows = n * d->t_in;
+        float *dy;
+        const float *y;
+        if (d->pool > 1) {
+            nn_maxpool_backward(w->y, w->p, dp, n, d->t_in, d->cout, d->pool, m->dy);
+            dy = m->dy;
+            y = w->y;
+        } else {
+            dy = dp; /* layer 5: y is the feature itself */
+            y = w->p;
+        }
+        nn_bn_train_backward(w->z, y, dy, rows, d->cout, micro * d->t_in, m->params + d->g_off, w->mean,
+                             w->invstd, m->grads + d->g_off, m->grads + d->beta_off, m->grads + d->b_off,
+                             m->acc);
+        const float *col = d->k > 1 ? w->col : (l > 0 ? m->ws[l - 1].p : m->x0);
+        float *dx = l > 0 ? m->dp[which] : NULL;
+        nn_conv_backward(col, dy, n, d->t_in, d->cin, d->cout, d->k, m->params + d->w_off,
+                         m->grads + d->w_off, NULL, m->dcol, dx);
+        dp = dx;
+        which ^= 1;
+    }
+    tail[m->n_grads - m->tail_off - 2] += (float)groups;
+    tail[m->n_grads - m->tail_off - 1] += (float)n;
+    return 0;
+}

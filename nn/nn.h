@@ -1,0 +1,184 @@
+/* nn.h - the DCNN of Park et al. (MIREX 2017, Table 1): forward, backward, Nesterov SGD, model.h5.
+ *
+ * Network (input: one raw log-mel segment, 128 mel bands x 129 frames, band-major exactly as
+ * extract_track_segments() writes it; the model normalises it with its stored mean/std):
+ *     conv1 128x4 -> BN -> ReLU -> maxpool 4   (129 -> 32 frames)
+ *     conv2 128x4 -> BN -> ReLU -> maxpool 4   (32 -> 8)
+ *     conv3 128x4 -> BN -> ReLU -> maxpool 4   (8 -> 2)
+ *     conv4 128x2 -> BN -> ReLU -> maxpool 2   (2 -> 1)
+ *     conv5 256x1 -> BN -> ReLU                = the 256-d feature
+ *     dropout 0.5 (training only) -> dense 256 -> C -> softmax cross-entropy   (absent when C = 0)
+ * Convolutions have biases and Keras "same" padding (kernel k: (k-1)/2 zeros left, k/2 right);
+ * max-pooling is Keras "valid" (trailing frames that do not fill a window are dropped).
+ *
+ * Batch normalisation (Keras BatchNormalization(epsilon=1e-3, momentum=0.99) = PyTorch
+ * BatchNorm1d(eps=1e-3, momentum=0.01)):
+ *   training: y = gamma (z - mean_B) / sqrt(var_B + eps) + beta with the biased batch variance var_B,
+ *             statistics over the segments x frames of one micro-batch (see below);
+ *   running:  running_mean = 0.99 running_mean + 0.01 mean_B,
+ *             running_var  = 0.99 running_var  + 0.01 var_B * n/(n-1)   (unbiased, as PyTorch;
+ *             Keras 2.x uses n/(n-1-eps), a relative difference below 1e-6 at these n);
+ *             no zero-debiasing. With several micro-batches in one step, mean_B and the unbiased
+ *             var_B are averaged over the step's micro-batches and applied once in nn_update().
+ *   eval:     running statistics.
+ *
+ * Data-parallel training whose result does not depend on the number of ranks:
+ *   The global batch of a step is cut into micro-batches of a fixed size m (nn_train_opts.micro_batch);
+ *   every micro-batch normalises with its own batch statistics ("ghost batch norm"). A rank calls
+ *   nn_train_accumulate() on the consecutive micro-batches it owns (one call may hold several
+ *   micro-batches: their GEMMs run together, their BN statistics stay separate). The gradient buffer
+ *   accumulates the SUM over segments of the per-segment loss gradients, and its tail accumulates the
+ *   micro-batch BN statistics and the segment / micro-batch counts. One MPI_Allreduce(SUM) of the
+ *   whole flat buffer (nn_grads, all n_grads floats) then gives every rank the same totals, and
+ *   nn_update() divides by the reduced segment count: the update equals the one of a single process
+ *   running the same micro-batches (up to float summation order).
+ *
+ * Layout of the flat parameter buffer (float32, in this order; offsets from nn_tensor()):
+ *   for conv l = 1..5: kernel (k, in, out) [Keras Conv1D layout], bias (out), gamma (out), beta (out)
+ *   dense kernel (256, C) [Keras Dense layout], dense bias (C)                        (when C > 0)
+ * BN running statistics (nn_bn_stats): for l = 1..5: moving_mean (out), moving_variance (out).
+ * Gradients (nn_grads): same layout as the parameters, then the tail: for l = 1..5: sum of
+ * micro-batch means (out), sum of micro-batch unbiased variances (out); then the number of
+ * micro-batches; then the number of segments.
+ *
+ * Work buffers are allocated for `max_batch` segments when the model is made and grown on demand.
+ * One OpenBLAS thread (nn_blas_setup). A model is not thread-safe; use one per thread.
+ * Errors: functions return 0 or a negative UTIL_E* code with a message in err (may be NULL).
+ */
+#ifndef ARTISTNET_NN_H
+#define ARTISTNET_NN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define NN_FORMAT_VERSION 1
+#define NN_IN_CHANNELS 128 /* mel bands */
+#define NN_IN_FRAMES 129
+#define NN_SEG_SIZE (NN_IN_CHANNELS * NN_IN_FRAMES)
+#define NN_FEATURE_DIM 256
+#define NN_N_CONV 5
+#define NN_BN_EPS 1e-3
+#define NN_BN_MOMENTUM 0.99
+#define NN_MAX_ARTIST_LEN 4096
+
+typedef struct nn_model nn_model;
+
+/* Front-end parameters a model expects (stored as model.h5 attributes). */
+typedef struct {
+    int sr, n_fft, hop, n_mels, segment_frames;
+    double fmin, fmax;
+    char spectrum[32];        /* "magnitude" */
+    char mel_scale[32];       /* "slaney" (librosa htk=False) */
+    char mel_norm[32];        /* "slaney" */
+    char log_compression[32]; /* "log10(1+10*M)" */
+} nn_frontend;
+
+/* The front end of extract/extract.h (DESIGN "Numerical contract"). */
+nn_frontend nn_frontend_default(void);
+/* 0 if `fe` equals the default front end, else UTIL_EINPUT naming the first difference. */
+int nn_frontend_check(const nn_frontend *fe, const char *what, char *err, size_t errlen);
+
+/* ---- model (model.c) ---- */
+/* A model for n_classes artists (0: feature extractor only, no dense/softmax), with work buffers for
+ * max_batch segments. Parameters are zero until nn_init() or nn_load(). */
+int nn_make(int n_classes, int max_batch, nn_model **out, char *err, size_t errlen);
+void nn_free(nn_model *m);
+/* He-uniform conv kernels (limit sqrt(6 / (k in))), Glorot-uniform dense kernel, zero biases, gamma 1,
+ * beta 0, running mean 0 / var 1, norm mean 0 / std 1; clears momentum, gradients and step. */
+void nn_init(nn_model *m, uint64_t seed);
+
+int nn_n_classes(const nn_model *m);
+/* Flat buffers (see the layout above). *n gets the number of floats. */
+float *nn_params(nn_model *m, size_t *n);
+float *nn_grads(nn_model *m, size_t *n);     /* parameters' gradients + tail: reduce all of it */
+float *nn_bn_stats(nn_model *m, size_t *n);
+float *nn_momentum(nn_model *m, size_t *n);
+long nn_step(const nn_model *m);
+void nn_set_step(nn_model *m, long step);
+
+/* Offsets into the flat buffers. layer 1..5 = conv blocks, 6 = dense. what: "kernel", "bias",
+ * "gamma", "beta" (params), "moving_mean", "moving_variance" (bn stats). Returns the offset and sets
+ * *n (0 and *n = 0 when absent). */
+size_t nn_tensor(const nn_model *m, int layer, const char *what, size_t *n);
+/* conv geometry of layer 1..5 */
+void nn_conv_shape(int layer, int *k, int *in, int *out, int *frames_in, int *pool);
+
+void nn_set_norm(nn_model *m, float mean, float std);
+void nn_get_norm(const nn_model *m, float *mean, float *std);
+float nn_bn_epsilon(const nn_model *m);
+void nn_set_bn_epsilon(nn_model *m, float eps);
+nn_frontend *nn_frontend_of(nn_model *m);
+/* artist names in output order (n == n_classes); copied */
+int nn_set_artists(nn_model *m, const char *const *names, int n, char *err, size_t errlen);
+const char *nn_artist(const nn_model *m, int i);
+/* free-text provenance stored as the `source` attribute (copied; NULL clears) */
+void nn_set_source(nn_model *m, const char *source);
+const char *nn_source(const nn_model *m);
+/* Copies the conv blocks (weights, BN statistics), the normalisation, epsilon and front end from src
+ * (fine-tuning from a pretrained or imported model; the dense layer of dst is left as it is). */
+void nn_copy_features(nn_model *dst, const nn_model *src);
+
+/* 64-bit FNV-1a over the parameters, the BN running statistics, norm mean/std and the class count
+ * (everything that changes an output), for provenance attributes. */
+uint64_t nn_checksum(const nn_model *m);
+
+/* ---- inference (net.c): eval mode (running BN statistics, no dropout) ---- */
+/* segs: n raw log-mel segments (NN_SEG_SIZE floats each, band-major (128, 129)); normalised inside.
+ * feat: n x 256 floats. */
+int nn_forward_features(nn_model *m, const float *segs, int n, float *feat, char *err, size_t errlen);
+/* logits: n x C floats (softmax not applied). Needs C > 0. */
+int nn_forward_logits(nn_model *m, const float *segs, int n, float *logits, char *err, size_t errlen);
+
+/* ---- training (net.c, sgd.c) ---- */
+typedef struct {
+    int micro_batch;           /* BN statistics over groups of this many consecutive segments of the
+                                  call (the last group may be smaller); 0 = the whole call */
+    float dropout;             /* drop probability (0.5 in the paper; 0 = off) */
+    uint64_t dropout_seed;     /* mask of segment i (0-based in this call), unit j: a hash of
+                                  (seed, i, j); pass e.g. hash(step, index of the first segment) */
+    const float *dropout_mask; /* optional n x 256 multipliers (0 or 1/(1-p)); overrides the above */
+} nn_train_opts;
+
+/* Training-mode forward + backward on n segments with labels in [0, C). ADDS to the gradient buffer
+ * the sum over segments of d(cross-entropy)/d(params), and to its tail the micro-batch statistics
+ * and counts. *loss_sum (may be NULL) gets the sum of the n losses. Needs C > 0. */
+int nn_train_accumulate(nn_model *m, const float *segs, const int *labels, int n,
+                        const nn_train_opts *opt, double *loss_sum, char *err, size_t errlen);
+/* Zeroes the gradient buffer including its tail (nn_update does it too). */
+void nn_grads_zero(nn_model *m);
+
+typedef struct {
+    double lr;           /* learning rate (used when lr_schedule is NULL) */
+    double momentum;     /* 0.9 */
+    int nesterov;        /* 1: PyTorch's Nesterov form: v = mu v + g; w -= lr (g + mu v) */
+    double weight_decay; /* L2 on conv kernels only: g += wd * w (Keras l2(1e-5) == wd 2e-5) */
+    double (*lr_schedule)(long step, void *ctx); /* optional: lr for this step (0-based) */
+    void *ctx;
+} nn_sgd;
+
+/* Keras's time decay: lr0 / (1 + decay * step). */
+double nn_lr_time_decay(double lr0, double decay, long step);
+
+/* One SGD step from the accumulated (and, in parallel, all-reduced) gradients: divides by the
+ * segment count in the tail, adds weight decay, Nesterov momentum, updates BN running statistics
+ * from the averaged micro-batch statistics, increments the step and zeroes the gradients.
+ * UTIL_EFAIL when nothing was accumulated. */
+int nn_update(nn_model *m, const nn_sgd *opt, char *err, size_t errlen);
+
+/* ---- model.h5 (model_io.c); serial HDF5, call from one rank ---- */
+/* flags for nn_save */
+#define NN_SAVE_OPTIMIZER 1 /* also /optimizer/momentum and its step (checkpoints) */
+int nn_save(const nn_model *m, const char *path, int flags, char *err, size_t errlen);
+/* Loads model.h5: checks the format version and every shape, names file + dataset on error
+ * (UTIL_EINPUT). Restores the optimizer state when present. */
+int nn_load(const char *path, int max_batch, nn_model **out, char *err, size_t errlen);
+
+/* ---- Keras import (keras.c) ---- */
+/* Reads the authors' Keras 2 HDF5 model (conv1d_1..5, batch_normalization_1..5 under
+ * model_weights/, epsilon from model_config) into a new feature-extractor model (C = 0) with the
+ * authors' normalisation (mean 0.22620339, std 0.25794547). UTIL_EINPUT naming file and dataset. */
+#define NN_KERAS_NORM_MEAN 0.22620339f
+#define NN_KERAS_NORM_STD 0.25794547f
+int nn_keras_import(const char *path, int max_batch, nn_model **out, char *err, size_t errlen);
+
+#endif
