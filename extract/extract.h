@@ -54,7 +54,7 @@ int extract_mel_compute_range(extract_mel *m, const float *x, size_t n, size_t t
                               float *out, size_t stride);
 /* extract_mel_make with a chosen FFT batch (frames per FFTW call) and filterbank method (0: sparse,
  * 1: one SGEMM per batch), for the benchmark. NULL on failure. */
-#define EXTRACT_MEL_BATCH 16
+#define EXTRACT_MEL_BATCH 8
 extract_mel *extract_mel_make_opts(int batch, int use_gemm);
 
 /* ---- segments (segment.c) ---- */

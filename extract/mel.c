@@ -25,9 +25,27 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <immintrin.h>
+#endif
 
 #define NB (EXTRACT_N_FFT / 2 + 1) /* 513 one-sided bins */
 #define MEL_PI 3.14159265358979323846
+/* The log loop vectorises only when float compares may be if-converted (no NaN reaches it). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define MEL_NO_TRAP __attribute__((optimize("no-trapping-math")))
+#else
+#define MEL_NO_TRAP
+#endif
+/* The hot loops are compiled twice, for baseline x86-64 (SSE2) and for AVX2+FMA, and the CPU picks
+ * at load time (GCC target_clones: ifunc); Debian's FFTW has SSE2/AVX codelets of its own. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define MEL_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#define MEL_AVX 1
+#else
+#define MEL_CLONES
+#define MEL_AVX 0
+#endif
 
 struct extract_mel {
     int batch, use_gemm;
@@ -159,19 +177,15 @@ static size_t reflect_index(long long i, size_t n)
 /* log10(1 + 10 v) for v >= 0, over a vector: cephes logf's polynomial on the mantissa in
  * [sqrt(1/2), sqrt(2)), written branch-free so the compiler vectorises it (libm's log10f does not
  * vectorise without -ffast-math). Relative error ~1e-7. */
-static void log10_1p10(float *v, size_t n)
+MEL_CLONES MEL_NO_TRAP static void log10_1p10(float *restrict v, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        float x = 1.0f + 10.0f * v[i];
-        uint32_t bits;
-        memcpy(&bits, &x, sizeof bits);
-        int e = (int)((bits >> 23) & 0xff) - 126;
-        bits = (bits & 0x807fffffu) | 0x3f000000u; /* mantissa in [0.5, 1) */
-        float f;
-        memcpy(&f, &bits, sizeof f);
-        int small = f < 0.70710678f;
-        e -= small;
-        f = small ? f + f - 1.0f : f - 1.0f;
+        union { float f; uint32_t u; } x = {.f = 1.0f + 10.0f * v[i]};
+        float fe = (float)((int32_t)(x.u >> 23) - 126); /* x >= 1: sign bit clear */
+        x.u = (x.u & 0x007fffffu) | 0x3f000000u;        /* mantissa in [0.5, 1) */
+        float small = x.f < 0.70710678f ? 1.0f : 0.0f;
+        fe -= small;
+        float f = x.f * (1.0f + small) - 1.0f;
         float z = f * f;
         float y = 7.0376836292e-2f;
         y = y * f - 1.1514610310e-1f;
@@ -183,28 +197,89 @@ static void log10_1p10(float *v, size_t n)
         y = y * f - 2.4999993993e-1f;
         y = y * f + 3.3333331174e-1f;
         y = y * f * z;
-        float fe = (float)e;
         y += -2.12194440e-4f * fe;
         y += -0.5f * z;
-        float r = f + y + 0.693359375f * fe;
-        v[i] = r * 0.43429448190325182f; /* 1 / ln 10 */
+        v[i] = (f + y + 0.693359375f * fe) * 0.43429448190325182f; /* ln -> log10 */
     }
 }
 
-/* |X| over the whole bin-major batch */
+/* |X| over the whole batch, with explicit SIMD: GCC will not vectorise sqrtf while it may have to
+ * set errno */
+static void magnitude_sse(const float *restrict p, float *restrict mag, size_t n)
+{
+    size_t i = 0;
+#ifdef __SSE2__
+    for (; i + 4 <= n; i += 4) {
+        __m128 a = _mm_loadu_ps(p + 2 * i), b = _mm_loadu_ps(p + 2 * i + 4);
+        __m128 re = _mm_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)), im = _mm_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1));
+        _mm_storeu_ps(mag + i, _mm_sqrt_ps(_mm_add_ps(_mm_mul_ps(re, re), _mm_mul_ps(im, im))));
+    }
+#endif
+    for (; i < n; i++) mag[i] = sqrtf(p[2 * i] * p[2 * i] + p[2 * i + 1] * p[2 * i + 1]);
+}
+
+#if MEL_AVX
+__attribute__((target("avx2,fma"))) static void magnitude_avx2(const float *restrict p, float *restrict mag, size_t n)
+{
+    size_t i = 0;
+    const __m256i perm = _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7);
+    for (; i + 8 <= n; i += 8) {
+        __m256 a = _mm256_loadu_ps(p + 2 * i), b = _mm256_loadu_ps(p + 2 * i + 8);
+        /* in-lane shuffles give re/im in the order 0 1 4 5 2 3 6 7; permute back */
+        __m256 re = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)), im = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1));
+        __m256 s2 = _mm256_fmadd_ps(re, re, _mm256_mul_ps(im, im));
+        _mm256_storeu_ps(mag + i, _mm256_permutevar8x32_ps(_mm256_sqrt_ps(s2), perm));
+    }
+    for (; i < n; i++) mag[i] = sqrtf(p[2 * i] * p[2 * i] + p[2 * i + 1] * p[2 * i + 1]);
+}
+#endif
+
 static void magnitude(const fftwf_complex *restrict s, float *restrict mag, size_t n)
 {
-    const float *p = (const float *)s;
-    for (size_t i = 0; i < n; i++) {
-        float re = p[2 * i], im = p[2 * i + 1];
-        mag[i] = __builtin_sqrtf(re * re + im * im);
+#if MEL_AVX
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        magnitude_avx2((const float *)s, mag, n);
+        return;
     }
+#endif
+    magnitude_sse((const float *)s, mag, n);
+}
+
+MEL_CLONES static void window_frame(float *restrict dst, const float *restrict src, const float *restrict win)
+{
+    for (int i = 0; i < EXTRACT_N_FFT; i++) dst[i] = src[i] * win[i];
 }
 
 /* mel[b][j] = sum_k W[b][k] mag[k][j] over band b's nonzero bins, vectorised over the batch */
-static void filterbank_sparse(const extract_mel *m)
+/* mel[b][j] = sum_k W[b][k] mag[k][j] over band b's nonzero bins, vectorised over the batch:
+ * nv 8-wide accumulators (batch = 8 nv) stay in registers while the band's bins stream by */
+typedef float mel_v8 __attribute__((vector_size(32)));
+static inline __attribute__((always_inline)) void filterbank_v8(const extract_mel *m, const int nv)
+{
+    const int B = 8 * nv;
+    for (int b = 0; b < EXTRACT_N_MELS; b++) {
+        mel_v8 a[4] = {{0}};
+        const float *w = m->w + m->off[b];
+        const float *col = m->mag + (size_t)m->lo[b] * B;
+        for (int k = 0; k < m->len[b]; k++, col += B)
+            for (int v = 0; v < nv; v++) {
+                mel_v8 c;
+                memcpy(&c, col + 8 * v, sizeof c);
+                a[v] += w[k] * c;
+            }
+        for (int v = 0; v < nv; v++) memcpy(m->mel + (size_t)b * B + 8 * v, &a[v], sizeof a[v]);
+    }
+}
+
+MEL_CLONES static void filterbank_sparse(const extract_mel *m)
 {
     const int B = m->batch;
+    switch (B) {
+    case 8: filterbank_v8(m, 1); return;
+    case 16: filterbank_v8(m, 2); return;
+    case 32: filterbank_v8(m, 4); return;
+    default: break;
+    }
     for (int b = 0; b < EXTRACT_N_MELS; b++) {
         float *restrict acc = m->mel + (size_t)b * B;
         for (int j = 0; j < B; j++) acc[j] = 0;
@@ -235,8 +310,7 @@ int extract_mel_compute_range(extract_mel *m, const float *x, size_t n, size_t t
             }
             long long start = (long long)((t + j) * EXTRACT_HOP) - EXTRACT_N_FFT / 2;
             if (start >= 0 && start + EXTRACT_N_FFT <= (long long)n) {
-                const float *restrict src = x + start;
-                for (int i = 0; i < EXTRACT_N_FFT; i++) dst[i] = src[i] * win[i];
+                window_frame(dst, x + start, win);
             } else {
                 for (int i = 0; i < EXTRACT_N_FFT; i++) dst[i] = x[reflect_index(start + i, n)] * win[i];
             }
