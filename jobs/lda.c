@@ -8,6 +8,7 @@
 #include "reduce/reduce_lda.h"
 #include "util/util.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,15 @@ int job_lda_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errlen)
         rc = reduce_classes_build(comm, reduce_features_column(&f, label), use, f.n, &classes, ids, err, errlen);
         rc = mpi_util_agree(comm, rc, err, errlen);
     }
+    char **idc = reduce_features_column(&f, "ids");
+    for (long i = 0; i < f.n && !rc; i++) /* non-finite features in an ok row: name the row */
+        for (int j = 0; j < f.dim && ids[i] >= 0; j++)
+            if (!isfinite(f.x[(size_t)i * f.dim + j])) {
+                rc = util_fail(err, errlen, UTIL_EINPUT, "%s: row %ld (id '%s') has non-finite features (NaN/Inf) but status ok",
+                               features, f.offset + i, idc[i]);
+                break;
+            }
+    rc = mpi_util_agree(comm, rc, err, errlen);
     long counts[2] = {0, 0}, total[2] = {0, 0}; /* used rows, failed-status rows */
     for (long i = 0; i < f.n && !rc; i++) {
         counts[0] += ids[i] >= 0;

@@ -1,0 +1,109 @@
+#!/bin/bash
+# test_evaluate.sh - end-to-end checks of `artistnet evaluate` (and `lda` feeding it):
+#  1. vs scikit-learn (tests/fixtures/reduce/svm_reference.json, same folds via --folds-file, same grid):
+#     same chosen C/gamma per fold, same test accuracies and inner grid accuracies (1e-9), rbf + linear;
+#  2. the seeded folds reproduce the committed folds.tsv; no artist on both sides of any outer or
+#     inner split;
+#  3. 1, 2, 3 ranks -> identical results.json (timing line removed), predictions.tsv, folds.tsv;
+#  4. --lda lda.h5 runs end to end; results.json names the LDA input and dimension;
+#  5. bad input -> exit 2 with a clear message: label column missing, empty labels, a class with
+#     fewer rows than folds, all-NaN features, missing file, bad --grid / --kernel.
+set -u
+A=${ARTISTNET:?}; F=${ARTISTNET_FIXTURES:?}/reduce; PY=${PYTHON3:-/usr/bin/python3}; MPI=${MPIEXEC:-mpiexec}
+T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+pass=0; fail=0
+ok() { pass=$((pass+1)); }
+bad() { fail=$((fail+1)); echo "FAIL: $*" >&2; }
+RBF="C=0.1,1,10,100;g=0.01,0.05,0.2"; LIN="C=0.001,0.01,0.1,1"
+
+# 1. scikit-learn reference
+for kern in rbf linear; do
+  grid=$RBF; [ $kern = linear ] && grid=$LIN
+  if $A evaluate --features $F/svm_features.h5 --label-column genre --folds-file $F/svm_folds.tsv \
+       --kernel $kern --grid "$grid" --out $T/sk_$kern --quiet; then ok; else bad "evaluate $kern failed"; continue; fi
+  if $PY - "$T/sk_$kern/results.json" "$F/svm_reference.json" $kern <<'PYEOF'
+import json, sys
+ours, ref, k = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))[sys.argv[3]], sys.argv[3]
+bad = 0
+for a, b in zip(ours["per_fold"], ref["per_fold"]):
+    same = a["C"] == b["C"] and (k == "linear" or a["gamma"] == b["gamma"]) and abs(a["accuracy"] - b["accuracy"]) < 1e-9
+    worst = max(abs(x - y) for x, y in zip(a["grid_inner_accuracy"], b["grid_inner_accuracy"]))
+    print(f"{k} fold {a['fold']}: ours C={a['C']} g={a['gamma']} acc={a['accuracy']:.6f} | sklearn C={b['C']} g={b['gamma']} acc={b['accuracy']:.6f} | worst inner-score diff {worst:.2g}", file=sys.stderr)
+    bad += (not same) or worst > 1e-9
+sys.exit(1 if bad or len(ours["per_fold"]) != len(ref["per_fold"]) else 0)
+PYEOF
+  then ok; else bad "$kern differs from scikit-learn"; fi
+done
+
+# 2. seeded folds: reproduce the committed folds; artist filter on outer and inner splits
+$A evaluate --features $F/svm_features.h5 --label-column genre --seed 3 --grid "$RBF" --out $T/run --quiet || bad "seeded run failed"
+mv $T/run $T/r1
+if cmp -s $T/r1/folds.tsv $F/svm_folds.tsv; then ok; else bad "seeded folds.tsv differs from the committed svm_folds.tsv"; fi
+if $PY - "$T/r1/folds.tsv" <<'PYEOF'
+import csv, sys, collections
+rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
+K = max(int(r["fold"]) for r in rows)
+def crossing(key, rs):
+    seen = collections.defaultdict(set)
+    for r in rs: seen[r["artist"]].add(key(r))
+    return sum(len(v) > 1 for v in seen.values())
+bad = crossing(lambda r: r["fold"], rows)
+for q in range(1, K + 1):
+    bad += crossing(lambda r: r[f"inner_{q}"], [r for r in rows if int(r["fold"]) != q])
+labels = collections.Counter((r["label"], r["fold"]) for r in rows)
+print("artists crossing a split:", bad, "| class x fold counts:", dict(sorted(labels.items())), file=sys.stderr)
+sys.exit(1 if bad else 0)
+PYEOF
+then ok; else bad "an artist is on both sides of a split"; fi
+
+# 3. 1/2/3 ranks identical
+for np in 2 3; do
+  $MPI --oversubscribe -n $np $A evaluate --features $F/svm_features.h5 --label-column genre --seed 3 --grid "$RBF" --out $T/run --quiet \
+    || bad "run on $np ranks failed"
+  mv $T/run $T/r$np
+  if diff <(grep -v '"timing"' $T/r1/results.json) <(grep -v '"timing"' $T/r$np/results.json) >/dev/null &&
+     cmp -s $T/r1/predictions.tsv $T/r$np/predictions.tsv && cmp -s $T/r1/folds.tsv $T/r$np/folds.tsv; then ok
+  else bad "results on $np ranks differ from 1 rank"; diff <(grep -v '"timing"' $T/r1/results.json) <(grep -v '"timing"' $T/r$np/results.json) | head >&2; fi
+done
+
+# 4. LDA (fitted on the artists) then SVM on genre
+if $MPI --oversubscribe -n 2 $A lda --features $F/svm_features.h5 --label-column artist --out $T/lda.h5 --quiet &&
+   $MPI --oversubscribe -n 2 $A evaluate --features $F/svm_features.h5 --lda $T/lda.h5 --label-column genre --kernel linear \
+     --grid "$LIN" --out $T/withlda > $T/withlda.txt; then
+  if grep -q '"dim": 16' $T/withlda/results.json && grep -q "(LDA)" $T/withlda.txt; then ok; else bad "--lda not recorded"; fi
+else bad "lda + evaluate --lda failed"; fi
+
+# 5. bad input -> exit 2 and a message
+$PY - "$T" "$F/svm_features.h5" <<'PYEOF'
+import h5py, numpy as np, sys, shutil
+t, src = sys.argv[1], sys.argv[2]
+def variant(name, edit):
+    shutil.copy(src, f"{t}/{name}.h5")
+    with h5py.File(f"{t}/{name}.h5", "a") as f: edit(f)
+def few(f):  # one 'metal' row relabelled 'folk': a class with 1 member
+    g = f["genre"][:]; g[0] = b"folk"; del f["genre"]; f["genre"] = g
+def empty(f):
+    g = f["genre"][:]; g[5] = b""; del f["genre"]; f["genre"] = g
+def nan(f):
+    f["features"][...] = np.nan
+variant("few", few); variant("empty", empty); variant("nan", nan)
+PYEOF
+expect2() { # name, message pattern, command...
+  local name=$1 pat=$2; shift 2
+  "$@" > $T/out.txt 2> $T/err.txt; local rc=$?
+  if [ $rc -eq 2 ] && grep -q -- "$pat" $T/err.txt; then ok; echo "ok: $name -> $(grep artistnet $T/err.txt)" >&2
+  else bad "$name: exit $rc, stderr: $(cat $T/err.txt)"; fi
+}
+E="$A evaluate --out $T/badout --quiet"
+expect2 "label column missing" "no column /mood" $E --features $F/svm_features.h5 --label-column mood
+expect2 "empty label" "has no label" $E --features $T/empty.h5 --label-column genre
+expect2 "class smaller than folds" "class 'folk'.*fewer than the 3 folds" $E --features $T/few.h5 --label-column genre
+expect2 "all-NaN features" "non-finite" $E --features $T/nan.h5 --label-column genre
+expect2 "missing file" "cannot open" $E --features $T/nope.h5
+expect2 "bad grid" "grid" $E --features $F/svm_features.h5 --grid "C=abc"
+expect2 "bad kernel" "kernel" $E --features $F/svm_features.h5 --kernel poly
+expect2 "lda: label column missing" "no column /singer" $A lda --features $F/svm_features.h5 --label-column singer --out $T/x.h5
+expect2 "lda: all-NaN features" "non-finite" $MPI --oversubscribe -n 2 $A lda --features $T/nan.h5 --out $T/x.h5
+
+echo "test_evaluate: $pass passed, $fail failed"
+[ $fail -eq 0 ]
