@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #define JOB_LIST(JOB) \
+    JOB(synth, "make a synthetic corpus (artists, genres, moods) as audio files + tracks.tsv") \
     JOB(lda, "fit LDA on a label column of features.h5 (MPI reductions) -> lda.h5") \
     JOB(import_keras, "convert the authors' pretrained Keras model (model_siamese_10000.h5) -> model.h5") \
     JOB(evaluate, "SVM cross-validation (LIBSVM, artist-filtered folds, grid search over ranks)")
