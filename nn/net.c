@@ -4,11 +4,16 @@
 #include "nn/nn_internal.h"
 #include "util/util.h"
 
+#ifndef NN_EVAL_CHUNK
+#define NN_EVAL_CHUNK 8
+#endif
+
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* x0 (B*129 x 128, channels-last) = (segment (128 x 129, band-major) - mean) / std */
-static void normalise_input(const nn_model *m, const float *segs, int n, float *x0)
+NN_HOT static void normalise_input(const nn_model *m, const float *segs, int n, float *x0)
 {
     const float mu = m->norm_mean, inv = 1.0f / m->norm_std;
     enum { TB = 16 };
@@ -25,8 +30,8 @@ static void normalise_input(const nn_model *m, const float *segs, int n, float *
     }
 }
 
-/* eval-mode conv stack; leaves the features in ws[4].p */
-static void forward_eval(nn_model *m, const float *segs, int n)
+/* Eval-mode conv stack for n <= chunk segments; writes n x 256 features to feat. */
+static void forward_eval_chunk(nn_model *m, const float *segs, int n, float *feat)
 {
     normalise_input(m, segs, n, m->x0);
     const float *x = m->x0;
@@ -41,9 +46,29 @@ static void forward_eval(nn_model *m, const float *segs, int n)
             scale[c] = g[c] / sqrtf(rv[c] + m->bn_eps);
             shift[c] = be[c] + (bias[c] - rm[c]) * scale[c];
         }
-        nn_bn_eval_relu_pool(w->z, n, d->t_in, d->cout, d->pool, scale, shift, w->p);
+        nn_bn_eval_relu_pool(w->z, n, d->t_in, d->cout, d->pool, scale, shift, l == NN_N_CONV - 1 ? feat : w->p);
         x = w->p;
     }
+}
+
+/* Inference runs the batch in chunks of NN_EVAL_CHUNK segments through all layers so that the
+ * im2col and conv outputs of a chunk stay in cache (measured in bench_nn; see nn.h). */
+static int eval_chunk(void)
+{
+    static int chunk = 0;
+    if (!chunk) {
+        const char *e = getenv("ARTISTNET_NN_CHUNK");
+        chunk = e && atoi(e) > 0 ? atoi(e) : NN_EVAL_CHUNK;
+    }
+    return chunk;
+}
+
+static void forward_eval(nn_model *m, const float *segs, int n, float *feat)
+{
+    const int chunk = eval_chunk();
+    for (int s = 0; s < n; s += chunk)
+        forward_eval_chunk(m, segs + (size_t)s * NN_SEG_SIZE, n - s < chunk ? n - s : chunk,
+                           feat + (size_t)s * NN_FEATURE_DIM);
 }
 
 static int check_call(nn_model *m, const float *segs, int n, const void *out, char *err, size_t errlen)
@@ -57,8 +82,7 @@ int nn_forward_features(nn_model *m, const float *segs, int n, float *feat, char
 {
     int rc = check_call(m, segs, n, feat, err, errlen);
     if (rc || n == 0) return rc;
-    forward_eval(m, segs, n);
-    memcpy(feat, m->ws[NN_N_CONV - 1].p, (size_t)n * NN_FEATURE_DIM * sizeof(float));
+    forward_eval(m, segs, n, feat);
     return 0;
 }
 
@@ -68,7 +92,7 @@ int nn_forward_logits(nn_model *m, const float *segs, int n, float *logits, char
         return util_fail(err, errlen, UTIL_EINPUT, "nn: the model has no classifier (feature extractor only)");
     int rc = check_call(m, segs, n, logits, err, errlen);
     if (rc || n == 0) return rc;
-    forward_eval(m, segs, n);
+    forward_eval(m, segs, n, m->ws[NN_N_CONV - 1].p);
     nn_dense_forward(m->ws[NN_N_CONV - 1].p, n, NN_FEATURE_DIM, m->n_classes, m->params + m->dense_w_off,
                      m->params + m->dense_b_off, logits);
     return 0;
@@ -106,11 +130,15 @@ int nn_train_accumulate(nn_model *m, const float *segs, const int *labels, int n
         const nn_conv_desc *d = &m->conv[l];
         nn_conv_ws *w = &m->ws[l];
         nn_conv_forward(x, n, d->t_in, d->cin, d->cout, d->k, m->params + d->w_off, NULL, w->col, w->z);
-        float *y = d->pool > 1 ? w->y : w->p;
-        groups = nn_bn_train_forward(w->z, n * d->t_in, d->cout, micro * d->t_in, m->params + d->b_off,
-                                     m->params + d->g_off, m->params + d->beta_off, m->bn_eps, 1, w->mean,
-                                     w->invstd, tail + d->acc_off, tail + d->acc_off + d->cout, m->acc, y);
-        if (d->pool > 1) nn_maxpool_forward(w->y, n, d->t_in, d->cout, d->pool, w->p);
+        if (d->pool > 1)
+            groups = nn_bn_train_forward_pool(w->z, n * d->t_in, d->cout, micro * d->t_in, d->t_in, d->pool,
+                                              m->params + d->b_off, m->params + d->g_off, m->params + d->beta_off,
+                                              m->bn_eps, w->mean, w->invstd, tail + d->acc_off,
+                                              tail + d->acc_off + d->cout, m->acc, w->y, w->p);
+        else
+            groups = nn_bn_train_forward(w->z, n * d->t_in, d->cout, micro * d->t_in, m->params + d->b_off,
+                                         m->params + d->g_off, m->params + d->beta_off, m->bn_eps, 1, w->mean,
+                                         w->invstd, tail + d->acc_off, tail + d->acc_off + d->cout, m->acc, w->p);
         x = w->p;
     }
     const float *feat = x;

@@ -15,6 +15,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Hot elementwise loops are compiled for AVX-512, AVX2 and baseline x86-64, picked at load time
+ * (GCC function multiversioning), so one binary runs on every CPU of this kind. */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define NN_HOT __attribute__((target_clones("avx512f", "arch=haswell", "default")))
+#else
+#define NN_HOT
+#endif
+
 typedef struct {
     int k, cin, cout, t_in, pool, t_out, pad_left;
     size_t w_off, b_off, g_off, beta_off; /* in params */
@@ -76,6 +84,12 @@ void nn_conv_backward(const float *col, const float *dz, int B, int T, int cin, 
 int nn_bn_train_forward(const float *z, int rows, int C, int group_rows, const float *bias,
                         const float *gamma, const float *beta, float eps, int relu, float *mean,
                         float *invstd, float *acc_mean, float *acc_var, double *acc, float *y);
+/* The same, fused with max-pooling of y over windows of `pool` rows of segments of T rows into p
+ * (group_rows must be a multiple of T). */
+int nn_bn_train_forward_pool(const float *z, int rows, int C, int group_rows, int T, int pool,
+                             const float *bias, const float *gamma, const float *beta, float eps,
+                             float *mean, float *invstd, float *acc_mean, float *acc_var, double *acc,
+                             float *y, float *p);
 /* Training backward. dy is overwritten by dz (in place). y: forward output (for the ReLU mask; NULL
  * if no ReLU). dgamma, dbeta, dbias accumulate (dbias may be NULL). acc: scratch of 4*C doubles. */
 void nn_bn_train_backward(const float *z, const float *y, float *dy, int rows, int C, int group_rows,

@@ -8,6 +8,25 @@
 
 #include <string.h>
 
+NN_HOT static void sgd_range(float *restrict w, const float *restrict grad, float *restrict mom, size_t n, float inv,
+                             float wd, float mu, float lr, int nesterov)
+{
+    if (nesterov)
+        for (size_t i = 0; i < n; i++) {
+            float g = grad[i] * inv + wd * w[i];
+            float v = mu * mom[i] + g;
+            mom[i] = v;
+            w[i] -= lr * (g + mu * v);
+        }
+    else
+        for (size_t i = 0; i < n; i++) {
+            float g = grad[i] * inv + wd * w[i];
+            float v = mu * mom[i] + g;
+            mom[i] = v;
+            w[i] -= lr * v;
+        }
+}
+
 double nn_lr_time_decay(double lr0, double decay, long step) { return lr0 / (1.0 + decay * (double)step); }
 
 int nn_update(nn_model *m, const nn_sgd *opt, char *err, size_t errlen)
@@ -32,13 +51,9 @@ int nn_update(nn_model *m, const nn_sgd *opt, char *err, size_t errlen)
             k0 = k1 = start;
             end = m->n_params;
         }
-        for (size_t i = start; i < end; i++) {
-            float g = m->grads[i] * inv;
-            if (i >= k0 && i < k1) g += wd * m->params[i];
-            float v = mu * m->momentum[i] + g;
-            m->momentum[i] = v;
-            m->params[i] -= flr * (opt->nesterov ? g + mu * v : v);
-        }
+        sgd_range(m->params + start, m->grads + start, m->momentum + start, k0 - start, inv, 0.0f, mu, flr, opt->nesterov);
+        sgd_range(m->params + k0, m->grads + k0, m->momentum + k0, k1 - k0, inv, wd, mu, flr, opt->nesterov);
+        sgd_range(m->params + k1, m->grads + k1, m->momentum + k1, end - k1, inv, 0.0f, mu, flr, opt->nesterov);
         start = end;
     }
     const float keep = (float)NN_BN_MOMENTUM, take = 1.0f - keep, ig = (float)(1.0 / groups);

@@ -1,2 +1,4 @@
 # tests/nn.cmake - the DCNN (nn/) and `import-keras` (issues 4 and 12).
 an_unit_test(test_nn_reference ${CMAKE_CURRENT_SOURCE_DIR}/test_nn_reference.c)
+an_unit_test(test_nn_grad ${CMAKE_CURRENT_SOURCE_DIR}/test_nn_grad.c)
+an_unit_test(test_nn_learn ${CMAKE_CURRENT_SOURCE_DIR}/test_nn_learn.c)

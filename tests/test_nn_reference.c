@@ -5,6 +5,7 @@
  * change the gradients; the authors' Keras model imported by nn_keras_import gives the reference
  * features (numpy channels-last forward of the Keras tensors). Tolerances are named at each check. */
 #include "test_nn_common.h"
+#include "nn/nn_blas.h"
 #include "testutil.h"
 #include "util/util.h"
 
@@ -37,8 +38,9 @@ static void compare_flat(nn_model *m, const char *what, const float *got, const 
         }
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    nn_blas_setup(argc, argv); /* the kernels artistnet uses, one thread */
     char err[UTIL_ERRLEN];
     const char *fx = test_fixture("nn/nn_reference.h5");
     hid_t f;
