@@ -1,0 +1,25 @@
+# slurm/lib.sh - sourced by the stage templates. an_stage runs one pipeline stage with srun and turns
+# Slurm's time-limit warning into a checkpoint + requeue:
+#   * the templates ask for `--signal=B:TERM@120` (TERM to this batch shell 120 s before the limit)
+#     and `--requeue`;
+#   * the trap forwards TERM to the srun step; artistnet finishes the work in hand, saves its state
+#     and exits 3 ("interrupted, resumable");
+#   * on exit status 3 the job requeues itself; the next start runs the same stage with --resume and
+#     continues where it stopped. Dependent jobs (afterok) wait, since the job has not completed.
+# Environment: ARTISTNET (the binary; default: artistnet on PATH).
+
+an_stage() {
+  local bin=${ARTISTNET:-artistnet}
+  echo "artistnet-slurm: job ${SLURM_JOB_ID:-?} (restart ${SLURM_RESTART_COUNT:-0}) on ${SLURM_NTASKS:-?} tasks: $bin $*" >&2
+  srun --kill-on-bad-exit=1 "$bin" "$@" &
+  local pid=$! rc
+  trap 'echo "artistnet-slurm: TERM received, checkpointing" >&2; kill -TERM "$pid" 2>/dev/null' TERM
+  wait "$pid"; rc=$?
+  while kill -0 "$pid" 2>/dev/null; do wait "$pid"; rc=$?; done   # wait was cut short by the trap
+  trap - TERM
+  if [ "$rc" = 3 ] && [ -n "${SLURM_JOB_ID:-}" ]; then
+    echo "artistnet-slurm: interrupted; requeueing job $SLURM_JOB_ID to resume" >&2
+    scontrol requeue "$SLURM_JOB_ID"
+  fi
+  return "$rc"
+}
