@@ -31,8 +31,33 @@ static int reserve(float **buf, size_t *cap, size_t need)
     return 0;
 }
 
+/* RIFF WAV: 1 when the data chunk's size claims more bytes than the file holds (libsndfile quietly
+ * shortens such files to what is present). Streaming writers put 0 or 0xFFFFFFFF there: not checked. */
+static int wav_data_truncated(const char *path, long long file_size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    unsigned char h[12], c[8];
+    int bad = 0;
+    if (fread(h, 1, 12, f) == 12 && !memcmp(h, "RIFF", 4) && !memcmp(h + 8, "WAVE", 4)) {
+        long long off = 12;
+        while (fread(c, 1, 8, f) == 8) {
+            unsigned long long sz = c[4] | (unsigned)c[5] << 8 | (unsigned)c[6] << 16 | (unsigned long long)c[7] << 24;
+            if (!memcmp(c, "data", 4)) {
+                bad = sz != 0 && sz != 0xFFFFFFFFULL && off + 8 + (long long)sz > file_size;
+                break;
+            }
+            off += 8 + (long long)sz + (sz & 1);
+            if (off >= file_size || fseek(f, off, SEEK_SET) != 0) break;
+        }
+    }
+    fclose(f);
+    return bad;
+}
+
 /* MP3 (and other compressed formats) report an estimated length; only formats whose header states
- * an exact frame count are checked for truncation. */
+ * an exact frame count are checked for truncation exactly. MP3 lengths come from the LAME/Xing tag
+ * when there is one, else from the file size: a decode 10% short of it counts as truncated. */
 static int length_is_exact(int format)
 {
     switch (format & SF_FORMAT_TYPEMASK) {
@@ -157,9 +182,16 @@ int extract_audio_load(const char *path, int sr_out, float **out, size_t *n, dou
         rc = util_fail(err, errlen, UTIL_ETRACK, "%s: zero length (no audio samples decoded)", path);
         goto done;
     }
-    if (length_is_exact(info.format) && got_total < info.frames) {
+    if ((length_is_exact(info.format) && got_total < info.frames) ||
+        ((info.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_MPEG && info.frames != SF_COUNT_MAX &&
+         (double)got_total < 0.9 * (double)info.frames)) {
         rc = util_fail(err, errlen, UTIL_ETRACK, "%s: truncated: header declares %lld frames, only %lld decoded",
                        path, (long long)info.frames, (long long)got_total);
+        goto done;
+    }
+    if ((info.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_WAV && wav_data_truncated(path, (long long)st.st_size)) {
+        rc = util_fail(err, errlen, UTIL_ETRACK, "%s: truncated: the WAV header declares more data than the file holds",
+                       path);
         goto done;
     }
     if (resample) { /* flush the resampler's tail */

@@ -142,10 +142,10 @@ static void genre_make(int g, syn_genre *G)
 static void mood_make(int j, syn_mood *M)
 {
     static const syn_mood base[4] = {
-        {"happy", 1.15, 0.35, 1.0, 0.85, 0.0, 0.0, 0},
-        {"sad", 0.80, -0.45, 0.45, 0.45, 0.0, 0.15, 1},
-        {"angry", 1.20, 0.45, 1.0, 0.95, 1.5, -0.05, 1},
-        {"calm", 0.85, -0.35, 0.5, 0.4, 0.0, 0.2, 0},
+        {"happy", 1.15, 0.2, 1.0, 0.85, 0.0, 0.0, 0},
+        {"sad", 0.80, -0.25, 0.65, 0.45, 0.0, 0.15, 1},
+        {"angry", 1.20, 0.25, 1.0, 0.95, 1.0, -0.05, 1},
+        {"calm", 0.85, -0.2, 0.7, 0.4, 0.0, 0.2, 0},
     };
     if (j < 4) {
         *M = base[j];
@@ -157,8 +157,8 @@ static void mood_make(int j, syn_mood *M)
     snprintf(names[j % 64], sizeof names[0], "mood%02d", j);
     M->name = names[j % 64];
     M->tempo = rng_range(&r, 0.8, 1.2);
-    M->bright = rng_range(&r, -0.45, 0.45);
-    M->level = rng_range(&r, 0.45, 1.0);
+    M->bright = rng_range(&r, -0.25, 0.25);
+    M->level = rng_range(&r, 0.65, 1.0);
     M->density = rng_range(&r, 0.4, 0.95);
     M->drive = rng_u(&r) < 0.3 ? rng_range(&r, 0.5, 1.5) : 0;
     M->reverb = rng_range(&r, -0.05, 0.2);
@@ -171,7 +171,7 @@ static void timbre_make(syn_rng *r, const syn_genre *G, syn_timbre *T, double f_
     if (T->slope < 0.4) T->slope = 0.4;
     T->odd = fmin(1.0, fmax(0.0, G->odd + rng_range(r, -0.4, 0.4)));
     T->formant = exp(rng_range(r, log(f_lo), log(f_hi)));
-    T->formant_gain = rng_range(r, 0.0, 6.0);
+    T->formant_gain = rng_range(r, 1.0, 8.0);
     T->formant_width = rng_range(r, 0.15, 0.6); /* in octaves */
     T->attack = G->attack * rng_range(r, 0.5, 2.0);
     T->decay = rng_range(r, 0.08, 0.8);
@@ -366,7 +366,7 @@ static void song_render(syn_ctx *C, uint64_t seed, int artist, int song, int n_g
     double tempo = A.tempo * M.tempo * rng_range(r, 0.96, 1.04);
     double step_s = 60.0 / tempo / 4.0;
     size_t step = (size_t)(step_s * C->sr);
-    double bright = M.bright + 0.3 * A.tilt;
+    double bright = M.bright + 0.5 * A.tilt;
     wave_make(C, &A.lead, bright, &C->lead);
     wave_make(C, &A.bass, bright, &C->bass);
     wave_make(C, &A.pad, bright, &C->pad);
@@ -418,7 +418,7 @@ static void song_render(syn_ctx *C, uint64_t seed, int artist, int song, int n_g
     for (int k = 0; k < 3; k++) free(hits[k].x);
 
     /* production: tilt (one-pole lowpass mix), saturation, comb reverb, loudness by mood */
-    double cutoff = 2500.0 * pow(2.0, 1.2 * bright + 0.6 * A.tilt);
+    double cutoff = 2500.0 * pow(2.0, bright + 1.2 * A.tilt);
     if (cutoff > 0.45 * C->sr) cutoff = 0.45 * C->sr;
     float a = (float)(1.0 - exp(-2 * SYN_PI * cutoff / C->sr)), lp = 0;
     float drive = (float)(A.drive + M.drive);
