@@ -283,7 +283,7 @@ int nn_load(const char *path, int max_batch, nn_model **out, char *err, size_t e
         hsize_t dims[1] = {m->n_params};
         if ((rc = nn_h5_read_floats(f, path, "/optimizer/momentum", 1, dims, m->momentum, err, errlen))) goto out;
         hid_t g = H5Gopen2(f, "optimizer", H5P_DEFAULT);
-        rc = nn_h5_attr_read_long(g, path, "optimizer/step", &step, err, errlen);
+        rc = nn_h5_attr_read_long(g, path, "step", &step, err, errlen); /* of /optimizer */
         H5Gclose(g);
         if (rc) goto out;
         m->step = step;
