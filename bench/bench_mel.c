@@ -138,7 +138,7 @@ int main(int argc, char **argv)
         {"flac", SF_FORMAT_FLAC | SF_FORMAT_PCM_16},
         {"mp3", SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III},
     };
-    printf("decode + downmix + resample 44,100 -> 22,050 Hz (soxr HQ), 30-s stereo files:\n");
+    printf("decode + downmix + resample 44,100 -> 22,050 Hz (soxr HQ), 30-s stereo files, wall clock, best of 3:\n");
     char wav[512] = "";
     for (size_t i = 0; i < sizeof fmts / sizeof *fmts; i++) {
         char path[512];
