@@ -113,6 +113,9 @@ int main(int argc, char **argv)
     for (int i = 0; i < 32; i++) x.labels[i] = (i * 157) % 5000;
     double train = measure(run_train, &x, 32);
     nn_free(x.m);
+    /* the machine is shared: take the better of two SGEMM measurements, before and after ours */
+    double gemm2 = measure(run_sgemm, &x, 2.0 * 64 * 129 * 128 * 512) / 1e9;
+    if (gemm2 > gemm) gemm = gemm2;
 
     double t_inf = 0, t_train = 0;
     int have_torch = torch_rates(script, &t_inf, &t_train) == 0;
