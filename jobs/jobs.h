@@ -12,6 +12,8 @@
     JOB(synth, "make a synthetic corpus (artists, genres, moods) as audio files + tracks.tsv") \
     JOB(lda, "fit LDA on a label column of features.h5 (MPI reductions) -> lda.h5") \
     JOB(import_keras, "convert the authors' pretrained Keras model (model_siamese_10000.h5) -> model.h5") \
+    JOB(extract, "features of a track list -> features.h5 (decode, log-mel, DCNN or log-mel baseline; sharded)") \
+    JOB(export, "features.h5 -> LIBSVM or TSV text for other tools") \
     JOB(evaluate, "SVM cross-validation (LIBSVM, artist-filtered folds, grid search over ranks)")
 
 #define JOB_DECLARE(name, summary) int job_##name##_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errlen);
