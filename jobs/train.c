@@ -1,0 +1,912 @@
+/* train.c - `artistnet train`: trains the artist classifier (the DCNN of nn/nn.h) from mels.h5 on
+ * any number of MPI ranks, resumable; writes the best-on-validation model to model.h5.
+ *
+ * Why the model does not depend on the number of ranks (the README text):
+ *   The sequence of global mini-batches is a pure function of (seed, epoch): every epoch is a
+ *   permutation of all training segments made from that pair, identical on every rank, cut into
+ *   batches of --batch segments (a remainder smaller than a batch is left out of that epoch). Each
+ *   batch is cut into micro-batches of --micro-batch segments and batch norm normalises every
+ *   micro-batch with its own statistics ("ghost" batch norm), so what a statistic means never
+ *   depends on who computes it. Rank r takes a contiguous block of whole micro-batches (the same
+ *   fixed cut of micro-batches for any rank count); dropout masks are a hash of (seed, global step,
+ *   position in the global batch). One MPI_Allreduce(SUM) of the flat gradient buffer (gradient
+ *   sums, BN statistics and counts) per step gives every rank the same totals and every rank applies
+ *   the same update, so 1, 2 or 3 ranks run the same arithmetic up to the order of float sums.
+ *
+ * Resume: the checkpoint (OUT.ckpt, written to OUT.ckpt.tmp and renamed) holds the model with its
+ * optimizer state and step, the epoch and the step within it, the learning rate, the best-so-far
+ * model and its validation loss, the patience counters, the partial sums of the epoch in progress
+ * and the log rows. Because data order and dropout depend only on (seed, epoch, step), a resumed
+ * run with the same rank count repeats exactly the same operations: the final model is bitwise the
+ * one of an uninterrupted run (with another rank count: within float rounding).
+ *
+ * I/O: each rank reads only the segments of its own micro-batches (plus its fixed share of the
+ * validation/test songs) on an I/O thread that prefetches the next step's segments while the
+ * current step computes (jobs/train_data.c); segments read once stay in memory up to --cache-mb.
+ */
+#include "jobs/jobs.h"
+#include "jobs/train_data.h"
+#include "mpi/mpi_util.h"
+#include "nn/nn.h"
+#include "nn/nn_internal.h" /* m->logits after nn_train_accumulate: training accuracy (see below) */
+#include "shard/shard.h"
+#include "util/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <hdf5.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define TRAIN_EVAL_CHUNK 64
+#define TRAIN_CKPT_VERSION 1
+
+typedef struct {
+    const char *mels, *out, *split, *label_col, *log, *init;
+    int epochs, batch, micro, patience, lr_patience, resume, quiet, seed, cache_mb, max_steps;
+    double lr, lr_decay, momentum, wd, dropout, min_lr;
+    double frac[3];
+} train_cfg;
+
+/* Everything --resume needs beyond the model and its optimizer state. */
+typedef struct {
+    int epoch;            /* 0-based epoch in progress (== epochs when done) */
+    long step_in_epoch;   /* steps of that epoch already applied */
+    double lr;
+    double best_loss;
+    int best_epoch;       /* 1-based, 0: none yet */
+    int bad_epochs;       /* epochs since the best (early stop) */
+    int plateau;          /* epochs since the best or the last lr decay (lr decay) */
+    int stopped;          /* early stop reached */
+    double tr_loss, tr_correct, tr_count, tr_seconds; /* the epoch in progress so far */
+    char *log;            /* TSV rows so far */
+    size_t log_len;
+} train_state;
+
+typedef struct {
+    double loss, seg_acc, song_acc;
+    long n_seg, n_song;
+} train_eval;
+
+typedef struct {
+    MPI_Comm comm;
+    int rank, size;
+    train_cfg cfg;
+    train_data data;
+    train_reader *reader;
+    nn_model *m, *best;
+    train_state st;
+    char *cmdline;
+    char ckpt[4096], ckpt_tmp[4096];
+    float *buf[2];     /* double-buffered segments of this rank's share of a step */
+    size_t buf_segs;
+    int *labels;
+    float *mask;
+    size_t *perm, *flat[2];
+    long steps_per_epoch;
+    int micro_total;   /* micro-batches per global batch */
+} trainer;
+
+static const char *log_header =
+    "epoch\tstep\tlr\ttrain_loss\ttrain_acc\tvalid_loss\tvalid_acc\tvalid_song_acc\tseconds\tsegments_per_s\tbest\n";
+
+/* ------------------------------------------------------------------ small pieces */
+
+static uint64_t mix64(uint64_t x)
+{
+    x += 0x9E3779B97F4A7C15ULL;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+    return x ^ (x >> 31);
+}
+
+/* the epoch's permutation of the training segments: a pure function of (seed, epoch) */
+static void epoch_order(trainer *t, int epoch)
+{
+    size_t n = t->data.n_seg[SHARD_TRAIN];
+    for (size_t i = 0; i < n; i++) t->perm[i] = i;
+    uint64_t state = mix64(mix64((uint64_t)t->cfg.seed) ^ (0xE90C0000ULL + (uint64_t)epoch));
+    shard_shuffle(t->perm, n, &state);
+}
+
+/* positions [*lo, *hi) of the global batch that this rank computes: whole micro-batches */
+static void my_share(const trainer *t, int *lo, int *hi)
+{
+    size_t a, b;
+    shard_range((size_t)t->micro_total, t->rank, t->size, &a, &b);
+    *lo = (int)a * t->cfg.micro;
+    *hi = (int)b * t->cfg.micro;
+    if (*hi > t->cfg.batch) *hi = t->cfg.batch;
+    if (*lo > *hi) *lo = *hi;
+}
+
+/* inverted-dropout multipliers for global batch positions lo..hi-1 of global step `step` */
+static void dropout_mask(const trainer *t, long step, int lo, int hi, float *mask)
+{
+    const float p = (float)t->cfg.dropout, keep = 1.0f / (1.0f - p);
+    for (int i = lo; i < hi; i++) {
+        uint64_t s = mix64(mix64((uint64_t)t->cfg.seed * 0xD1B54A32D192ED03ULL ^ (uint64_t)step) + (uint64_t)i);
+        float *mk = mask + (size_t)(i - lo) * NN_FEATURE_DIM;
+        for (int j = 0; j < NN_FEATURE_DIM; j++) {
+            float u = (float)(shard_rng_next(&s) >> 40) * (1.0f / 16777216.0f);
+            mk[j] = u < p ? 0.0f : keep;
+        }
+    }
+}
+
+/* Correct training-mode predictions of the last nn_train_accumulate call. nn.h has no public
+ * accessor for the training logits yet (requested from nn/: e.g. a `correct` output of
+ * nn_train_accumulate); until then this reads the model's logits buffer through nn_internal.h. */
+static long train_correct(const nn_model *m, const int *labels, int n)
+{
+    long c = 0;
+    const int C = m->n_classes;
+    for (int i = 0; i < n; i++) {
+        const float *z = m->logits + (size_t)i * C;
+        int best = 0;
+        for (int k = 1; k < C; k++)
+            if (z[k] > z[best]) best = k;
+        c += best == labels[i];
+    }
+    return c;
+}
+
+static int grow_buffers(trainer *t, size_t segs, char *err, size_t errlen)
+{
+    if (segs <= t->buf_segs) return 0;
+    for (int b = 0; b < 2; b++) {
+        free(t->buf[b]);
+        free(t->flat[b]);
+        t->buf[b] = malloc(segs * (size_t)NN_SEG_SIZE * sizeof(float));
+        t->flat[b] = malloc(segs * sizeof(size_t));
+    }
+    free(t->labels);
+    free(t->mask);
+    t->labels = malloc(segs * sizeof(int));
+    t->mask = malloc(segs * NN_FEATURE_DIM * sizeof(float));
+    t->buf_segs = segs;
+    if (!t->buf[0] || !t->buf[1] || !t->flat[0] || !t->flat[1] || !t->labels || !t->mask) {
+        t->buf_segs = 0;
+        return util_fail(err, errlen, UTIL_EFAIL, "train: out of memory (%zu segment buffers)", segs);
+    }
+    return 0;
+}
+
+static void log_append(train_state *st, const char *row)
+{
+    size_t l = strlen(row);
+    char *p = realloc(st->log, st->log_len + l + 1);
+    if (!p) return;
+    memcpy(p + st->log_len, row, l + 1);
+    st->log = p;
+    st->log_len += l;
+}
+
+/* rank 0: rewrites the whole --log file from the rows so far (so a resumed run has no duplicates) */
+static int log_write(const trainer *t, char *err, size_t errlen)
+{
+    if (!t->cfg.log || !t->cfg.log[0] || t->rank != 0) return 0;
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", t->cfg.log);
+    FILE *f = fopen(tmp, "w");
+    if (!f) return util_fail(err, errlen, UTIL_EFAIL, "%s: cannot write: %s", tmp, strerror(errno));
+    fputs(log_header, f);
+    if (t->st.log) fputs(t->st.log, f);
+    int bad = ferror(f);
+    if (fclose(f) || bad || rename(tmp, t->cfg.log))
+        return util_fail(err, errlen, UTIL_EFAIL, "%s: cannot write: %s", t->cfg.log, strerror(errno));
+    return 0;
+}
+
+/* ------------------------------------------------------------------ evaluation and normalisation */
+
+/* Eval-mode loss, segment and song accuracy over a split. Songs are split over ranks by a fixed
+ * cut (shard_range over the split's rows); sums are reduced in double. A song's prediction is the
+ * argmax of the mean of its segments' softmax probabilities. */
+static int evaluate(trainer *t, nn_model *m, int split, train_eval *ev, char *err, size_t errlen)
+{
+    memset(ev, 0, sizeof *ev);
+    const train_data *d = &t->data;
+    const size_t *seg = d->seg[split], n_all = d->n_seg[split], K = d->K;
+    /* my songs: [song_lo, song_hi) of the split's songs, as a segment range */
+    size_t song_lo, song_hi, s_lo = 0, s_hi = 0;
+    shard_range(d->n_song[split], t->rank, t->size, &song_lo, &song_hi);
+    {
+        size_t song = 0, i = 0;
+        while (i < n_all && song < song_lo) {
+            size_t row = seg[i] / K;
+            while (i < n_all && seg[i] / K == row) i++;
+            song++;
+        }
+        s_lo = i;
+        while (i < n_all && song < song_hi) {
+            size_t row = seg[i] / K;
+            while (i < n_all && seg[i] / K == row) i++;
+            song++;
+        }
+        s_hi = i;
+    }
+    const int C = d->n_classes;
+    int rc = grow_buffers(t, TRAIN_EVAL_CHUNK, err, errlen);
+    float *logits = malloc((size_t)TRAIN_EVAL_CHUNK * C * sizeof(float));
+    double *prob = calloc((size_t)C, sizeof(double));
+    if (!rc && (!logits || !prob)) rc = util_fail(err, errlen, UTIL_EFAIL, "train: out of memory");
+    double sums[5] = {0, 0, 0, 0, 0}; /* loss, correct segments, segments, correct songs, songs */
+    size_t cur_row = (size_t)-1;
+    int cur_label = -1;
+    int b = 0;
+    if (!rc && s_hi > s_lo) {
+        size_t n0 = s_hi - s_lo < TRAIN_EVAL_CHUNK ? s_hi - s_lo : TRAIN_EVAL_CHUNK;
+        train_reader_start(t->reader, seg + s_lo, n0, t->buf[0]);
+    }
+    for (size_t c0 = s_lo; c0 < s_hi && !rc; c0 += TRAIN_EVAL_CHUNK) {
+        size_t n = s_hi - c0 < TRAIN_EVAL_CHUNK ? s_hi - c0 : TRAIN_EVAL_CHUNK;
+        rc = train_reader_wait(t->reader, err, errlen);
+        if (rc) break;
+        size_t c1 = c0 + TRAIN_EVAL_CHUNK;
+        if (c1 < s_hi) {
+            size_t n1 = s_hi - c1 < TRAIN_EVAL_CHUNK ? s_hi - c1 : TRAIN_EVAL_CHUNK;
+            train_reader_start(t->reader, seg + c1, n1, t->buf[b ^ 1]);
+        }
+        rc = nn_forward_logits(m, t->buf[b], (int)n, logits, err, errlen);
+        if (rc) break;
+        for (size_t i = 0; i < n; i++) {
+            size_t row = seg[c0 + i] / K;
+            if (row != cur_row) {
+                if (cur_row != (size_t)-1) {
+                    int arg = 0;
+                    for (int k = 1; k < C; k++)
+                        if (prob[k] > prob[arg]) arg = k;
+                    sums[3] += arg == cur_label;
+                    sums[4] += 1;
+                }
+                memset(prob, 0, (size_t)C * sizeof(double));
+                cur_row = row;
+                cur_label = d->label[row];
+            }
+            const float *z = logits + i * (size_t)C;
+            double mx = z[0], se = 0;
+            int arg = 0;
+            for (int k = 1; k < C; k++)
+                if (z[k] > z[arg]) arg = k;
+            mx = z[arg];
+            for (int k = 0; k < C; k++) se += exp((double)z[k] - mx);
+            for (int k = 0; k < C; k++) prob[k] += exp((double)z[k] - mx) / se;
+            sums[0] += -((double)z[cur_label] - mx - log(se));
+            sums[1] += arg == cur_label;
+            sums[2] += 1;
+        }
+        b ^= 1;
+    }
+    if (rc) train_reader_wait(t->reader, NULL, 0); /* nothing may stay in flight */
+    if (!rc && cur_row != (size_t)-1) {
+        int arg = 0;
+        for (int k = 1; k < C; k++)
+            if (prob[k] > prob[arg]) arg = k;
+        sums[3] += arg == cur_label;
+        sums[4] += 1;
+    }
+    free(logits);
+    free(prob);
+    rc = mpi_util_agree(t->comm, rc, err, errlen);
+    if (rc) return rc;
+    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, sums, 5, MPI_DOUBLE, MPI_SUM, t->comm));
+    ev->n_seg = (long)sums[2];
+    ev->n_song = (long)sums[4];
+    ev->loss = sums[2] > 0 ? sums[0] / sums[2] : NAN;
+    ev->seg_acc = sums[2] > 0 ? sums[1] / sums[2] : NAN;
+    ev->song_acc = sums[4] > 0 ? sums[3] / sums[4] : NAN;
+    return 0;
+}
+
+/* Mean and standard deviation of every training mel value: each rank sums its contiguous share of
+ * the training segments in double, one MPI_Allreduce. */
+static int compute_norm(trainer *t, float *mean, float *std, char *err, size_t errlen)
+{
+    const train_data *d = &t->data;
+    size_t lo, hi;
+    shard_range(d->n_seg[SHARD_TRAIN], t->rank, t->size, &lo, &hi);
+    const size_t *seg = d->seg[SHARD_TRAIN];
+    int rc = grow_buffers(t, TRAIN_EVAL_CHUNK, err, errlen);
+    double s[3] = {0, 0, 0};
+    int b = 0;
+    if (!rc && hi > lo) train_reader_start(t->reader, seg + lo, hi - lo < TRAIN_EVAL_CHUNK ? hi - lo : TRAIN_EVAL_CHUNK, t->buf[0]);
+    for (size_t c0 = lo; c0 < hi && !rc; c0 += TRAIN_EVAL_CHUNK) {
+        size_t n = hi - c0 < TRAIN_EVAL_CHUNK ? hi - c0 : TRAIN_EVAL_CHUNK;
+        rc = train_reader_wait(t->reader, err, errlen);
+        if (rc) break;
+        size_t c1 = c0 + TRAIN_EVAL_CHUNK;
+        if (c1 < hi) train_reader_start(t->reader, seg + c1, hi - c1 < TRAIN_EVAL_CHUNK ? hi - c1 : TRAIN_EVAL_CHUNK, t->buf[b ^ 1]);
+        const float *x = t->buf[b];
+        for (size_t i = 0; i < n; i++) {
+            double a = 0, q = 0; /* per segment, then into the running sums */
+            const float *xs = x + i * (size_t)NN_SEG_SIZE;
+            for (size_t j = 0; j < NN_SEG_SIZE; j++) {
+                a += xs[j];
+                q += (double)xs[j] * xs[j];
+            }
+            if (!isfinite(a) || !isfinite(q)) {
+                size_t f = seg[c0 + i];
+                rc = util_fail(err, errlen, UTIL_EINPUT, "%s: /mel row %zu segment %zu has non-finite values", d->path,
+                               f / d->K, f % d->K);
+                break;
+            }
+            s[0] += a;
+            s[1] += q;
+            s[2] += NN_SEG_SIZE;
+        }
+        b ^= 1;
+    }
+    if (rc) train_reader_wait(t->reader, NULL, 0);
+    rc = mpi_util_agree(t->comm, rc, err, errlen);
+    if (rc) return rc;
+    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, s, 3, MPI_DOUBLE, MPI_SUM, t->comm));
+    double mu = s[0] / s[2], var = s[1] / s[2] - mu * mu;
+    *mean = (float)mu;
+    *std = (float)sqrt(var > 1e-12 ? var : 1e-12);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ checkpoint */
+
+/* the settings that determine the trajectory: a resumed run must use the same */
+static void trajectory_key(const trainer *t, char *buf, size_t n)
+{
+    const train_cfg *c = &t->cfg;
+    snprintf(buf, n,
+             "mels=%016" PRIx64 " label=%s split=%s%s seed=%d batch=%d micro=%d lr=%.17g momentum=%.17g wd=%.17g "
+             "dropout=%.17g lr_decay=%.17g lr_patience=%d min_lr=%.17g init=%s",
+             t->data.meta_hash, c->label_col, t->data.split_given ? "column" : c->split, "", c->seed, c->batch,
+             c->micro, c->lr, c->momentum, c->wd, c->dropout, c->lr_decay, c->lr_patience, c->min_lr,
+             c->init && c->init[0] ? c->init : "-");
+}
+
+static int fsync_path(const char *path)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return -1;
+    int r = fsync(fd);
+    close(fd);
+    return r;
+}
+
+/* rank 0: OUT.ckpt.tmp (model + optimizer + /train_state), fsync, rename to OUT.ckpt */
+static int checkpoint_write(trainer *t, char *err, size_t errlen)
+{
+    if (t->rank != 0) return 0;
+    int rc = nn_save(t->m, t->ckpt_tmp, NN_SAVE_OPTIMIZER, err, errlen);
+    if (rc) return rc;
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    hid_t f = H5Fopen(t->ckpt_tmp, H5F_ACC_RDWR, H5P_DEFAULT);
+    if (f < 0) return util_fail(err, errlen, UTIL_EFAIL, "%s: cannot reopen", t->ckpt_tmp);
+    hid_t g = H5Gcreate2(f, "train_state", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (g < 0) rc = util_fail(err, errlen, UTIL_EFAIL, "%s: cannot create /train_state", t->ckpt_tmp);
+    const train_state *st = &t->st;
+    char key[1024];
+    trajectory_key(t, key, sizeof key);
+    const char *p = t->ckpt_tmp;
+    if (!rc) rc = train_h5_attr_long(g, "version", TRAIN_CKPT_VERSION, p, err, errlen);
+    if (!rc) rc = train_h5_attr_string(g, "key", key, p, err, errlen);
+    if (!rc) rc = train_h5_attr_long(g, "epoch", st->epoch, p, err, errlen);
+    if (!rc) rc = train_h5_attr_long(g, "step_in_epoch", st->step_in_epoch, p, err, errlen);
+    if (!rc) rc = train_h5_attr_double(g, "lr", st->lr, p, err, errlen);
+    if (!rc) rc = train_h5_attr_double(g, "best_loss", st->best_loss, p, err, errlen);
+    if (!rc) rc = train_h5_attr_long(g, "best_epoch", st->best_epoch, p, err, errlen);
+    if (!rc) rc = train_h5_attr_long(g, "bad_epochs", st->bad_epochs, p, err, errlen);
+    if (!rc) rc = train_h5_attr_long(g, "plateau", st->plateau, p, err, errlen);
+    if (!rc) rc = train_h5_attr_long(g, "stopped", st->stopped, p, err, errlen);
+    if (!rc) rc = train_h5_attr_double(g, "epoch_loss_sum", st->tr_loss, p, err, errlen);
+    if (!rc) rc = train_h5_attr_double(g, "epoch_correct", st->tr_correct, p, err, errlen);
+    if (!rc) rc = train_h5_attr_double(g, "epoch_segments", st->tr_count, p, err, errlen);
+    if (!rc) rc = train_h5_attr_double(g, "epoch_seconds", st->tr_seconds, p, err, errlen);
+    if (!rc) rc = train_h5_attr_long(g, "ranks", t->size, p, err, errlen);
+    if (!rc) rc = train_h5_write_bytes(g, "log", st->log ? st->log : "", st->log_len, p, err, errlen);
+    size_t np, nb;
+    const float *bp = nn_params(t->best, &np), *bb = nn_bn_stats(t->best, &nb);
+    if (!rc) rc = train_h5_write_floats(g, "best_params", bp, np, p, err, errlen);
+    if (!rc) rc = train_h5_write_floats(g, "best_bn_stats", bb, nb, p, err, errlen);
+    if (g >= 0) H5Gclose(g);
+    if (H5Fclose(f) < 0 && !rc) rc = util_fail(err, errlen, UTIL_EFAIL, "%s: cannot close", p);
+    if (rc) return rc;
+    if (fsync_path(t->ckpt_tmp) || rename(t->ckpt_tmp, t->ckpt))
+        return util_fail(err, errlen, UTIL_EFAIL, "%s: cannot replace: %s", t->ckpt, strerror(errno));
+    return 0;
+}
+
+static void copy_floats(float *dst, const float *src, size_t n) { memcpy(dst, src, n * sizeof(float)); }
+
+/* every rank: loads OUT.ckpt into t->m, t->best and t->st. Returns 1 when there is no checkpoint. */
+static int checkpoint_read(trainer *t, char *err, size_t errlen)
+{
+    if (access(t->ckpt, F_OK) != 0) return 1;
+    nn_model *m = NULL;
+    int rc = nn_load(t->ckpt, t->cfg.micro, &m, err, errlen);
+    if (rc) return rc;
+    if (nn_n_classes(m) != t->data.n_classes) {
+        nn_free(m);
+        return util_fail(err, errlen, UTIL_EUSAGE, "%s: checkpoint has %d classes, %s has %d", t->ckpt,
+                         nn_n_classes(m), t->cfg.mels, t->data.n_classes);
+    }
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    hid_t f = H5Fopen(t->ckpt, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t g = f >= 0 ? H5Gopen2(f, "train_state", H5P_DEFAULT) : H5I_INVALID_HID;
+    if (g < 0) rc = util_fail(err, errlen, UTIL_EINPUT, "%s: not a train checkpoint (no /train_state)", t->ckpt);
+    const char *p = t->ckpt;
+    char *key = NULL, want[1024];
+    long long v = 0;
+    train_state *st = &t->st;
+    if (!rc) rc = train_h5_get_long(g, "version", &v, p, err, errlen);
+    if (!rc && v != TRAIN_CKPT_VERSION)
+        rc = util_fail(err, errlen, UTIL_EINPUT, "%s: checkpoint version %lld, expected %d", p, v, TRAIN_CKPT_VERSION);
+    if (!rc) rc = train_h5_get_string(g, "key", &key, p, err, errlen);
+    trajectory_key(t, want, sizeof want);
+    if (!rc && strcmp(key, want))
+        rc = util_fail(err, errlen, UTIL_EUSAGE,
+                       "%s: the checkpoint was made with other settings or data; resume with the same options "
+                       "(checkpoint: %s; now: %s) or remove it",
+                       p, key, want);
+    if (!rc) rc = train_h5_get_long(g, "epoch", &v, p, err, errlen), st->epoch = (int)v;
+    if (!rc) rc = train_h5_get_long(g, "step_in_epoch", &v, p, err, errlen), st->step_in_epoch = (long)v;
+    if (!rc) rc = train_h5_get_double(g, "lr", &st->lr, p, err, errlen);
+    if (!rc) rc = train_h5_get_double(g, "best_loss", &st->best_loss, p, err, errlen);
+    if (!rc) rc = train_h5_get_long(g, "best_epoch", &v, p, err, errlen), st->best_epoch = (int)v;
+    if (!rc) rc = train_h5_get_long(g, "bad_epochs", &v, p, err, errlen), st->bad_epochs = (int)v;
+    if (!rc) rc = train_h5_get_long(g, "plateau", &v, p, err, errlen), st->plateau = (int)v;
+    if (!rc) rc = train_h5_get_long(g, "stopped", &v, p, err, errlen), st->stopped = (int)v;
+    if (!rc) rc = train_h5_get_double(g, "epoch_loss_sum", &st->tr_loss, p, err, errlen);
+    if (!rc) rc = train_h5_get_double(g, "epoch_correct", &st->tr_correct, p, err, errlen);
+    if (!rc) rc = train_h5_get_double(g, "epoch_segments", &st->tr_count, p, err, errlen);
+    if (!rc) rc = train_h5_get_double(g, "epoch_seconds", &st->tr_seconds, p, err, errlen);
+    free(st->log);
+    st->log = NULL;
+    if (!rc) rc = train_h5_read_bytes(g, "log", &st->log, &st->log_len, p, err, errlen);
+    size_t np, nb;
+    float *bp = nn_params(t->best, &np), *bb = nn_bn_stats(t->best, &nb);
+    if (!rc) rc = train_h5_read_floats(g, "best_params", bp, np, p, err, errlen);
+    if (!rc) rc = train_h5_read_floats(g, "best_bn_stats", bb, nb, p, err, errlen);
+    free(key);
+    if (g >= 0) H5Gclose(g);
+    if (f >= 0) H5Fclose(f);
+    if (rc) {
+        nn_free(m);
+        return rc;
+    }
+    /* the model being trained: parameters, BN statistics, norm, momentum and step from the file */
+    float *dst = nn_params(t->m, &np);
+    copy_floats(dst, nn_params(m, &nb), np);
+    dst = nn_bn_stats(t->m, &np);
+    copy_floats(dst, nn_bn_stats(m, &nb), np);
+    dst = nn_momentum(t->m, &np);
+    copy_floats(dst, nn_momentum(m, &nb), np);
+    nn_set_step(t->m, nn_step(m));
+    float mu, sd;
+    nn_get_norm(m, &mu, &sd);
+    nn_set_norm(t->m, mu, sd);
+    nn_set_norm(t->best, mu, sd);
+    nn_set_bn_epsilon(t->m, nn_bn_epsilon(m));
+    nn_set_bn_epsilon(t->best, nn_bn_epsilon(m));
+    nn_free(m);
+    return 0;
+}
+
+static void snapshot_best(trainer *t)
+{
+    size_t n1, n2;
+    float *dst = nn_params(t->best, &n1);
+    copy_floats(dst, nn_params(t->m, &n2), n1);
+    dst = nn_bn_stats(t->best, &n1);
+    copy_floats(dst, nn_bn_stats(t->m, &n2), n1);
+    nn_set_step(t->best, nn_step(t->m));
+}
+
+/* ------------------------------------------------------------------ model.h5 */
+
+typedef struct {
+    train_eval valid, test;
+    int final;
+} model_info;
+
+/* rank 0: the best model -> OUT.tmp with the training attributes, renamed to OUT */
+static int model_write(trainer *t, const model_info *info, char *err, size_t errlen)
+{
+    if (t->rank != 0) return 0;
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", t->cfg.out);
+    int rc = nn_save(t->best, tmp, 0, err, errlen);
+    if (rc) return rc;
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    hid_t f = H5Fopen(tmp, H5F_ACC_RDWR, H5P_DEFAULT);
+    if (f < 0) return util_fail(err, errlen, UTIL_EFAIL, "%s: cannot reopen", tmp);
+    const train_cfg *c = &t->cfg;
+    const train_data *d = &t->data;
+    char hash[32];
+    snprintf(hash, sizeof hash, "fnv1a64:%016" PRIx64, d->meta_hash);
+#define A_D(name, v) \
+    if (!rc) rc = train_h5_attr_double(f, name, v, tmp, err, errlen)
+#define A_L(name, v) \
+    if (!rc) rc = train_h5_attr_long(f, name, v, tmp, err, errlen)
+#define A_S(name, v) \
+    if (!rc) rc = train_h5_attr_string(f, name, v, tmp, err, errlen)
+    A_S("train_command_line", t->cmdline ? t->cmdline : "");
+    A_S("train_mels", c->mels);
+    A_S("train_mels_checksum", hash);
+    A_S("train_label_column", c->label_col);
+    A_S("train_split", d->split_given ? "column" : c->split);
+    A_S("train_init", c->init && c->init[0] ? c->init : "");
+    A_L("train_seed", c->seed);
+    A_L("train_ranks", t->size);
+    A_L("train_batch", c->batch);
+    A_L("train_micro_batch", c->micro);
+    A_D("train_lr", c->lr);
+    A_D("train_lr_final", t->st.lr);
+    A_D("train_lr_decay", c->lr_decay);
+    A_L("train_lr_patience", c->lr_patience);
+    A_D("train_momentum", c->momentum);
+    A_D("train_weight_decay", c->wd);
+    A_D("train_dropout", c->dropout);
+    A_L("train_patience", c->patience);
+    A_L("train_epochs", c->epochs);
+    A_L("train_epochs_run", t->st.epoch);
+    A_L("train_best_epoch", t->st.best_epoch);
+    A_L("train_steps_per_epoch", t->steps_per_epoch);
+    A_L("train_segments", (long long)d->n_seg[SHARD_TRAIN]);
+    A_L("valid_segments", (long long)d->n_seg[SHARD_VALID]);
+    A_L("test_segments", (long long)d->n_seg[SHARD_TEST]);
+    A_L("train_songs", (long long)d->n_song[SHARD_TRAIN]);
+    A_L("valid_songs", (long long)d->n_song[SHARD_VALID]);
+    A_L("test_songs", (long long)d->n_song[SHARD_TEST]);
+    A_L("train_failed_rows", d->n_failed);
+    A_D("valid_loss", info->valid.loss);
+    A_D("valid_accuracy", info->valid.seg_acc);
+    A_D("valid_song_accuracy", info->valid.song_acc);
+    if (info->final) {
+        A_D("test_loss", info->test.loss);
+        A_D("test_accuracy", info->test.seg_acc);
+        A_D("test_song_accuracy", info->test.song_acc);
+    }
+#undef A_D
+#undef A_L
+#undef A_S
+    if (H5Fclose(f) < 0 && !rc) rc = util_fail(err, errlen, UTIL_EFAIL, "%s: cannot close", tmp);
+    if (!rc && rename(tmp, t->cfg.out))
+        rc = util_fail(err, errlen, UTIL_EFAIL, "%s: cannot replace: %s", t->cfg.out, strerror(errno));
+    return rc;
+}
+
+/* ------------------------------------------------------------------ the training loop */
+
+/* One epoch from st.step_in_epoch. Returns 0, UTIL_EINTR after checkpointing mid-epoch, or an
+ * error. `done_steps` counts the steps of this run (progress, --max-steps). */
+static int run_epoch(trainer *t, util_progress *prog, long *done_steps, char *err, size_t errlen)
+{
+    const int epoch = t->st.epoch;
+    epoch_order(t, epoch);
+    int lo, hi;
+    my_share(t, &lo, &hi);
+    const int mine = hi - lo;
+    int rc = grow_buffers(t, (size_t)(mine > TRAIN_EVAL_CHUNK ? mine : TRAIN_EVAL_CHUNK), err, errlen);
+    rc = mpi_util_agree(t->comm, rc, err, errlen);
+    if (rc) return rc;
+    const size_t *train = t->data.seg[SHARD_TRAIN];
+    const int B = t->cfg.batch;
+    nn_train_opts opt = {t->cfg.micro, (float)t->cfg.dropout, 0, NULL};
+    nn_sgd sgd = {t->st.lr, t->cfg.momentum, 1, t->cfg.wd, NULL, NULL};
+    size_t ng;
+    float *grads = nn_grads(t->m, &ng);
+    int b = 0;
+    double t_start = util_now();
+    long s0 = t->st.step_in_epoch;
+    /* the segments of step s for this rank */
+#define FILL(s, which) \
+    for (int i = 0; i < mine; i++) t->flat[which][i] = train[t->perm[(size_t)(s) * B + lo + i]]
+    if (s0 < t->steps_per_epoch && mine > 0) {
+        FILL(s0, 0);
+        train_reader_start(t->reader, t->flat[0], (size_t)mine, t->buf[0]);
+    }
+    for (long s = s0; s < t->steps_per_epoch; s++) {
+        int lrc = train_reader_wait(t->reader, err, errlen);
+        if (!lrc && s + 1 < t->steps_per_epoch && mine > 0) { /* prefetch the next step */
+            FILL(s + 1, b ^ 1);
+            train_reader_start(t->reader, t->flat[b ^ 1], (size_t)mine, t->buf[b ^ 1]);
+        }
+        double loss = 0, correct = 0;
+        const long gstep = nn_step(t->m);
+        if (!lrc && mine > 0) {
+            for (int i = 0; i < mine; i++) t->labels[i] = t->data.label[t->flat[b][i] / t->data.K];
+            if (t->cfg.dropout > 0) {
+                dropout_mask(t, gstep, lo, hi, t->mask);
+                opt.dropout_mask = t->mask;
+            }
+            lrc = nn_train_accumulate(t->m, t->buf[b], t->labels, mine, &opt, &loss, err, errlen);
+            if (!lrc) correct = (double)train_correct(t->m, t->labels, mine);
+        }
+        /* the one reduction of the step: all gradients, BN statistics and counts */
+        int mrc = MPI_Allreduce(MPI_IN_PLACE, grads, (int)ng, MPI_FLOAT, MPI_SUM, t->comm);
+        if (mrc != MPI_SUCCESS && !lrc) lrc = mpi_util_report(err, errlen, __FILE__, __LINE__, "MPI_Allreduce(grads)", mrc);
+        /* and the step's bookkeeping: loss, correct, failure, interruption */
+        double v[4] = {loss, correct, lrc ? 1.0 : 0.0, util_interrupted() ? 1.0 : 0.0};
+        MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, v, 4, MPI_DOUBLE, MPI_SUM, t->comm));
+        if (v[2] > 0) {
+            train_reader_wait(t->reader, NULL, 0);
+            rc = mpi_util_agree(t->comm, lrc, err, errlen); /* the failing rank's code and message */
+            return rc ? rc : util_fail(err, errlen, UTIL_EFAIL, "train: a rank failed at step %ld", gstep);
+        }
+        sgd.lr = t->st.lr;
+        rc = nn_update(t->m, &sgd, err, errlen);
+        if (rc) {
+            train_reader_wait(t->reader, NULL, 0);
+            return mpi_util_agree(t->comm, rc, err, errlen);
+        }
+        t->st.tr_loss += v[0];
+        t->st.tr_correct += v[1];
+        t->st.tr_count += B;
+        t->st.step_in_epoch = s + 1;
+        (*done_steps)++;
+        util_progress_update(prog, (long)epoch * t->steps_per_epoch + s + 1, 0);
+        b ^= 1;
+        int stop_now = v[3] > 0 || (t->cfg.max_steps > 0 && *done_steps >= t->cfg.max_steps);
+        if (stop_now && s + 1 < t->steps_per_epoch) {
+            /* SIGTERM (or --max-steps): the step in hand is done; checkpoint mid-epoch and leave */
+            train_reader_wait(t->reader, NULL, 0);
+            t->st.tr_seconds += util_now() - t_start;
+            rc = checkpoint_write(t, err, errlen);
+            rc = mpi_util_agree(t->comm, rc, err, errlen);
+            return rc ? rc : UTIL_EINTR;
+        }
+    }
+#undef FILL
+    t->st.tr_seconds += util_now() - t_start;
+    return 0;
+}
+
+static int train_run(trainer *t, char *err, size_t errlen)
+{
+    train_cfg *c = &t->cfg;
+    train_data *d = &t->data;
+    int rc;
+    const size_t n_train = d->n_seg[SHARD_TRAIN];
+    t->steps_per_epoch = (long)(n_train / (size_t)c->batch);
+    t->micro_total = (c->batch + c->micro - 1) / c->micro;
+    if (t->steps_per_epoch < 1)
+        return util_fail(err, errlen, UTIL_EINPUT, "%s: %zu training segments, fewer than one batch (--batch %d)",
+                         c->mels, n_train, c->batch);
+    t->perm = malloc((n_train + 1) * sizeof *t->perm);
+    if (!t->perm) return util_fail(err, errlen, UTIL_EFAIL, "train: out of memory");
+
+    /* models: the one being trained, the best so far */
+    rc = nn_make(d->n_classes, c->micro, &t->m, err, errlen);
+    if (!rc) rc = nn_make(d->n_classes, 1, &t->best, err, errlen);
+    if (!rc) rc = nn_set_artists(t->m, (const char *const *)d->artists, d->n_classes, err, errlen);
+    if (!rc) rc = nn_set_artists(t->best, (const char *const *)d->artists, d->n_classes, err, errlen);
+    rc = mpi_util_agree(t->comm, rc, err, errlen);
+    if (rc) return rc;
+    char source[4400];
+    snprintf(source, sizeof source, "artistnet train --mels %s", c->mels);
+    nn_set_source(t->m, source);
+    nn_set_source(t->best, source);
+    nn_init(t->m, (uint64_t)c->seed);
+
+    rc = train_reader_open(c->mels, d->n_rows, d->K, (size_t)c->cache_mb << 20, &t->reader, err, errlen);
+    rc = mpi_util_agree(t->comm, rc, err, errlen);
+    if (rc) return rc;
+
+    t->st.lr = c->lr;
+    t->st.best_loss = INFINITY;
+    int resumed = 0;
+    if (c->resume) {
+        rc = checkpoint_read(t, err, errlen);
+        resumed = rc == 0;
+        if (rc == 1) rc = 0; /* no checkpoint: start fresh (Slurm requeue) */
+        rc = mpi_util_agree(t->comm, rc, err, errlen);
+        if (rc) return rc;
+    }
+    if (!resumed) {
+        float mu, sd;
+        if (c->init && c->init[0]) {
+            /* fine-tuning: conv blocks, BN statistics and the input normalisation of the pretrained
+             * model (its features expect its normalisation); a new dense layer for these artists */
+            nn_model *src = NULL;
+            rc = nn_load(c->init, 1, &src, err, errlen);
+            if (!rc) nn_copy_features(t->m, src);
+            nn_free(src);
+            rc = mpi_util_agree(t->comm, rc, err, errlen);
+            if (rc) return rc;
+        } else {
+            rc = compute_norm(t, &mu, &sd, err, errlen);
+            if (rc) return rc;
+            nn_set_norm(t->m, mu, sd);
+        }
+        nn_get_norm(t->m, &mu, &sd);
+        nn_set_norm(t->best, mu, sd);
+        nn_set_bn_epsilon(t->best, nn_bn_epsilon(t->m));
+        snapshot_best(t);
+    }
+    if (t->rank == 0 && !c->quiet) {
+        float mu, sd;
+        nn_get_norm(t->m, &mu, &sd);
+        printf("train: %s: %d artists; segments train %zu / valid %zu / test %zu (songs %zu / %zu / %zu)%s; "
+               "%ld failed rows skipped, %ld unlabelled\n",
+               c->mels, d->n_classes, d->n_seg[0], d->n_seg[1], d->n_seg[2], d->n_song[0], d->n_song[1], d->n_song[2],
+               d->split_given ? " from /split" : "", d->n_failed, d->n_unlabelled);
+        printf("train: %d rank%s, batch %d = %d micro-batches of %d, %ld steps/epoch, norm mean %.6g std %.6g\n",
+               t->size, t->size > 1 ? "s" : "", c->batch, t->micro_total, c->micro, t->steps_per_epoch, mu, sd);
+        if (resumed)
+            printf("train: resumed from %s at epoch %d step %ld (lr %g, best epoch %d)\n", t->ckpt, t->st.epoch + 1,
+                   t->st.step_in_epoch, t->st.lr, t->st.best_epoch);
+        fflush(stdout);
+    }
+
+    util_progress prog;
+    util_progress_start(&prog, "train", "steps", (long)c->epochs * t->steps_per_epoch, t->rank == 0 && !c->quiet);
+    long done_steps = 0;
+    const int have_valid = d->n_song[SHARD_VALID] > 0;
+    while (t->st.epoch < c->epochs && !t->st.stopped) {
+        double t0 = util_now() - t->st.tr_seconds; /* wall time of the epoch incl. a resumed part */
+        rc = run_epoch(t, &prog, &done_steps, err, errlen);
+        if (rc) {
+            util_progress_finish(&prog, (long)t->st.epoch * t->steps_per_epoch + t->st.step_in_epoch);
+            return rc;
+        }
+        const double train_seconds = t->st.tr_seconds;
+        train_eval ev = {NAN, NAN, NAN, 0, 0};
+        if (have_valid) {
+            rc = evaluate(t, t->m, SHARD_VALID, &ev, err, errlen);
+            if (rc) return rc;
+        }
+        const double lr_used = t->st.lr;
+        int improved = 0;
+        if (!have_valid || ev.loss < t->st.best_loss) { /* no validation songs: the last epoch is the best */
+            improved = 1;
+            t->st.best_loss = have_valid ? ev.loss : t->st.best_loss;
+            t->st.best_epoch = t->st.epoch + 1;
+            t->st.bad_epochs = 0;
+            t->st.plateau = 0;
+            snapshot_best(t);
+        } else {
+            t->st.bad_epochs++;
+            t->st.plateau++;
+            if (c->lr_patience > 0 && t->st.plateau >= c->lr_patience && c->lr_decay < 1.0) {
+                double nl = t->st.lr * c->lr_decay;
+                t->st.lr = nl > c->min_lr ? nl : c->min_lr;
+                t->st.plateau = 0;
+            }
+            if (c->patience > 0 && t->st.bad_epochs >= c->patience) t->st.stopped = 1;
+        }
+        const double secs = util_now() - t0;
+        const double tr_loss = t->st.tr_loss / t->st.tr_count, tr_acc = t->st.tr_correct / t->st.tr_count;
+        const double rate = t->st.tr_count / (train_seconds > 0 ? train_seconds : 1e-9);
+        char row[512];
+        snprintf(row, sizeof row, "%d\t%ld\t%.6g\t%.6f\t%.6f\t%.6f\t%.6f\t%.6f\t%.3f\t%.1f\t%d\n", t->st.epoch + 1,
+                 nn_step(t->m), lr_used, tr_loss, tr_acc, ev.loss, ev.seg_acc, ev.song_acc, secs, rate, improved);
+        log_append(&t->st, row);
+        if (t->rank == 0 && !c->quiet) {
+            util_progress_update(&prog, (long)(t->st.epoch + 1) * t->steps_per_epoch, 1);
+            fprintf(stderr, "\n");
+            printf("epoch %d/%d: train loss %.4f acc %.3f | valid loss %.4f acc %.3f song %.3f | lr %.3g | %.1f s, %.0f "
+                   "segments/s%s%s\n",
+                   t->st.epoch + 1, c->epochs, tr_loss, tr_acc, ev.loss, ev.seg_acc, ev.song_acc, lr_used, secs, rate,
+                   improved ? " *" : "", t->st.stopped ? " (early stop)" : "");
+            fflush(stdout);
+        }
+        t->st.epoch++;
+        t->st.step_in_epoch = 0;
+        t->st.tr_loss = t->st.tr_correct = t->st.tr_count = t->st.tr_seconds = 0;
+        rc = log_write(t, err, errlen);
+        if (!rc && improved) {
+            model_info info = {ev, {NAN, NAN, NAN, 0, 0}, 0};
+            rc = model_write(t, &info, err, errlen);
+        }
+        if (!rc) rc = checkpoint_write(t, err, errlen);
+        rc = mpi_util_agree(t->comm, rc, err, errlen);
+        if (rc) return rc;
+        int intr = util_interrupted() ? 1 : 0;
+        MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &intr, 1, MPI_INT, MPI_MAX, t->comm));
+        if (intr && t->st.epoch < c->epochs && !t->st.stopped) return UTIL_EINTR;
+    }
+    util_progress_finish(&prog, (long)t->st.epoch * t->steps_per_epoch);
+
+    /* the best model on the validation and test songs */
+    model_info info = {{NAN, NAN, NAN, 0, 0}, {NAN, NAN, NAN, 0, 0}, 1};
+    if (have_valid) rc = evaluate(t, t->best, SHARD_VALID, &info.valid, err, errlen);
+    if (!rc) rc = evaluate(t, t->best, SHARD_TEST, &info.test, err, errlen);
+    if (rc) return rc;
+    rc = model_write(t, &info, err, errlen);
+    rc = mpi_util_agree(t->comm, rc, err, errlen);
+    if (rc) return rc;
+    if (t->rank == 0 && !c->quiet) {
+        train_reader_stats rs = train_reader_get_stats(t->reader);
+        printf("train: best epoch %d of %d: valid song accuracy %.4f (%ld songs), segment %.4f, loss %.4f\n",
+               t->st.best_epoch, t->st.epoch, info.valid.song_acc, info.valid.n_song, info.valid.seg_acc,
+               info.valid.loss);
+        printf("train: test song accuracy %.4f (%ld songs, chance %.4f), segment accuracy %.4f, loss %.4f\n",
+               info.test.song_acc, info.test.n_song, 1.0 / d->n_classes, info.test.seg_acc, info.test.loss);
+        printf("train: rank 0 I/O: %ld segment reads, %ld cache hits, cache %.1f MiB, I/O thread %.2f s, waited %.2f s\n",
+               rs.file_reads, rs.cache_hits, rs.cache_bytes / 1048576.0, rs.io_seconds, rs.wait_seconds);
+        printf("train: wrote %s (checksum fnv1a64:%016" PRIx64 ")\n", c->out, nn_checksum(t->best));
+    }
+    return 0;
+}
+
+static int parse_split(const char *s, double frac[3], char *err, size_t errlen)
+{
+    char extra;
+    if (sscanf(s, "%lf/%lf/%lf%c", &frac[0], &frac[1], &frac[2], &extra) != 3 || frac[0] <= 0 || frac[1] < 0 ||
+        frac[2] < 0 || !isfinite(frac[0] + frac[1] + frac[2]))
+        return util_fail(err, errlen, UTIL_EUSAGE, "train: --split '%s' must be TRAIN/VALID/TEST proportions (e.g. 15/3/2), train > 0", s);
+    return 0;
+}
+
+int job_train_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errlen)
+{
+    trainer t;
+    memset(&t, 0, sizeof t);
+    train_cfg *c = &t.cfg;
+    util_opt opts[] = {
+        {"mels", UTIL_OPT_STRING, &c->mels, "", "mels.h5 from `artistnet mel` (/mel, /artist, /status, ...)", 0, -1, 1},
+        {"out", UTIL_OPT_STRING, &c->out, "", "output model.h5 (best on validation); checkpoint OUT.ckpt", 0, -1, 1},
+        {"epochs", UTIL_OPT_INT, &c->epochs, "30", "number of epochs", 1, 1e6, 0},
+        {"batch", UTIL_OPT_INT, &c->batch, "32", "global mini-batch (segments per step over all ranks)", 2, 1e6, 0},
+        {"micro-batch", UTIL_OPT_INT, &c->micro, "8",
+         "segments per batch-norm micro-batch (ranks take whole micro-batches)", 2, 1e6, 0},
+        {"lr", UTIL_OPT_DOUBLE, &c->lr, "0.02", "learning rate", 0, 100, 0},
+        {"lr-decay", UTIL_OPT_DOUBLE, &c->lr_decay, "0.5", "lr factor on a validation plateau (1 = off)", 0, 1, 0},
+        {"lr-patience", UTIL_OPT_INT, &c->lr_patience, "2", "epochs without a better validation loss before lr decay", 0,
+         1e6, 0},
+        {"min-lr", UTIL_OPT_DOUBLE, &c->min_lr, "1e-5", "lower bound of the decayed lr", 0, 100, 0},
+        {"momentum", UTIL_OPT_DOUBLE, &c->momentum, "0.9", "Nesterov momentum", 0, 0.999999, 0},
+        {"weight-decay", UTIL_OPT_DOUBLE, &c->wd, "2e-5", "L2 on conv kernels (Keras l2(1e-5) == 2e-5)", 0, 1, 0},
+        {"dropout", UTIL_OPT_DOUBLE, &c->dropout, "0.5", "dropout before the dense layer", 0, 0.95, 0},
+        {"seed", UTIL_OPT_INT, &c->seed, "1", "seed of init, split, data order and dropout", 0, 2147483647, 0},
+        {"split", UTIL_OPT_STRING, &c->split, "15/3/2", "train/valid/test proportions of each artist's songs (a /split column wins)", 0, -1, 0},
+        {"label-column", UTIL_OPT_STRING, &c->label_col, "artist", "string dataset of mels.h5 with the class", 0, -1, 0},
+        {"patience", UTIL_OPT_INT, &c->patience, "6", "early stop after this many epochs without a better validation loss (0 = never)", 0, 1e6, 0},
+        {"resume", UTIL_OPT_FLAG, &c->resume, "", "continue from OUT.ckpt (starts fresh when there is none)", 0, -1, 0},
+        {"log", UTIL_OPT_STRING, &c->log, "", "per-epoch TSV log (curves.tsv)", 0, -1, 0},
+        {"init", UTIL_OPT_STRING, &c->init, "", "start the conv blocks from this model.h5 (e.g. import-keras output)", 0, -1, 0},
+        {"cache-mb", UTIL_OPT_INT, &c->cache_mb, "2048", "per-rank memory for segments read once (0 = read every step)", 0,
+         1e7, 0},
+        {"max-steps", UTIL_OPT_INT, &c->max_steps, "0", "stop (resumably, exit 3) after this many steps of this run (tests)", 0,
+         1e9, 0},
+        {"quiet", UTIL_OPT_FLAG, &c->quiet, "", "no progress or summary", 0, -1, 0},
+        {NULL, 0, NULL, NULL, NULL, 0, 0, 0}};
+    int rc = util_opts_parse("train",
+                             "Train the artist DCNN on mels.h5, data-parallel over MPI ranks (resumable; exit 3 when "
+                             "interrupted: run again with --resume).",
+                             opts, argc, argv, err, errlen);
+    if (rc) return rc;
+    if (!rc) rc = parse_split(c->split, c->frac, err, errlen);
+    if (!rc && c->batch % c->micro == 1)
+        rc = util_fail(err, errlen, UTIL_EUSAGE, "train: --batch %d leaves a micro-batch of one segment (--micro-batch %d)",
+                       c->batch, c->micro);
+    if (rc) return rc;
+    t.comm = comm;
+    t.rank = mpi_util_rank(comm);
+    t.size = mpi_util_size(comm);
+    t.cmdline = util_join_argv(argc, argv);
+    snprintf(t.ckpt, sizeof t.ckpt, "%s.ckpt", c->out);
+    snprintf(t.ckpt_tmp, sizeof t.ckpt_tmp, "%s.ckpt.tmp", c->out);
+
+    rc = train_data_load(comm, c->mels, c->label_col, c->frac, (uint64_t)c->seed, &t.data, err, errlen);
+    rc = mpi_util_agree(comm, rc, err, errlen);
+    if (!rc) rc = train_run(&t, err, errlen);
+    rc = mpi_util_agree(comm, rc, err, errlen);
+
+    train_reader_close(t.reader);
+    nn_free(t.m);
+    nn_free(t.best);
+    train_data_free(&t.data);
+    for (int b = 0; b < 2; b++) {
+        free(t.buf[b]);
+        free(t.flat[b]);
+    }
+    free(t.labels);
+    free(t.mask);
+    free(t.perm);
+    free(t.st.log);
+    free(t.cmdline);
+    return rc;
+}
