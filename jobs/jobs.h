@@ -10,6 +10,7 @@
 
 #define JOB_LIST(JOB) \
     JOB(synth, "make a synthetic corpus (artists, genres, moods) as audio files + tracks.tsv") \
+    JOB(train, "train the artist DCNN on mels.h5, data-parallel over ranks, resumable -> model.h5") \
     JOB(lda, "fit LDA on a label column of features.h5 (MPI reductions) -> lda.h5") \
     JOB(import_keras, "convert the authors' pretrained Keras model (model_siamese_10000.h5) -> model.h5") \
     JOB(extract, "features of a track list -> features.h5 (decode, log-mel, DCNN or log-mel baseline; sharded)") \
