@@ -4,6 +4,7 @@
 #include "mpi/mpi_util.h"
 #include "util/util.h"
 
+#include <cblas.h>
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@ void reduce_svm_params_default(reduce_svm_params *p, reduce_svm_kernel kernel)
     p->eps = 1e-3;
     p->cache_mb = 200;
     p->shrinking = 1;
+    p->max_kernel_mb = 1024;
 }
 
 static int parse_list(const char *s, size_t len, double *v, int *n, char *err, size_t errlen, const char *spec)
@@ -113,8 +115,10 @@ void reduce_svm_standardise_fit(const double *x, long n, int d, const int *sel, 
 
 typedef struct {
     const reduce_svm_cv *cv;
-    struct svm_node *nodes;  /* n x (d + 1), standardised with this outer fold's training side */
     int f;
+    const struct svm_node *nodes; /* row i at nodes + i * stride */
+    size_t stride;
+    int precomputed;              /* nodes hold kernel rows: [0] = {0, i + 1}, [1 + j] = {j + 1, K(i, j)} */
 } fold_data;
 
 /* Trains on rows with fold != f and (inner_i < 0 or inner != inner_i); evaluates on rows with
@@ -124,7 +128,7 @@ static int run_task(const fold_data *fd, int inner_i, double C, double gamma, lo
 {
     const reduce_svm_cv *cv = fd->cv;
     long n = cv->n;
-    int f = fd->f, k = cv->k, L = cv->n_classes, d = cv->d;
+    int f = fd->f, k = cv->k, L = cv->n_classes;
     long *order = malloc(((size_t)n + 1) * sizeof *order);
     long *cstart = calloc((size_t)L + 1, sizeof *cstart);
     struct svm_node **xs = malloc(((size_t)n + 1) * sizeof *xs);
@@ -146,14 +150,14 @@ static int run_task(const fold_data *fd, int inner_i, double C, double gamma, lo
     for (long i = 0; i < n; i++)
         if (IS_TRAIN(i)) order[cstart[cv->y[i]]++] = i;
     for (long t = 0; t < l; t++) {
-        xs[t] = fd->nodes + (size_t)order[t] * (d + 1);
+        xs[t] = (struct svm_node *)(fd->nodes + (size_t)order[t] * fd->stride);
         ys[t] = cv->y[order[t]];
     }
     struct svm_problem prob = {.l = (int)l, .y = ys, .x = xs};
     struct svm_parameter par;
     memset(&par, 0, sizeof par);
     par.svm_type = C_SVC;
-    par.kernel_type = cv->params.kernel == REDUCE_SVM_RBF ? RBF : LINEAR;
+    par.kernel_type = fd->precomputed ? PRECOMPUTED : cv->params.kernel == REDUCE_SVM_RBF ? RBF : LINEAR;
     par.degree = 3;
     par.gamma = gamma;
     par.coef0 = 0;
@@ -176,7 +180,7 @@ static int run_task(const fold_data *fd, int inner_i, double C, double gamma, lo
         if (n_sv) *n_sv = svm_get_nr_sv(model);
         for (long i = 0; i < n; i++)
             if (IS_EVAL(i)) {
-                int p = (int)svm_predict(model, fd->nodes + (size_t)i * (d + 1));
+                int p = (int)svm_predict(model, fd->nodes + (size_t)i * fd->stride);
                 if (pred) pred[i] = p;
                 *correct += p == cv->y[i];
                 (*n_eval)++;
@@ -190,6 +194,88 @@ static int run_task(const fold_data *fd, int inner_i, double C, double gamma, lo
     free(xs);
     free(ys);
     return rc;
+}
+
+/* ---- per (outer fold, gamma) data: standardised rows, and optionally the whole kernel matrix ---- */
+
+typedef struct {
+    int precomputed;
+    double *z;               /* n x d, standardised with the current fold's training side */
+    double *gram;            /* n x n dot products of z (precomputed mode) */
+    struct svm_node *nodes;  /* n x (d + 1) sparse rows, or n x (n + 2) kernel rows */
+    double *mean, *sd;
+    int *sel;
+    int cur_f, cur_g;
+} workspace;
+
+static void ws_free(workspace *w)
+{
+    free(w->z);
+    free(w->gram);
+    free(w->nodes);
+    free(w->mean);
+    free(w->sd);
+    free(w->sel);
+}
+
+static int ws_init(workspace *w, const reduce_svm_cv *cv)
+{
+    memset(w, 0, sizeof *w);
+    size_t n = (size_t)cv->n, d = (size_t)cv->d;
+    w->precomputed = (double)n * (double)(n + 2) * sizeof(struct svm_node) / 1e6 <= cv->params.max_kernel_mb;
+    w->z = malloc(n * d * sizeof *w->z + 1);
+    w->mean = malloc(d * sizeof *w->mean + 1);
+    w->sd = malloc(d * sizeof *w->sd + 1);
+    w->sel = malloc(n * sizeof *w->sel + 1);
+    w->nodes = malloc((w->precomputed ? n * (n + 2) : n * (d + 1)) * sizeof *w->nodes + 1);
+    if (w->precomputed) w->gram = malloc(n * n * sizeof *w->gram + 1);
+    w->cur_f = w->cur_g = -1;
+    return w->z && w->mean && w->sd && w->sel && w->nodes && (!w->precomputed || w->gram) ? 0 : -1;
+}
+
+/* Makes w hold fold f (and gamma index g in precomputed mode); fills fd. */
+static void ws_prepare(workspace *w, const reduce_svm_cv *cv, int f, int g, fold_data *fd)
+{
+    size_t n = (size_t)cv->n;
+    int d = cv->d;
+    if (w->cur_f != f) {
+        for (size_t i = 0; i < n; i++) w->sel[i] = cv->fold[i] != f;
+        reduce_svm_standardise_fit(cv->x, (long)n, d, w->sel, w->mean, w->sd);
+        for (size_t i = 0; i < n; i++)
+            for (int j = 0; j < d; j++) w->z[i * d + j] = (cv->x[i * d + j] - w->mean[j]) / w->sd[j];
+        if (w->precomputed) {
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)n, d, 1.0, w->z, d, w->z, d, 0.0, w->gram, (int)n);
+        } else {
+            for (size_t i = 0; i < n; i++) {
+                struct svm_node *row = w->nodes + i * (d + 1);
+                for (int j = 0; j < d; j++) row[j] = (struct svm_node){j + 1, w->z[i * d + j]};
+                row[d] = (struct svm_node){-1, 0};
+            }
+        }
+        w->cur_f = f;
+        w->cur_g = -1;
+    }
+    if (w->precomputed && w->cur_g != g) {
+        double gamma = cv->grid.g[g];
+        int rbf = cv->params.kernel == REDUCE_SVM_RBF;
+        for (size_t i = 0; i < n; i++) {
+            struct svm_node *row = w->nodes + i * (n + 2);
+            const double *gi = w->gram + i * n;
+            row[0] = (struct svm_node){0, (double)(i + 1)};
+            for (size_t j = 0; j < n; j++) {
+                /* LIBSVM's own RBF formula: exp(-gamma (|x|^2 + |y|^2 - 2 x.y)) */
+                double v = rbf ? exp(-gamma * (gi[i] + w->gram[j * n + j] - 2 * gi[j])) : gi[j];
+                row[1 + j] = (struct svm_node){(int)j + 1, v};
+            }
+            row[n + 1] = (struct svm_node){-1, 0};
+        }
+        w->cur_g = g;
+    }
+    fd->cv = cv;
+    fd->f = f;
+    fd->nodes = w->nodes;
+    fd->precomputed = w->precomputed;
+    fd->stride = w->precomputed ? n + 2 : (size_t)d + 1;
 }
 
 static int snake_owner(long t, int P)
@@ -213,47 +299,24 @@ int reduce_svm_cv_run(reduce_svm_cv *cv, MPI_Comm comm, char *err, size_t errlen
     svm_set_print_string_function(svm_silent);
     int rank = mpi_util_rank(comm), P = mpi_util_size(comm);
     long n = cv->n;
-    int d = cv->d, k = cv->k, I = cv->n_inner;
-    int cells = cv->grid.n_c * cv->grid.n_g;
-    long n_tasks = (long)cells * k * I;
+    int k = cv->k, ni = cv->n_inner, nc = cv->grid.n_c, ng = cv->grid.n_g;
+    int cells = nc * ng;
+    long n_tasks = (long)cells * k * ni;
     int rc = UTIL_OK;
-    fold_data *fds = calloc((size_t)k, sizeof *fds);
+    workspace ws;
     long *counts = calloc((size_t)n_tasks * 2 + 1, sizeof *counts); /* correct, evaluated per task */
     cv->inner_acc = calloc((size_t)k * cells, sizeof *cv->inner_acc);
     cv->best = calloc((size_t)k, sizeof *cv->best);
     cv->pred = malloc(((size_t)n + 1) * sizeof *cv->pred);
     cv->n_sv = calloc((size_t)k, sizeof *cv->n_sv);
-    int *sel = malloc(((size_t)n + 1) * sizeof *sel);
-    double *mean = malloc((size_t)d * sizeof *mean), *sd = malloc((size_t)d * sizeof *sd);
-    if (!fds || !counts || !cv->inner_acc || !cv->best || !cv->pred || !cv->n_sv || !sel || !mean || !sd) {
-        rc = util_fail(err, errlen, UTIL_EFAIL, "svm: out of memory");
-        goto done;
-    }
-    /* one standardised node table per outer fold (training-side mean/std) */
-    for (int f = 0; f < k && !rc; f++) {
-        for (long i = 0; i < n; i++) sel[i] = cv->fold[i] != f;
-        reduce_svm_standardise_fit(cv->x, n, d, sel, mean, sd);
-        fds[f].cv = cv;
-        fds[f].f = f;
-        fds[f].nodes = malloc((size_t)n * (d + 1) * sizeof(struct svm_node));
-        if (!fds[f].nodes) {
-            rc = util_fail(err, errlen, UTIL_EFAIL, "svm: out of memory for %ld x %d nodes", n, d);
-            break;
-        }
-        for (long i = 0; i < n; i++) {
-            struct svm_node *row = fds[f].nodes + (size_t)i * (d + 1);
-            for (int j = 0; j < d; j++) {
-                row[j].index = j + 1;
-                row[j].value = (cv->x[(size_t)i * d + j] - mean[j]) / sd[j];
-            }
-            row[d].index = -1;
-            row[d].value = 0;
-        }
-    }
+    if (ws_init(&ws, cv) || !counts || !cv->inner_acc || !cv->best || !cv->pred || !cv->n_sv)
+        rc = util_fail(err, errlen, UTIL_EFAIL, "svm: out of memory for %ld rows x %d", n, cv->d);
+    cv->precomputed = ws.precomputed;
     rc = mpi_util_agree(comm, rc, err, errlen);
     if (rc) goto done;
 
-    /* grid search: task t = ((cell * k) + f) * I + i */
+    /* grid search: task t = (((f * ng + g) * nc + c) * ni + i), so a rank walks the (fold, gamma)
+     * kernel matrices in order and builds each once */
     double t0 = util_now();
     util_progress pr;
     long mine = 0;
@@ -262,9 +325,10 @@ int reduce_svm_cv_run(reduce_svm_cv *cv, MPI_Comm comm, char *err, size_t errlen
     long done_mine = 0;
     for (long t = 0; t < n_tasks && !rc; t++) {
         if (snake_owner(t, P) != rank) continue;
-        int i = (int)(t % I), f = (int)((t / I) % k), cell = (int)(t / I / k);
-        double C = cv->grid.c[cell / cv->grid.n_g], g = cv->grid.g[cell % cv->grid.n_g];
-        rc = run_task(&fds[f], i, C, g, &counts[2 * t], &counts[2 * t + 1], NULL, NULL, err, errlen);
+        int i = (int)(t % ni), c = (int)((t / ni) % nc), g = (int)((t / ni / nc) % ng), f = (int)(t / ni / nc / ng);
+        fold_data fd;
+        ws_prepare(&ws, cv, f, g, &fd);
+        rc = run_task(&fd, i, cv->grid.c[c], cv->grid.g[g], &counts[2 * t], &counts[2 * t + 1], NULL, NULL, err, errlen);
         done_mine++;
         util_progress_update(&pr, mine ? done_mine * n_tasks / mine : n_tasks, 0);
         if (util_interrupted()) rc = util_fail(err, errlen, UTIL_EINTR, "svm: interrupted");
@@ -276,23 +340,25 @@ int reduce_svm_cv_run(reduce_svm_cv *cv, MPI_Comm comm, char *err, size_t errlen
     cv->seconds_grid = util_now() - t0;
     for (int f = 0; f < k; f++) {
         double best = -1;
-        for (int cell = 0; cell < cells; cell++) {
-            double acc = 0;
-            int used = 0;
-            for (int i = 0; i < I; i++) {
-                long t = ((long)cell * k + f) * I + i;
-                if (counts[2 * t + 1] > 0) {
-                    acc += (double)counts[2 * t] / (double)counts[2 * t + 1];
-                    used++;
+        for (int c = 0; c < nc; c++)     /* grid order: C outer, gamma inner (GridSearchCV's) */
+            for (int g = 0; g < ng; g++) {
+                double acc = 0;
+                int used = 0;
+                for (int i = 0; i < ni; i++) {
+                    long t = (((long)f * ng + g) * nc + c) * ni + i;
+                    if (counts[2 * t + 1] > 0) {
+                        acc += (double)counts[2 * t] / (double)counts[2 * t + 1];
+                        used++;
+                    }
+                }
+                acc = used ? acc / used : 0;
+                int cell = c * ng + g;
+                cv->inner_acc[(size_t)f * cells + cell] = acc;
+                if (acc > best) {
+                    best = acc;
+                    cv->best[f] = cell;
                 }
             }
-            acc = used ? acc / used : 0;
-            cv->inner_acc[(size_t)f * cells + cell] = acc;
-            if (acc > best) {
-                best = acc;
-                cv->best[f] = cell;
-            }
-        }
     }
 
     /* final fits: fold f on rank snake_owner(f) */
@@ -302,8 +368,9 @@ int reduce_svm_cv_run(reduce_svm_cv *cv, MPI_Comm comm, char *err, size_t errlen
         if (snake_owner(f, P) != rank) continue;
         int cell = cv->best[f];
         long c1, c2;
-        rc = run_task(&fds[f], -1, cv->grid.c[cell / cv->grid.n_g], cv->grid.g[cell % cv->grid.n_g], &c1, &c2,
-                      cv->pred, &cv->n_sv[f], err, errlen);
+        fold_data fd;
+        ws_prepare(&ws, cv, f, cell % ng, &fd);
+        rc = run_task(&fd, -1, cv->grid.c[cell / ng], cv->grid.g[cell % ng], &c1, &c2, cv->pred, &cv->n_sv[f], err, errlen);
     }
     rc = mpi_util_agree(comm, rc, err, errlen);
     if (rc) goto done;
@@ -311,12 +378,8 @@ int reduce_svm_cv_run(reduce_svm_cv *cv, MPI_Comm comm, char *err, size_t errlen
     MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, cv->n_sv, k, MPI_INT, MPI_MAX, comm));
     cv->seconds_final = util_now() - t0;
 done:
-    for (int f = 0; fds && f < k; f++) free(fds[f].nodes);
-    free(fds);
+    ws_free(&ws);
     free(counts);
-    free(sel);
-    free(mean);
-    free(sd);
     if (rc) reduce_svm_cv_free(cv);
     return rc;
 }

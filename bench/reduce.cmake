@@ -1,0 +1,4 @@
+# reduce/ benchmarks: LDA fit vs scikit-learn, SVM grid search vs scikit-learn GridSearchCV.
+an_bench_program(bench_lda ${CMAKE_CURRENT_SOURCE_DIR}/bench_lda.c)
+an_bench(bench_lda bash ${CMAKE_CURRENT_SOURCE_DIR}/bench_lda.sh $<TARGET_FILE:bench_lda>)
+an_bench(bench_svm bash ${CMAKE_CURRENT_SOURCE_DIR}/bench_svm.sh $<TARGET_FILE:artistnet>)
