@@ -1,0 +1,229 @@
+/* queue.c - master-worker work queue in rounds (see queue.h). Messages: a request (worker -> 0,
+ * tag QUEUE_TAG_REQ) carries {items finished, units, interrupted}; the reply (0 -> worker,
+ * QUEUE_TAG_REP) is a chunk {lo, hi} of positions in the item array, lo == hi meaning "round over".
+ * Each worker has at most one request in flight and gets exactly one "round over" per round, so
+ * when rank 0 has sent ranks-1 of them no message of the round is left in flight. */
+#include "mpi/queue.h"
+#include "mpi/mpi_util.h"
+#include "util/util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum { QUEUE_TAG_REQ = 7101, QUEUE_TAG_REP = 7102 };
+
+struct mpi_queue {
+    MPI_Comm comm;
+    int rank, size;
+    size_t *items, n;
+    size_t round, chunk_max;
+    size_t start, end;       /* current round: positions [start, end) */
+    int in_round;
+    int interrupted;         /* agreed: the queue stopped on an interrupt */
+    /* rank 0 */
+    size_t pos;              /* next position to hand out */
+    int stop;                /* no more work this round (an interrupt was seen) */
+    int empties;             /* "round over" replies sent this round */
+    MPI_Request req;         /* posted receive for requests */
+    double req_buf[3];
+    size_t done;             /* finished items, all ranks */
+    double units;
+    /* workers */
+    size_t lo, hi;           /* chunk in hand */
+    int waiting;             /* a request is in flight */
+    int round_over;
+    long rep_buf[2];
+    MPI_Request rep;
+    double pend_items, pend_units;
+    int local_int;
+    size_t local_count;
+};
+
+int mpi_queue_make(MPI_Comm comm, const size_t *items, size_t n, size_t round, int chunk_max,
+                   mpi_queue **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    mpi_queue *q = calloc(1, sizeof *q);
+    if (!q) return util_fail(err, errlen, UTIL_EFAIL, "work queue: out of memory");
+    q->comm = comm;
+    q->rank = mpi_util_rank(comm);
+    q->size = mpi_util_size(comm);
+    q->items = malloc((n ? n : 1) * sizeof *q->items);
+    if (!q->items) {
+        free(q);
+        return util_fail(err, errlen, UTIL_EFAIL, "work queue: out of memory for %zu items", n);
+    }
+    if (n) memcpy(q->items, items, n * sizeof *items);
+    q->n = n;
+    q->round = round ? round : 32 * (size_t)q->size;
+    q->chunk_max = chunk_max > 0 ? (size_t)chunk_max : 16;
+    q->req = MPI_REQUEST_NULL;
+    q->rep = MPI_REQUEST_NULL;
+    if (q->rank == 0 && q->size > 1) {
+        int rc = MPI_Irecv(q->req_buf, 3, MPI_DOUBLE, MPI_ANY_SOURCE, QUEUE_TAG_REQ, comm, &q->req);
+        if (rc != MPI_SUCCESS) {
+            mpi_queue_free(q);
+            return mpi_util_report(err, errlen, __FILE__, __LINE__, "MPI_Irecv(queue request)", rc);
+        }
+    }
+    *out = q;
+    return UTIL_OK;
+}
+
+void mpi_queue_free(mpi_queue *q)
+{
+    if (!q) return;
+    if (q->req != MPI_REQUEST_NULL) {
+        MPI_Cancel(&q->req);
+        MPI_Wait(&q->req, MPI_STATUS_IGNORE);
+    }
+    if (q->rep != MPI_REQUEST_NULL) {
+        MPI_Cancel(&q->rep);
+        MPI_Wait(&q->rep, MPI_STATUS_IGNORE);
+    }
+    free(q->items);
+    free(q);
+}
+
+int mpi_queue_round(mpi_queue *q, char *err, size_t errlen)
+{
+    if (q->in_round) q->start = q->end;
+    int flag = util_interrupted() || q->stop || q->local_int, any = 0;
+    MPI_CHECK(MPI_Allreduce(&flag, &any, 1, MPI_INT, MPI_MAX, q->comm));
+    q->in_round = 0;
+    if (any) {
+        q->interrupted = 1;
+        return 0;
+    }
+    if (q->start >= q->n) return 0;
+    q->end = q->start + q->round < q->n ? q->start + q->round : q->n;
+    q->in_round = 1;
+    q->pos = q->start;
+    q->empties = 0;
+    q->lo = q->hi = 0;
+    q->round_over = 0;
+    q->waiting = 0;
+    return 1;
+}
+
+/* rank 0: answer one request from `src` */
+static int serve_one(mpi_queue *q, int src, char *err, size_t errlen)
+{
+    q->done += (size_t)q->req_buf[0];
+    q->units += q->req_buf[1];
+    if (q->req_buf[2] != 0) q->stop = 1;
+    long rep[2];
+    if (q->stop || q->pos >= q->end) {
+        rep[0] = rep[1] = 0;
+        q->empties++;
+    } else {
+        size_t left = q->end - q->pos;
+        size_t c = (left + 2 * (size_t)q->size - 1) / (2 * (size_t)q->size);
+        if (c > q->chunk_max) c = q->chunk_max;
+        if (c < 1) c = 1;
+        rep[0] = (long)q->pos;
+        rep[1] = (long)(q->pos + c);
+        q->pos += c;
+    }
+    MPI_CHECK(MPI_Send(rep, 2, MPI_LONG, src, QUEUE_TAG_REP, q->comm));
+    MPI_CHECK(MPI_Irecv(q->req_buf, 3, MPI_DOUBLE, MPI_ANY_SOURCE, QUEUE_TAG_REQ, q->comm, &q->req));
+    return UTIL_OK;
+}
+
+/* rank 0: answer every request that has arrived (block: wait for at least one) */
+static int serve(mpi_queue *q, int block, char *err, size_t errlen)
+{
+    for (;;) {
+        int flag = 0;
+        MPI_Status st;
+        if (block) {
+            MPI_CHECK(MPI_Wait(&q->req, &st));
+            flag = 1;
+            block = 0;
+        } else {
+            MPI_CHECK(MPI_Test(&q->req, &flag, &st));
+        }
+        if (!flag) return UTIL_OK;
+        int rc = serve_one(q, st.MPI_SOURCE, err, errlen);
+        if (rc) return rc;
+    }
+}
+
+static int worker_request(mpi_queue *q, char *err, size_t errlen)
+{
+    double msg[3] = {q->pend_items, q->pend_units, q->local_int ? 1.0 : 0.0};
+    q->pend_items = q->pend_units = 0;
+    MPI_CHECK(MPI_Irecv(q->rep_buf, 2, MPI_LONG, 0, QUEUE_TAG_REP, q->comm, &q->rep));
+    MPI_CHECK(MPI_Send(msg, 3, MPI_DOUBLE, 0, QUEUE_TAG_REQ, q->comm));
+    q->waiting = 1;
+    return UTIL_OK;
+}
+
+int mpi_queue_next(mpi_queue *q, size_t *item, char *err, size_t errlen)
+{
+    if (!q->in_round) return 0;
+    if (q->rank == 0) {
+        if (util_interrupted()) q->stop = 1;
+        if (q->size > 1) {
+            int rc = serve(q, 0, err, errlen);
+            if (rc) return rc;
+        }
+        if (!q->stop && q->pos < q->end) {
+            *item = q->items[q->pos++];
+            q->local_count++;
+            return 1;
+        }
+        /* nothing left for rank 0: answer until every worker has heard "round over" */
+        while (q->empties < q->size - 1) {
+            int rc = serve(q, 1, err, errlen);
+            if (rc) return rc;
+        }
+        return 0;
+    }
+    for (;;) {
+        if (util_interrupted()) q->local_int = 1;
+        if (q->local_int) q->lo = q->hi; /* drop the rest of the chunk */
+        if (q->lo < q->hi) {
+            *item = q->items[q->lo++];
+            q->local_count++;
+            return 1;
+        }
+        if (q->round_over) return 0;
+        if (!q->waiting) {
+            int rc = worker_request(q, err, errlen);
+            if (rc) return rc;
+        }
+        MPI_CHECK(MPI_Wait(&q->rep, MPI_STATUS_IGNORE));
+        q->waiting = 0;
+        if (q->rep_buf[0] == q->rep_buf[1]) {
+            q->round_over = 1;
+            return 0;
+        }
+        q->lo = (size_t)q->rep_buf[0];
+        q->hi = (size_t)q->rep_buf[1];
+        if (!q->local_int) { /* prefetch: ask for the next chunk while working on this one */
+            int rc = worker_request(q, err, errlen);
+            if (rc) return rc;
+        }
+    }
+}
+
+void mpi_queue_report(mpi_queue *q, double units)
+{
+    if (q->rank == 0) {
+        q->done++;
+        q->units += units;
+    } else {
+        q->pend_items += 1;
+        q->pend_units += units;
+    }
+}
+
+void mpi_queue_progress(const mpi_queue *q, size_t *done, double *units)
+{
+    if (done) *done = q->rank == 0 ? q->done : q->local_count;
+    if (units) *units = q->units + q->pend_units;
+}
+
+int mpi_queue_interrupted(const mpi_queue *q) { return q->interrupted; }
+size_t mpi_queue_local_count(const mpi_queue *q) { return q->local_count; }

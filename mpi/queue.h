@@ -1,0 +1,52 @@
+/* queue.h - master-worker work queue over a list of item indices (tracks), in rounds.
+ *
+ * Rank 0 is the master and also works: it takes one item at a time from the shared counter and,
+ * between its own items, answers workers' requests with chunks of consecutive items (guided
+ * sizes: ceil(left / (2 * ranks)), at most chunk_max), so fast ranks take more (dynamic load
+ * balance). Workers ask for their next chunk as soon as they receive one (one request always in
+ * flight), so the master's answer arrives while they work. With one rank there are no messages.
+ *
+ * The items are cut into rounds of `round` items; a round ends on every rank when its items are
+ * handed out, so a job writes the round's rows collectively between rounds (mpi/store.h). Which
+ * rank processes an item depends on timing, never which output row it goes to.
+ *
+ *   mpi_queue *q; mpi_queue_make(comm, items, n, round, 0, &q, err, errlen);
+ *   while ((rc = mpi_queue_round(q, err, errlen)) > 0) {
+ *       while ((rc = mpi_queue_next(q, &item, err, errlen)) > 0) { work(item); mpi_queue_report(q, secs); }
+ *       ... collective write of this rank's rows of the round ...
+ *   }
+ *   if (mpi_queue_interrupted(q)) -> UTIL_EINTR
+ *
+ * Interrupts (util_interrupted()): a worker that sees the flag drops the rest of its chunk and tells
+ * the master, which stops handing out work; the round ends on all ranks, and mpi_queue_round then
+ * returns 0 on every rank with mpi_queue_interrupted() == 1. Items not processed stay pending.
+ */
+#ifndef ARTISTNET_MPI_QUEUE_H
+#define ARTISTNET_MPI_QUEUE_H
+#include <mpi.h>
+#include <stddef.h>
+
+typedef struct mpi_queue mpi_queue;
+
+/* Collective. items[0..n) (copied) are the item indices in order, the same on every rank.
+ * round: items per round (0: 32 per rank); chunk_max: largest chunk for a worker (0: 16). */
+int mpi_queue_make(MPI_Comm comm, const size_t *items, size_t n, size_t round, int chunk_max,
+                   mpi_queue **out, char *err, size_t errlen);
+/* Collective: starts the next round. 1: a round started; 0: no items left or interrupted (all
+ * ranks agree); negative: MPI error. */
+int mpi_queue_round(mpi_queue *q, char *err, size_t errlen);
+/* This rank's next item of the round: 1 with *item set; 0 when the round is over for this rank
+ * (every rank must call until 0); negative: MPI error. Rank 0 answers requests in here. */
+int mpi_queue_next(mpi_queue *q, size_t *item, char *err, size_t errlen);
+/* One item finished; units (e.g. seconds of audio) add to the progress rank 0 sees. */
+void mpi_queue_report(mpi_queue *q, double units);
+/* Rank 0: items finished and units over all ranks so far (workers' counts arrive with their
+ * requests, so they lag by at most a chunk). Other ranks: their own. */
+void mpi_queue_progress(const mpi_queue *q, size_t *done, double *units);
+/* 1 after mpi_queue_round returned 0 because some rank was interrupted */
+int mpi_queue_interrupted(const mpi_queue *q);
+/* items this rank processed (for statistics) */
+size_t mpi_queue_local_count(const mpi_queue *q);
+/* Collective (cancels rank 0's posted receive). */
+void mpi_queue_free(mpi_queue *q);
+#endif

@@ -1,0 +1,203 @@
+/* test_store.c - the work queue (every item processed exactly once at any rank count, in rounds,
+ * with uneven work; an interrupt stops all ranks cleanly) and the parallel HDF5 store (rows written
+ * out of order and non-contiguous, a rank with no rows, strings, per-row strings truncated on a
+ * UTF-8 boundary, attributes, completion record, error messages). Run at 1, 2 and 3 ranks. */
+#include "testutil.h"
+#include "mpi/mpi_util.h"
+#include "mpi/queue.h"
+#include "mpi/store.h"
+#include "util/util.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static char err[UTIL_ERRLEN];
+
+static void nap(long us)
+{
+    struct timespec ts = {0, us * 1000};
+    nanosleep(&ts, NULL);
+}
+
+/* items 3, 5, 7, ... ; processes them and checks each was done exactly once */
+static void test_queue(MPI_Comm comm, int interrupt_at)
+{
+    int rank = mpi_util_rank(comm), size = mpi_util_size(comm);
+    enum { N = 101 };
+    size_t items[N];
+    for (size_t i = 0; i < N; i++) items[i] = 3 + 2 * i;
+    mpi_queue *q;
+    CHECK(mpi_queue_make(comm, items, N, 12, 4, &q, err, sizeof err) == 0);
+    int mine[3 + 2 * N] = {0};
+    int rc, rounds = 0, count = 0;
+    while ((rc = mpi_queue_round(q, err, sizeof err)) > 0) {
+        rounds++;
+        size_t it;
+        while ((rc = mpi_queue_next(q, &it, err, sizeof err)) > 0) {
+            mine[it]++;
+            count++;
+            nap(rank == 0 ? 300 : 100 + 200 * (long)(it % 3)); /* uneven work */
+            mpi_queue_report(q, 1.5);
+            /* the last rank raises SIGTERM part-way */
+            if (interrupt_at && rank == size - 1 && count == interrupt_at) raise(SIGTERM);
+        }
+        CHECK_MSG(rc == 0, "next: %d %s", rc, err);
+    }
+    CHECK_MSG(rc == 0, "round: %d %s", rc, err);
+    int all[3 + 2 * N];
+    MPI_Allreduce(mine, all, 3 + 2 * N, MPI_INT, MPI_SUM, comm);
+    int total = 0, twice = 0, stray = 0;
+    for (int i = 0; i < 3 + 2 * N; i++) {
+        total += all[i];
+        if (all[i] > 1) twice++;
+        if (all[i] && (i < 3 || i % 2 == 0)) stray++;
+    }
+    CHECK(twice == 0 && stray == 0);
+    if (!interrupt_at) {
+        CHECK_MSG(total == N, "processed %d of %d", total, N);
+        CHECK(rounds == (N + 11) / 12);
+        CHECK(!mpi_queue_interrupted(q));
+        size_t done;
+        double units;
+        mpi_queue_progress(q, &done, &units);
+        if (rank == 0) CHECK_MSG(done <= N && done >= (size_t)(N - 12) && units == 1.5 * (double)done, "done %zu units %g", done, units);
+        if (rank == 0) fprintf(stderr, "queue: %d ranks, rank 0 did %zu of %d items\n", size, mpi_queue_local_count(q), N);
+    } else {
+        CHECK(mpi_queue_interrupted(q));
+        CHECK_MSG(total < N && total >= interrupt_at, "processed %d with an interrupt after %d", total, interrupt_at);
+        /* once stopped, no round starts again */
+        CHECK(mpi_queue_round(q, err, sizeof err) == 0);
+        util_interrupt_reset();
+    }
+    mpi_queue_free(q);
+}
+
+static void test_store(MPI_Comm comm, const char *dir)
+{
+    int rank = mpi_util_rank(comm), size = mpi_util_size(comm);
+    char path[512];
+    snprintf(path, sizeof path, "%s/store.h5", dir);
+    mpi_store *s;
+    CHECK_MSG(mpi_store_create(comm, path, &s, err, sizeof err) == 0, "%s", err);
+    enum { N = 7, A = 3, B = 5 };
+    size_t dims[3] = {N, A, B};
+    CHECK_MSG(mpi_store_dataset_create(s, "/x", MPI_STORE_F32, 3, dims, 0, NULL, err, sizeof err) == 0, "%s", err);
+    size_t dn[1] = {N};
+    signed char fill = -1;
+    CHECK(mpi_store_dataset_create(s, "/status", MPI_STORE_I8, 1, dn, 0, &fill, err, sizeof err) == 0);
+    size_t d2[1] = {2};
+    CHECK(mpi_store_dataset_create(s, "grp/two", MPI_STORE_I32, 1, d2, -1, NULL, err, sizeof err) == 0);
+    CHECK(mpi_store_exists(s, "/grp/two") && !mpi_store_exists(s, "/nope"));
+    /* rows rank, rank+size, ... written in reverse order */
+    size_t rows[N];
+    float buf[N * A * B];
+    size_t n = 0;
+    for (int r = N - 1; r >= 0; r--)
+        if (r % size == rank) rows[n++] = (size_t)r;
+    for (size_t i = 0; i < n; i++)
+        for (int j = 0; j < A * B; j++) buf[i * A * B + (size_t)j] = (float)(rows[i] * 100 + (size_t)j);
+    CHECK_MSG(mpi_store_rows_write(s, "/x", MPI_STORE_F32, rows, n, buf, err, sizeof err) == 0, "%s", err);
+    /* only rows 0 and 1 of a 2-row dataset: with 3 ranks rank 2 writes nothing */
+    size_t r2 = (size_t)rank;
+    int v2 = 10 + rank;
+    CHECK_MSG(mpi_store_rows_write(s, "grp/two", MPI_STORE_I32, &r2, rank < 2 ? 1 : 0, &v2, err, sizeof err) == 0, "%s", err);
+    /* status: rows 1, 4 done (written by rank 0 only) */
+    size_t st_rows[2] = {4, 1};
+    signed char st[2] = {0, 1};
+    CHECK(mpi_store_rows_write(s, "/status", MPI_STORE_I8, st_rows, rank == 0 ? 2 : 0, st, err, sizeof err) == 0);
+    const char *names[3] = {"a", "Bj\xC3\xB6rk", ""};
+    CHECK_MSG(mpi_store_strings_write(s, "/ids", names, 3, err, sizeof err) == 0, "%s", err);
+    CHECK(mpi_store_strings_create(s, "/errors", N, 5, err, sizeof err) == 0);
+    const char *e[1] = {"ab\xC3\xB6\xC3\xB6xyz"}; /* 5 bytes would cut the second o-umlaut: 4 kept */
+    size_t er = 3;
+    CHECK_MSG(mpi_store_strings_rows_write(s, "/errors", &er, rank == size - 1 ? 1 : 0, e, err, sizeof err) == 0, "%s", err);
+    CHECK(mpi_store_attr_write_string(s, NULL, "list", "l\xC3\xB6.tsv", err, sizeof err) == 0);
+    CHECK(mpi_store_attr_write_int(s, NULL, "ranks", size, err, sizeof err) == 0);
+    CHECK(mpi_store_attr_write_double(s, "/x", "fmax", 11025.5, err, sizeof err) == 0);
+    CHECK(mpi_store_attr_write_int(s, NULL, "ranks", size + 1, err, sizeof err) == 0); /* replaces */
+    CHECK(mpi_store_flush(s, err, sizeof err) == 0);
+    /* missing dataset, out-of-range row */
+    CHECK(mpi_store_rows_write(s, "/nope", MPI_STORE_F32, rows, 0, buf, err, sizeof err) == UTIL_EINPUT);
+    CHECK_MSG(strstr(err, "store.h5: no dataset /nope") != NULL, "%s", err);
+    CHECK_MSG(mpi_store_close(s, err, sizeof err) == 0, "%s", err);
+
+    /* read back through a fresh open */
+    CHECK(mpi_store_open(comm, path, 0, &s, err, sizeof err) == 0);
+    int rk;
+    size_t d[MPI_STORE_MAX_RANK];
+    CHECK(mpi_store_dataset_dims(s, "/x", &rk, d, err, sizeof err) == 0 && rk == 3 && d[0] == N && d[2] == B);
+    float all[N * A * B];
+    CHECK(mpi_store_read_all(s, "/x", MPI_STORE_F32, all, err, sizeof err) == 0);
+    int bad = 0;
+    for (int r = 0; r < N; r++)
+        for (int j = 0; j < A * B; j++) bad += all[r * A * B + j] != (float)(r * 100 + j);
+    CHECK_MSG(bad == 0, "%d wrong values in /x", bad);
+    size_t want[3] = {5, 0, 6};
+    float three[3 * A * B];
+    /* collective (the last rank reads nothing), then independent on rank 0 alone */
+    int nr = rank == size - 1 && size > 1 ? 0 : 3;
+    CHECK(mpi_store_rows_read(s, "/x", MPI_STORE_F32, want, (size_t)nr, three, 1, err, sizeof err) == 0);
+    if (nr) CHECK(three[0] == 500 && three[A * B] == 0 && three[2 * A * B + 1] == 601);
+    memset(three, 0, sizeof three);
+    if (rank == 0) {
+        CHECK(mpi_store_rows_read(s, "/x", MPI_STORE_F32, want, 3, three, 0, err, sizeof err) == 0);
+        CHECK(three[0] == 500 && three[A * B] == 0 && three[2 * A * B + 1] == 601);
+    }
+    int two[2];
+    CHECK(mpi_store_read_all(s, "grp/two", MPI_STORE_I32, two, err, sizeof err) == 0);
+    CHECK(two[0] == 10 && (size == 1 || two[1] == 11));
+    size_t *pend, np;
+    CHECK(mpi_store_rows_pending(s, "/status", -1, &pend, &np, err, sizeof err) == 0);
+    CHECK(np == 5 && pend[0] == 0 && pend[1] == 2 && pend[4] == 6);
+    free(pend);
+    char **ids;
+    size_t ni;
+    CHECK(mpi_store_strings_read(s, "/ids", &ids, &ni, err, sizeof err) == 0);
+    CHECK(ni == 3 && !strcmp(ids[0], "a") && !strcmp(ids[1], "Bj\xC3\xB6rk") && !strcmp(ids[2], ""));
+    mpi_store_strings_free(ids, ni);
+    CHECK(mpi_store_strings_read(s, "/errors", &ids, &ni, err, sizeof err) == 0);
+    CHECK_MSG(ni == N && !strcmp(ids[0], "") && !strcmp(ids[3], "ab\xC3\xB6"), "%zu [%s] [%s]", ni, ni ? ids[0] : "", ni > 3 ? ids[3] : "");
+    mpi_store_strings_free(ids, ni);
+    char sbuf[64];
+    long long iv;
+    double dv;
+    CHECK(mpi_store_attr_read_string(s, NULL, "list", sbuf, sizeof sbuf, err, sizeof err) == 0 && !strcmp(sbuf, "l\xC3\xB6.tsv"));
+    CHECK(mpi_store_attr_read_int(s, "/", "ranks", &iv, err, sizeof err) == 0 && iv == size + 1);
+    CHECK(mpi_store_attr_read_double(s, "/x", "fmax", &dv, err, sizeof err) == 0 && dv == 11025.5);
+    CHECK(mpi_store_attr_read_int(s, NULL, "nope", &iv, err, sizeof err) == UTIL_EINPUT);
+    CHECK_MSG(strstr(err, "store.h5: / has no attribute 'nope'") != NULL, "%s", err);
+    CHECK(mpi_store_close(s, err, sizeof err) == 0);
+
+    char missing[600];
+    snprintf(missing, sizeof missing, "%s/missing.h5", dir);
+    CHECK(mpi_store_open(comm, missing, 0, &s, err, sizeof err) == UTIL_EINPUT);
+    CHECK_MSG(strstr(err, "missing.h5: H5Fopen (open the file as HDF5) failed") != NULL, "%s", err);
+    if (rank == 0) unlink(path);
+}
+
+int main(int argc, char **argv)
+{
+    MPI_Init(&argc, &argv);
+    MPI_Comm comm = MPI_COMM_WORLD;
+    MPI_Comm_set_errhandler(comm, MPI_ERRORS_RETURN);
+    util_signals_install();
+    char dir[64] = "/tmp/an_store_XXXXXX";
+    if (mpi_util_rank(comm) == 0 && !mkdtemp(dir)) dir[0] = 0;
+    MPI_Bcast(dir, sizeof dir, MPI_CHAR, 0, comm);
+    test_queue(comm, 0);
+    test_queue(comm, 7);
+    test_queue(comm, 0); /* the queue works again after an interrupt is reset */
+    test_store(comm, dir);
+    MPI_Barrier(comm);
+    if (mpi_util_rank(comm) == 0) rmdir(dir);
+    int fails = test_failures, all = 0;
+    MPI_Allreduce(&fails, &all, 1, MPI_INT, MPI_SUM, comm);
+    char name[64];
+    snprintf(name, sizeof name, "test_store (rank %d of %d)", mpi_util_rank(comm), mpi_util_size(comm));
+    int rc = test_done(name);
+    MPI_Finalize();
+    return rc ? rc : (all ? 1 : 0);
+}
