@@ -44,9 +44,13 @@
 
 #define TRAIN_EVAL_CHUNK 64
 #define TRAIN_CKPT_VERSION 1
+/* Fixed-point sums (--reduce exact): values are scaled by 2^32 and rounded to int64, whose addition
+ * is associative, so a sum is the same bitwise however it is split over ranks. |value| < 2^24. */
+#define TRAIN_FIX_SCALE 4294967296.0
+#define TRAIN_FIX_LIMIT 16777216.0f
 
 typedef struct {
-    const char *mels, *out, *split, *label_col, *log, *init;
+    const char *mels, *out, *split, *label_col, *log, *init, *reduce;
     int epochs, batch, micro, patience, lr_patience, resume, quiet, seed, cache_mb, max_steps;
     double lr, lr_decay, momentum, wd, dropout, min_lr;
     double frac[3];
@@ -87,6 +91,8 @@ typedef struct {
     int *labels;
     float *mask;
     size_t *perm, *flat[2];
+    int exact;         /* --reduce exact: fixed-point gradient sums, bitwise independent of the rank count */
+    int64_t *acc;      /* fixed-point gradient buffer (exact mode) */
     long steps_per_epoch;
     int micro_total;   /* micro-batches per global batch */
 } trainer;
@@ -153,6 +159,20 @@ static long train_correct(const nn_model *m, const int *labels, int n)
         c += best == labels[i];
     }
     return c;
+}
+
+/* acc += round(g * 2^32), g zeroed by the caller; fails on non-finite or huge values */
+static int fixed_add(int64_t *acc, const float *g, size_t n, char *err, size_t errlen)
+{
+    int bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        bad |= !(fabsf(g[i]) < TRAIN_FIX_LIMIT);
+        acc[i] += (int64_t)llrint((double)g[i] * TRAIN_FIX_SCALE);
+    }
+    if (bad)
+        return util_fail(err, errlen, UTIL_EFAIL,
+                         "train: gradient not finite or above 2^24 (training diverged: lower --lr, or use --reduce float)");
+    return 0;
 }
 
 static int grow_buffers(trainer *t, size_t segs, char *err, size_t errlen)
@@ -235,7 +255,7 @@ static int evaluate(trainer *t, nn_model *m, int split, train_eval *ev, char *er
     float *logits = malloc((size_t)TRAIN_EVAL_CHUNK * C * sizeof(float));
     double *prob = calloc((size_t)C, sizeof(double));
     if (!rc && (!logits || !prob)) rc = util_fail(err, errlen, UTIL_EFAIL, "train: out of memory");
-    double sums[5] = {0, 0, 0, 0, 0}; /* loss, correct segments, segments, correct songs, songs */
+    int64_t sums[5] = {0, 0, 0, 0, 0}; /* loss (fixed point), correct segments, segments, correct songs, songs */
     size_t cur_row = (size_t)-1;
     int cur_label = -1;
     int b = 0;
@@ -276,7 +296,7 @@ static int evaluate(trainer *t, nn_model *m, int split, train_eval *ev, char *er
             mx = z[arg];
             for (int k = 0; k < C; k++) se += exp((double)z[k] - mx);
             for (int k = 0; k < C; k++) prob[k] += exp((double)z[k] - mx) / se;
-            sums[0] += -((double)z[cur_label] - mx - log(se));
+            sums[0] += (int64_t)llround(-((double)z[cur_label] - mx - log(se)) * TRAIN_FIX_SCALE);
             sums[1] += arg == cur_label;
             sums[2] += 1;
         }
@@ -294,17 +314,18 @@ static int evaluate(trainer *t, nn_model *m, int split, train_eval *ev, char *er
     free(prob);
     rc = mpi_util_agree(t->comm, rc, err, errlen);
     if (rc) return rc;
-    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, sums, 5, MPI_DOUBLE, MPI_SUM, t->comm));
+    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, sums, 5, MPI_INT64_T, MPI_SUM, t->comm));
     ev->n_seg = (long)sums[2];
     ev->n_song = (long)sums[4];
-    ev->loss = sums[2] > 0 ? sums[0] / sums[2] : NAN;
-    ev->seg_acc = sums[2] > 0 ? sums[1] / sums[2] : NAN;
-    ev->song_acc = sums[4] > 0 ? sums[3] / sums[4] : NAN;
+    ev->loss = sums[2] > 0 ? (double)sums[0] / TRAIN_FIX_SCALE / (double)sums[2] : NAN;
+    ev->seg_acc = sums[2] > 0 ? (double)sums[1] / (double)sums[2] : NAN;
+    ev->song_acc = sums[4] > 0 ? (double)sums[3] / (double)sums[4] : NAN;
     return 0;
 }
 
 /* Mean and standard deviation of every training mel value: each rank sums its contiguous share of
- * the training segments in double, one MPI_Allreduce. */
+ * the training segments (per-segment sums in double, added in fixed point so the result does not
+ * depend on the rank count), one MPI_Allreduce. */
 static int compute_norm(trainer *t, float *mean, float *std, char *err, size_t errlen)
 {
     const train_data *d = &t->data;
@@ -312,7 +333,7 @@ static int compute_norm(trainer *t, float *mean, float *std, char *err, size_t e
     shard_range(d->n_seg[SHARD_TRAIN], t->rank, t->size, &lo, &hi);
     const size_t *seg = d->seg[SHARD_TRAIN];
     int rc = grow_buffers(t, TRAIN_EVAL_CHUNK, err, errlen);
-    double s[3] = {0, 0, 0};
+    int64_t s[3] = {0, 0, 0}; /* fixed point (2^20) sums of values and squares, count: exact in any split */
     int b = 0;
     if (!rc && hi > lo) train_reader_start(t->reader, seg + lo, hi - lo < TRAIN_EVAL_CHUNK ? hi - lo : TRAIN_EVAL_CHUNK, t->buf[0]);
     for (size_t c0 = lo; c0 < hi && !rc; c0 += TRAIN_EVAL_CHUNK) {
@@ -329,14 +350,14 @@ static int compute_norm(trainer *t, float *mean, float *std, char *err, size_t e
                 a += xs[j];
                 q += (double)xs[j] * xs[j];
             }
-            if (!isfinite(a) || !isfinite(q)) {
+            if (!isfinite(a) || !isfinite(q) || fabs(a) > 1e12 || q > 1e12) {
                 size_t f = seg[c0 + i];
                 rc = util_fail(err, errlen, UTIL_EINPUT, "%s: /mel row %zu segment %zu has non-finite values", d->path,
                                f / d->K, f % d->K);
                 break;
             }
-            s[0] += a;
-            s[1] += q;
+            s[0] += (int64_t)llround(a * 1048576.0);
+            s[1] += (int64_t)llround(q * 1048576.0);
             s[2] += NN_SEG_SIZE;
         }
         b ^= 1;
@@ -344,8 +365,8 @@ static int compute_norm(trainer *t, float *mean, float *std, char *err, size_t e
     if (rc) train_reader_wait(t->reader, NULL, 0);
     rc = mpi_util_agree(t->comm, rc, err, errlen);
     if (rc) return rc;
-    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, s, 3, MPI_DOUBLE, MPI_SUM, t->comm));
-    double mu = s[0] / s[2], var = s[1] / s[2] - mu * mu;
+    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, s, 3, MPI_INT64_T, MPI_SUM, t->comm));
+    const double n = (double)s[2], mu = (double)s[0] / 1048576.0 / n, var = (double)s[1] / 1048576.0 / n - mu * mu;
     *mean = (float)mu;
     *std = (float)sqrt(var > 1e-12 ? var : 1e-12);
     return 0;
@@ -359,10 +380,10 @@ static void trajectory_key(const trainer *t, char *buf, size_t n)
     const train_cfg *c = &t->cfg;
     snprintf(buf, n,
              "mels=%016" PRIx64 " label=%s split=%s%s seed=%d batch=%d micro=%d lr=%.17g momentum=%.17g wd=%.17g "
-             "dropout=%.17g lr_decay=%.17g lr_patience=%d min_lr=%.17g init=%s",
+             "dropout=%.17g lr_decay=%.17g lr_patience=%d min_lr=%.17g reduce=%s init=%s",
              t->data.meta_hash, c->label_col, t->data.split_given ? "column" : c->split, "", c->seed, c->batch,
              c->micro, c->lr, c->momentum, c->wd, c->dropout, c->lr_decay, c->lr_patience, c->min_lr,
-             c->init && c->init[0] ? c->init : "-");
+             c->reduce, c->init && c->init[0] ? c->init : "-");
 }
 
 static int fsync_path(const char *path)
@@ -613,23 +634,48 @@ static int run_epoch(trainer *t, util_progress *prog, long *done_steps, char *er
             FILL(s + 1, b ^ 1);
             train_reader_start(t->reader, t->flat[b ^ 1], (size_t)mine, t->buf[b ^ 1]);
         }
-        double loss = 0, correct = 0;
+        int64_t v[4] = {0, 0, 0, 0}; /* loss (fixed point), correct, failed ranks, interrupted ranks */
         const long gstep = nn_step(t->m);
         if (!lrc && mine > 0) {
             for (int i = 0; i < mine; i++) t->labels[i] = t->data.label[t->flat[b][i] / t->data.K];
-            if (t->cfg.dropout > 0) {
-                dropout_mask(t, gstep, lo, hi, t->mask);
-                opt.dropout_mask = t->mask;
+            if (t->cfg.dropout > 0) dropout_mask(t, gstep, lo, hi, t->mask);
+            if (t->exact) {
+                /* one call per micro-batch, each micro-batch's gradient added in fixed point */
+                memset(t->acc, 0, ng * sizeof *t->acc);
+                for (int o = 0; o < mine && !lrc; o += t->cfg.micro) {
+                    int len = mine - o < t->cfg.micro ? mine - o : t->cfg.micro;
+                    double loss = 0;
+                    opt.dropout_mask = t->cfg.dropout > 0 ? t->mask + (size_t)o * NN_FEATURE_DIM : NULL;
+                    lrc = nn_train_accumulate(t->m, t->buf[b] + (size_t)o * NN_SEG_SIZE, t->labels + o, len, &opt,
+                                              &loss, err, errlen);
+                    if (!lrc) lrc = fixed_add(t->acc, grads, ng, err, errlen);
+                    if (!lrc) {
+                        v[0] += (int64_t)llround(loss * TRAIN_FIX_SCALE);
+                        v[1] += train_correct(t->m, t->labels + o, len);
+                    }
+                    nn_grads_zero(t->m);
+                }
+            } else {
+                double loss = 0;
+                opt.dropout_mask = t->cfg.dropout > 0 ? t->mask : NULL;
+                lrc = nn_train_accumulate(t->m, t->buf[b], t->labels, mine, &opt, &loss, err, errlen);
+                if (!lrc) {
+                    v[0] = (int64_t)llround(loss * TRAIN_FIX_SCALE);
+                    v[1] = train_correct(t->m, t->labels, mine);
+                }
             }
-            lrc = nn_train_accumulate(t->m, t->buf[b], t->labels, mine, &opt, &loss, err, errlen);
-            if (!lrc) correct = (double)train_correct(t->m, t->labels, mine);
-        }
+        } else if (t->exact)
+            memset(t->acc, 0, ng * sizeof *t->acc);
         /* the one reduction of the step: all gradients, BN statistics and counts */
-        int mrc = MPI_Allreduce(MPI_IN_PLACE, grads, (int)ng, MPI_FLOAT, MPI_SUM, t->comm);
+        int mrc = t->exact ? MPI_Allreduce(MPI_IN_PLACE, t->acc, (int)ng, MPI_INT64_T, MPI_SUM, t->comm)
+                           : MPI_Allreduce(MPI_IN_PLACE, grads, (int)ng, MPI_FLOAT, MPI_SUM, t->comm);
         if (mrc != MPI_SUCCESS && !lrc) lrc = mpi_util_report(err, errlen, __FILE__, __LINE__, "MPI_Allreduce(grads)", mrc);
-        /* and the step's bookkeeping: loss, correct, failure, interruption */
-        double v[4] = {loss, correct, lrc ? 1.0 : 0.0, util_interrupted() ? 1.0 : 0.0};
-        MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, v, 4, MPI_DOUBLE, MPI_SUM, t->comm));
+        if (t->exact)
+            for (size_t i = 0; i < ng; i++) grads[i] = (float)((double)t->acc[i] * (1.0 / TRAIN_FIX_SCALE));
+        /* and the step's bookkeeping */
+        v[2] = lrc ? 1 : 0;
+        v[3] = util_interrupted() ? 1 : 0;
+        MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, v, 4, MPI_INT64_T, MPI_SUM, t->comm));
         if (v[2] > 0) {
             train_reader_wait(t->reader, NULL, 0);
             rc = mpi_util_agree(t->comm, lrc, err, errlen); /* the failing rank's code and message */
@@ -641,8 +687,8 @@ static int run_epoch(trainer *t, util_progress *prog, long *done_steps, char *er
             train_reader_wait(t->reader, NULL, 0);
             return mpi_util_agree(t->comm, rc, err, errlen);
         }
-        t->st.tr_loss += v[0];
-        t->st.tr_correct += v[1];
+        t->st.tr_loss += (double)v[0] / TRAIN_FIX_SCALE;
+        t->st.tr_correct += (double)v[1];
         t->st.tr_count += B;
         t->st.step_in_epoch = s + 1;
         (*done_steps)++;
@@ -655,6 +701,9 @@ static int run_epoch(trainer *t, util_progress *prog, long *done_steps, char *er
             t->st.tr_seconds += util_now() - t_start;
             rc = checkpoint_write(t, err, errlen);
             rc = mpi_util_agree(t->comm, rc, err, errlen);
+            if (!rc)
+                snprintf(err, errlen, "stopped at epoch %d step %ld/%ld; checkpoint %s", epoch + 1, s + 1,
+                         t->steps_per_epoch, t->ckpt);
             return rc ? rc : UTIL_EINTR;
         }
     }
@@ -682,6 +731,12 @@ static int train_run(trainer *t, char *err, size_t errlen)
     if (!rc) rc = nn_make(d->n_classes, 1, &t->best, err, errlen);
     if (!rc) rc = nn_set_artists(t->m, (const char *const *)d->artists, d->n_classes, err, errlen);
     if (!rc) rc = nn_set_artists(t->best, (const char *const *)d->artists, d->n_classes, err, errlen);
+    rc = mpi_util_agree(t->comm, rc, err, errlen);
+    if (rc) return rc;
+    size_t ng;
+    nn_grads(t->m, &ng);
+    t->acc = malloc(ng * sizeof *t->acc);
+    if (!t->acc) rc = util_fail(err, errlen, UTIL_EFAIL, "train: out of memory");
     rc = mpi_util_agree(t->comm, rc, err, errlen);
     if (rc) return rc;
     char source[4400];
@@ -805,7 +860,10 @@ static int train_run(trainer *t, char *err, size_t errlen)
         if (rc) return rc;
         int intr = util_interrupted() ? 1 : 0;
         MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &intr, 1, MPI_INT, MPI_MAX, t->comm));
-        if (intr && t->st.epoch < c->epochs && !t->st.stopped) return UTIL_EINTR;
+        if (intr && t->st.epoch < c->epochs && !t->st.stopped) {
+            snprintf(err, errlen, "stopped after epoch %d; checkpoint %s", t->st.epoch, t->ckpt);
+            return UTIL_EINTR;
+        }
     }
     util_progress_finish(&prog, (long)t->st.epoch * t->steps_per_epoch);
 
@@ -871,6 +929,9 @@ int job_train_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errle
          1e7, 0},
         {"max-steps", UTIL_OPT_INT, &c->max_steps, "0", "stop (resumably, exit 3) after this many steps of this run (tests)", 0,
          1e9, 0},
+        {"reduce", UTIL_OPT_STRING, &c->reduce, "exact",
+         "gradient sum: exact (fixed point per micro-batch: the same bits on any rank count) or float (one "
+         "call per rank, float sums: faster, equal up to rounding)", 0, -1, 0},
         {"quiet", UTIL_OPT_FLAG, &c->quiet, "", "no progress or summary", 0, -1, 0},
         {NULL, 0, NULL, NULL, NULL, 0, 0, 0}};
     int rc = util_opts_parse("train",
@@ -879,6 +940,9 @@ int job_train_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errle
                              opts, argc, argv, err, errlen);
     if (rc) return rc;
     if (!rc) rc = parse_split(c->split, c->frac, err, errlen);
+    if (!rc && strcmp(c->reduce, "exact") && strcmp(c->reduce, "float"))
+        rc = util_fail(err, errlen, UTIL_EUSAGE, "train: --reduce must be exact or float, not '%s'", c->reduce);
+    t.exact = !strcmp(c->reduce, "exact");
     if (!rc && c->batch % c->micro == 1)
         rc = util_fail(err, errlen, UTIL_EUSAGE, "train: --batch %d leaves a micro-batch of one segment (--micro-batch %d)",
                        c->batch, c->micro);
@@ -906,6 +970,7 @@ int job_train_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errle
     free(t.labels);
     free(t.mask);
     free(t.perm);
+    free(t.acc);
     free(t.st.log);
     free(t.cmdline);
     return rc;
