@@ -30,6 +30,8 @@ same = all(abs(o["C"] - float(s[2])) < 1e-9 * o["C"] and abs(o["gamma"] - float(
 print("bench_svm: per fold (C, gamma, accuracy) ours", [(o["C"], round(o["gamma"], 6), round(o["accuracy"], 4)) for o in ours],
       "- scikit-learn", "identical" if same else "DIFFERENT: " + str([(s[2], s[4], s[6]) for s in sk]))
 PYEOF
+g1=$(sed -n 's/.*"seconds_grid": \([0-9.]*\).*/\1/p' $T/o1/results.json); g2=$(sed -n 's/.*"seconds_grid": \([0-9.]*\).*/\1/p' $T/o2/results.json)
+awk -v g1=$g1 -v g2=$g2 'BEGIN{printf "bench_svm: grid phase alone (inside the job, last run): %.2f s (1 rank), %.2f s (2 ranks): efficiency %.0f%%\n", g1, g2, 100*g1/(2*g2)}'
 awk -v sk=$sk -v o1=$o1 -v o2=$o2 'BEGIN{
   printf "bench_svm: 225 grid fits + 3 refits: scikit-learn GridSearchCV(n_jobs=2) %.2f s; ours %.2f s (1 rank), %.2f s (2 ranks)\n", sk, o1, o2;
   printf "bench_svm: ours(2 ranks) vs scikit-learn(n_jobs=2): %.2fx (target >= 1); parallel efficiency 1->2 ranks %.0f%% (target 90%%)\n", sk/o2, 100*o1/(2*o2)}'

@@ -497,8 +497,9 @@ int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t er
             json_darr(j, grid.c, grid.n_c);
             fprintf(j, ", \"gamma\": ");
             json_darr(j, grid.g, kernel == REDUCE_SVM_RBF ? grid.n_g : 0);
-            fprintf(j, "},\n  \"libsvm\": {\"version\": %d, \"eps\": %g, \"cache_mb\": %g, \"shrinking\": %s, \"standardise\": \"training side\"},\n",
-                    LIBSVM_VERSION, cv.params.eps, cv.params.cache_mb, cv.params.shrinking ? "true" : "false");
+            fprintf(j, "},\n  \"libsvm\": {\"version\": %d, \"eps\": %g, \"cache_mb\": %g, \"shrinking\": %s, \"kernel_matrix\": \"%s\", \"standardise\": \"training side\"},\n",
+                    LIBSVM_VERSION, cv.params.eps, cv.params.cache_mb, cv.params.shrinking ? "true" : "false",
+                    cv.precomputed ? "precomputed" : "libsvm");
             fprintf(j, "  \"rows\": {\"in_file\": %ld, \"used\": %ld, \"skipped_status\": %ld},\n", f.n_total, e.n, skipped);
             fprintf(j, "  \"classes\": [");
             for (int c = 0; c < L; c++) {

@@ -141,6 +141,18 @@ static void check_cv_ranks(MPI_Comm comm)
         CHECK_MSG(ok > n / 2, "cv accuracy %ld/%d", ok, n);
         fprintf(stderr, "cv on %d ranks == cv on 1 rank; accuracy %ld/%d\n", mpi_util_size(comm), ok, n);
     }
+    /* LIBSVM's own kernel evaluation (no precomputed matrix) picks the same cells and predictions */
+    reduce_svm_cv c = a;
+    c.inner_acc = NULL; c.best = NULL; c.pred = NULL; c.n_sv = NULL;
+    c.params.max_kernel_mb = 0;
+    int rcc = reduce_svm_cv_run(&c, comm, err, sizeof err);
+    CHECK_MSG(rcc == 0 && a.precomputed == 1 && c.precomputed == 0, "sparse path: rc %d, precomputed %d/%d", rcc, a.precomputed, c.precomputed);
+    if (!rcc && !ra) {
+        CHECK(memcmp(a.best, c.best, sizeof(int) * k) == 0);
+        CHECK(memcmp(a.pred, c.pred, sizeof(int) * n) == 0);
+        test_close_d("inner accuracies: precomputed vs LIBSVM kernels", a.inner_acc, c.inner_acc, (size_t)k * 6, 1e-12, 0);
+    }
+    reduce_svm_cv_free(&c);
     reduce_svm_cv_free(&a);
     reduce_svm_cv_free(&b);
     free(x); free(y); free(group); free(fold); free(inner); free(lab); free(tmp);
