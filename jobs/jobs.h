@@ -9,13 +9,15 @@
 #include <stddef.h>
 
 #define JOB_LIST(JOB) \
+    JOB(mel, "log-mel segments of a track list -> mels.h5 (sharded over ranks, parallel HDF5, resumable)") \
     JOB(synth, "make a synthetic corpus (artists, genres, moods) as audio files + tracks.tsv") \
     JOB(train, "train the artist DCNN on mels.h5, data-parallel over ranks, resumable -> model.h5") \
     JOB(lda, "fit LDA on a label column of features.h5 (MPI reductions) -> lda.h5") \
     JOB(import_keras, "convert the authors' pretrained Keras model (model_siamese_10000.h5) -> model.h5") \
     JOB(extract, "features of a track list -> features.h5 (decode, log-mel, DCNN or log-mel baseline; sharded)") \
     JOB(export, "features.h5 -> LIBSVM or TSV text for other tools") \
-    JOB(evaluate, "SVM cross-validation (LIBSVM, artist-filtered folds, grid search over ranks)")
+    JOB(evaluate, "SVM cross-validation (LIBSVM, artist-filtered folds, grid search over ranks)") \
+    JOB(report, "one self-contained HTML report (SVG charts) of a pipeline run folder")
 
 #define JOB_DECLARE(name, summary) int job_##name##_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errlen);
 JOB_LIST(JOB_DECLARE)

@@ -1,0 +1,430 @@
+/* mel.c - `artistnet mel`: log-mel segments of every track of a list -> mels.h5, sharded over ranks.
+ *
+ * Rank 0 hands out chunks of list rows on request (mpi/queue.h) and works too; every rank decodes
+ * and computes log-mel segments (extract/extract.h) into row buffers; after each round of tracks
+ * all ranks write their rows collectively (mpi/store.h): /mel, /n_segments, /errors, then /status
+ * last, then a flush. /status is created filled with -1 (pending), so it is also the per-row
+ * completion record: --resume reopens the file and processes only rows still at -1. Output rows
+ * are list rows, so the file does not depend on the number of ranks or on timing.
+ *
+ * Determinism: extract_mel_make plans with FFTW_MEASURE, which picks different plans in different
+ * processes (measured here: 2 of 4 runs of the same list chose other codelets), and different plans
+ * round differently (1 ulp). So rank 0 plans first and broadcasts its FFTW wisdom, which the other
+ * ranks import before planning (one plan per run); the wisdom is kept in the file (attribute
+ * fftw_wisdom) and imported on --resume, so a resumed file's /mel equals an uninterrupted run's; and
+ * --fftw-wisdom FILE pins the plan across runs (any rank count gives the same bits).
+ *
+ * mels.h5 (DESIGN.md "Files"): /ids, one fixed-length UTF-8 string dataset per list column (list
+ * order), /mel float32 (N, K, 128, 129) zero where there is no segment, /n_segments int32 (N),
+ * /status int8 (N: 0 ok, 1 failed, -1 not processed yet), /errors fixed-length strings (N, 256 bytes,
+ * empty when ok); root attributes: the front-end parameters, segments, list, list_hash, columns,
+ * version, ranks, command_line, fftw_wisdom.
+ */
+#include "extract/extract.h"
+#include "jobs/jobs.h"
+#include "mpi/mpi_util.h"
+#include "mpi/queue.h"
+#include "mpi/store.h"
+#include "shard/shard.h"
+#include "util/util.h"
+
+#include <fftw3.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define MEL_ERR_WIDTH 256 /* bytes per /errors entry; longer messages are cut at a UTF-8 boundary */
+#define MEL_PENDING (-1)
+#define MEL_FAILED 1
+
+/* dataset names the list's columns must not take */
+static const char *const mel_reserved[] = {"ids", "mel", "n_segments", "status", "errors", NULL};
+
+typedef struct {
+    const char *list_path, *out_path, *wisdom_path;
+    int K, resume, quiet, round, chunk;
+    shard_list list;
+    mpi_store *s;
+    extract_mel *m;
+    /* this round's rows on this rank */
+    size_t cap, n;
+    size_t *rows;
+    float *mel;
+    int *nseg;
+    signed char *status;
+    char **errs;
+} mel_job;
+
+static int attr_str(mpi_store *s, const char *name, const char *v, char *err, size_t errlen)
+{
+    return mpi_store_attr_write_string(s, NULL, name, v ? v : "", err, errlen);
+}
+
+static void list_hash_text(char *buf, size_t n, uint64_t h)
+{
+    snprintf(buf, n, "fnv1a64:%016" PRIx64, h);
+}
+
+/* FFTW plans from rank 0's wisdom (or the file's, on --resume): the same plan on every rank. */
+static int mel_plan(mel_job *j, MPI_Comm comm, const char *wisdom_in, char *err, size_t errlen)
+{
+    int rank = mpi_util_rank(comm);
+    char *w = NULL;
+    long len = 0;
+    if (wisdom_in && *wisdom_in) fftwf_import_wisdom_from_string(wisdom_in);
+    int saved = 1;
+    if (rank == 0) {
+        /* a wisdom file pins the plan across runs: read it when it exists, else write it */
+        int have_file = j->wisdom_path && (wisdom_in == NULL || !*wisdom_in) &&
+                        fftwf_import_wisdom_from_filename(j->wisdom_path);
+        j->m = extract_mel_make();
+        w = j->m ? fftwf_export_wisdom_to_string() : NULL;
+        len = w ? (long)strlen(w) + 1 : 0;
+        if (j->m && j->wisdom_path && !have_file) saved = fftwf_export_wisdom_to_filename(j->wisdom_path);
+    }
+    MPI_CHECK(MPI_Bcast(&saved, 1, MPI_INT, 0, comm));
+    if (!saved) return util_fail(err, errlen, UTIL_EINPUT, "%s: cannot write the FFTW wisdom file", j->wisdom_path);
+    MPI_CHECK(MPI_Bcast(&len, 1, MPI_LONG, 0, comm));
+    if (len == 0) return util_fail(err, errlen, UTIL_EFAIL, "mel: cannot set up the FFT (extract_mel_make failed)");
+    if (rank != 0) {
+        w = malloc((size_t)len);
+        if (!w) return util_fail(err, errlen, UTIL_EFAIL, "mel: out of memory");
+    }
+    int rc = MPI_Bcast(w, (int)len, MPI_CHAR, 0, comm);
+    if (rc != MPI_SUCCESS) {
+        free(w);
+        return mpi_util_report(err, errlen, __FILE__, __LINE__, "MPI_Bcast(wisdom)", rc);
+    }
+    if (rank != 0) {
+        fftwf_import_wisdom_from_string(w);
+        j->m = extract_mel_make();
+    }
+    rc = j->m ? UTIL_OK : util_fail(err, errlen, UTIL_EFAIL, "mel: cannot set up the FFT on rank %d", rank);
+    rc = mpi_util_agree(comm, rc, err, errlen);
+    if (!rc && !j->resume) rc = attr_str(j->s, "fftw_wisdom", w, err, errlen);
+    free(w);
+    return rc;
+}
+
+static int out_create(mel_job *j, MPI_Comm comm, int argc, char **argv, char *err, size_t errlen)
+{
+    int rc = mpi_store_create(comm, j->out_path, &j->s, err, errlen);
+    if (rc) return rc;
+    mpi_store *s = j->s;
+    const size_t N = j->list.n;
+    if (!rc) rc = mpi_store_strings_write(s, "ids", (const char *const *)j->list.ids, N, err, errlen);
+    const char **col = malloc((N ? N : 1) * sizeof *col);
+    if (!col) rc = util_fail(err, errlen, UTIL_EFAIL, "mel: out of memory");
+    for (int c = 0; !rc && c < j->list.n_cols; c++) {
+        for (size_t i = 0; i < N; i++) col[i] = shard_list_cell(&j->list, i, c);
+        rc = mpi_store_strings_write(s, j->list.col_names[c], col, N, err, errlen);
+    }
+    free(col);
+    size_t d4[4] = {N, (size_t)j->K, EXTRACT_N_MELS, EXTRACT_SEG_FRAMES}, d1[1] = {N};
+    const int zero = 0;
+    const signed char pending = MEL_PENDING;
+    /* one track per chunk: rows are written and read (training) whole */
+    if (!rc) rc = mpi_store_dataset_create(s, "mel", MPI_STORE_F32, 4, d4, 1, NULL, err, errlen);
+    if (!rc) rc = mpi_store_dataset_create(s, "n_segments", MPI_STORE_I32, 1, d1, 0, &zero, err, errlen);
+    if (!rc) rc = mpi_store_strings_create(s, "errors", N, MEL_ERR_WIDTH, err, errlen);
+    if (!rc) rc = mpi_store_dataset_create(s, "status", MPI_STORE_I8, 1, d1, 0, &pending, err, errlen);
+    if (!rc) rc = mpi_store_attr_write_int(s, NULL, "sr", EXTRACT_SR, err, errlen);
+    if (!rc) rc = mpi_store_attr_write_int(s, NULL, "n_fft", EXTRACT_N_FFT, err, errlen);
+    if (!rc) rc = mpi_store_attr_write_int(s, NULL, "hop", EXTRACT_HOP, err, errlen);
+    if (!rc) rc = mpi_store_attr_write_int(s, NULL, "n_mels", EXTRACT_N_MELS, err, errlen);
+    if (!rc) rc = mpi_store_attr_write_int(s, NULL, "segment_frames", EXTRACT_SEG_FRAMES, err, errlen);
+    if (!rc) rc = mpi_store_attr_write_double(s, NULL, "fmin", EXTRACT_FMIN, err, errlen);
+    if (!rc) rc = mpi_store_attr_write_double(s, NULL, "fmax", EXTRACT_FMAX, err, errlen);
+    if (!rc) rc = attr_str(s, "window", "hann (periodic)", err, errlen);
+    if (!rc) rc = attr_str(s, "spectrum", "magnitude", err, errlen);
+    if (!rc) rc = attr_str(s, "mel_scale", "slaney", err, errlen);
+    if (!rc) rc = attr_str(s, "mel_norm", "slaney", err, errlen);
+    if (!rc) rc = attr_str(s, "log_compression", "log10(1+10*M)", err, errlen);
+    if (!rc) rc = attr_str(s, "layout", "mel[track, segment, band, frame]", err, errlen);
+    if (!rc) rc = mpi_store_attr_write_int(s, NULL, "segments", j->K, err, errlen);
+    if (!rc) rc = attr_str(s, "list", j->list_path, err, errlen);
+    char buf[64];
+    list_hash_text(buf, sizeof buf, j->list.hash);
+    if (!rc) rc = attr_str(s, "list_hash", buf, err, errlen);
+    size_t clen = 1;
+    for (int c = 0; c < j->list.n_cols; c++) clen += strlen(j->list.col_names[c]) + 1;
+    char *cols = calloc(clen, 1);
+    if (!cols && !rc) rc = util_fail(err, errlen, UTIL_EFAIL, "mel: out of memory");
+    for (int c = 0; cols && c < j->list.n_cols; c++) {
+        if (c) strcat(cols, "\t");
+        strcat(cols, j->list.col_names[c]);
+    }
+    if (!rc) rc = attr_str(s, "columns", cols, err, errlen);
+    free(cols);
+    if (!rc) rc = attr_str(s, "version", ARTISTNET_VERSION, err, errlen);
+    if (!rc) rc = mpi_store_attr_write_int(s, NULL, "ranks", mpi_util_size(comm), err, errlen);
+    char *cmd = util_join_argv(argc, argv);
+    if (!rc) rc = attr_str(s, "command_line", cmd, err, errlen);
+    free(cmd);
+    return rc;
+}
+
+/* --resume: same list and segment count; returns the stored FFTW wisdom in wisdom (malloc'ed). */
+static int out_reopen(mel_job *j, MPI_Comm comm, int argc, char **argv, char **wisdom, char *err, size_t errlen)
+{
+    int rc = mpi_store_open(comm, j->out_path, 1, &j->s, err, errlen);
+    if (rc) return rc;
+    mpi_store *s = j->s;
+    char have[128], want[64];
+    list_hash_text(want, sizeof want, j->list.hash);
+    if ((rc = mpi_store_attr_read_string(s, NULL, "list_hash", have, sizeof have, err, errlen))) return rc;
+    if (strcmp(have, want))
+        return util_fail(err, errlen, UTIL_EUSAGE, "%s: cannot resume: it was made from another list (list_hash %s, %s has %s)",
+                         j->out_path, have, j->list_path, want);
+    long long k = 0;
+    if ((rc = mpi_store_attr_read_int(s, NULL, "segments", &k, err, errlen))) return rc;
+    if (k != j->K)
+        return util_fail(err, errlen, UTIL_EUSAGE, "%s: cannot resume: it has %lld segments per track, this run --segments %d",
+                         j->out_path, k, j->K);
+    int r;
+    size_t d[MPI_STORE_MAX_RANK];
+    if ((rc = mpi_store_dataset_dims(s, "mel", &r, d, err, errlen))) return rc;
+    if (r != 4 || d[0] != j->list.n || d[1] != (size_t)j->K || d[2] != EXTRACT_N_MELS || d[3] != EXTRACT_SEG_FRAMES)
+        return util_fail(err, errlen, UTIL_EINPUT, "%s: /mel is not (%zu, %d, %d, %d)", j->out_path, j->list.n, j->K,
+                         EXTRACT_N_MELS, EXTRACT_SEG_FRAMES);
+    size_t wl = 1 << 20;
+    *wisdom = calloc(wl, 1);
+    if (!*wisdom) return util_fail(err, errlen, UTIL_EFAIL, "mel: out of memory");
+    char ebuf[UTIL_ERRLEN];
+    if (mpi_store_attr_read_string(s, NULL, "fftw_wisdom", *wisdom, wl, ebuf, sizeof ebuf)) (*wisdom)[0] = 0;
+    rc = mpi_store_attr_write_int(s, NULL, "ranks", mpi_util_size(comm), err, errlen);
+    char *cmd = util_join_argv(argc, argv);
+    if (!rc) rc = attr_str(s, "command_line", cmd, err, errlen);
+    free(cmd);
+    return rc;
+}
+
+static int check_columns(const shard_list *l, char *err, size_t errlen)
+{
+    for (int c = 0; c < l->n_cols; c++)
+        for (int i = 0; mel_reserved[i]; i++)
+            if (!strcmp(l->col_names[c], mel_reserved[i]))
+                return util_fail(err, errlen, UTIL_EINPUT, "%s: column '%s' would clash with the dataset /%s of mels.h5; rename it",
+                                 l->file, l->col_names[c], mel_reserved[i]);
+    return UTIL_OK;
+}
+
+static int buffers_grow(mel_job *j)
+{
+    size_t nc = j->cap ? j->cap * 2 : 16;
+    size_t *r = realloc(j->rows, nc * sizeof *r);
+    if (!r) return -1;
+    j->rows = r;
+    float *m = realloc(j->mel, nc * (size_t)j->K * EXTRACT_SEG_SIZE * sizeof *m);
+    if (!m) return -1;
+    j->mel = m;
+    int *ns = realloc(j->nseg, nc * sizeof *ns);
+    if (!ns) return -1;
+    j->nseg = ns;
+    signed char *st = realloc(j->status, nc);
+    if (!st) return -1;
+    j->status = st;
+    char **e = realloc(j->errs, nc * sizeof *e);
+    if (!e) return -1;
+    for (size_t i = j->cap; i < nc; i++) e[i] = NULL;
+    j->errs = e;
+    j->cap = nc;
+    return 0;
+}
+
+/* one track into slot j->n */
+static int process_track(mel_job *j, size_t row, double *seconds, char *err, size_t errlen)
+{
+    if (j->n == j->cap && buffers_grow(j)) return util_fail(err, errlen, UTIL_EFAIL, "mel: out of memory for row buffers");
+    size_t i = j->n++;
+    float *segs = j->mel + i * (size_t)j->K * EXTRACT_SEG_SIZE;
+    memset(segs, 0, (size_t)j->K * EXTRACT_SEG_SIZE * sizeof *segs);
+    if (!j->errs[i] && !(j->errs[i] = malloc(UTIL_ERRLEN))) return util_fail(err, errlen, UTIL_EFAIL, "mel: out of memory");
+    j->errs[i][0] = 0;
+    j->rows[i] = row;
+    int ns = 0;
+    *seconds = 0;
+    int rc = extract_track_segments(j->m, j->list.paths[row], j->K, segs, &ns, seconds, j->errs[i], UTIL_ERRLEN);
+    if (rc != UTIL_OK) {
+        /* every per-track problem is data: status 1 and the message; zeros in /mel */
+        if (!j->errs[i][0]) snprintf(j->errs[i], UTIL_ERRLEN, "%s: failed (code %d)", j->list.paths[row], rc);
+        memset(segs, 0, (size_t)j->K * EXTRACT_SEG_SIZE * sizeof *segs);
+        ns = 0;
+        j->status[i] = MEL_FAILED;
+    } else {
+        j->status[i] = 0;
+    }
+    j->nseg[i] = ns;
+    return UTIL_OK;
+}
+
+/* collective: this round's rows to the file, /status last, then flush */
+static int write_round(mel_job *j, char *err, size_t errlen)
+{
+    mpi_store *s = j->s;
+    int rc = mpi_store_rows_write(s, "mel", MPI_STORE_F32, j->rows, j->n, j->mel, err, errlen);
+    if (!rc) rc = mpi_store_rows_write(s, "n_segments", MPI_STORE_I32, j->rows, j->n, j->nseg, err, errlen);
+    if (!rc) rc = mpi_store_strings_rows_write(s, "errors", j->rows, j->n, (const char *const *)j->errs, err, errlen);
+    if (!rc) rc = mpi_store_rows_write(s, "status", MPI_STORE_I8, j->rows, j->n, j->status, err, errlen);
+    if (!rc) rc = mpi_store_flush(s, err, errlen);
+    j->n = 0;
+    return rc;
+}
+
+static void mel_free(mel_job *j)
+{
+    for (size_t i = 0; i < j->cap; i++) free(j->errs ? j->errs[i] : NULL);
+    free(j->errs);
+    free(j->rows);
+    free(j->mel);
+    free(j->nseg);
+    free(j->status);
+    if (j->m) extract_mel_free(j->m);
+    shard_list_free(&j->list);
+}
+
+/* counts from /status (all ranks) and the first failures, for the summary */
+static int summary(mel_job *j, MPI_Comm comm, double t0, double audio, size_t done_now, char *err, size_t errlen)
+{
+    size_t N = j->list.n;
+    signed char *st = malloc(N ? N : 1);
+    if (!st) return util_fail(err, errlen, UTIL_EFAIL, "mel: out of memory");
+    int rc = mpi_store_read_all(j->s, "status", MPI_STORE_I8, st, err, errlen);
+    size_t ok = 0, failed = 0, pending = 0;
+    for (size_t i = 0; !rc && i < N; i++) {
+        if (st[i] == 0) ok++;
+        else if (st[i] == MEL_PENDING) pending++;
+        else failed++;
+    }
+    char **errs = NULL;
+    size_t ne = 0;
+    if (!rc && failed) rc = mpi_store_strings_read(j->s, "errors", &errs, &ne, err, errlen);
+    if (!rc && mpi_util_rank(comm) == 0 && !j->quiet) {
+        double el = util_now() - t0;
+        fprintf(stderr, "mel: %zu tracks in %s: %zu ok, %zu failed, %zu pending; this run %zu tracks in %.1f s "
+                        "(%.2f tracks/s, %.0fx realtime, %d ranks)\n",
+                N, j->out_path, ok, failed, pending, done_now, el, el > 0 ? (double)done_now / el : 0,
+                el > 0 ? audio / el : 0, mpi_util_size(comm));
+        size_t shown = 0;
+        for (size_t i = 0; i < N && shown < 5; i++)
+            if (st[i] != 0 && st[i] != MEL_PENDING && i < ne) {
+                fprintf(stderr, "  failed: row %zu (line %d): %s\n", i, j->list.lines[i], errs[i]);
+                shown++;
+            }
+        if (failed > shown) fprintf(stderr, "  ... %zu more in /errors\n", failed - shown);
+    }
+    mpi_store_strings_free(errs, ne);
+    free(st);
+    if (!rc && pending)
+        rc = util_fail(err, errlen, UTIL_EINTR, "%s: %zu of %zu tracks still to do", j->out_path, pending, N);
+    return rc;
+}
+
+int job_mel_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errlen)
+{
+    mel_job j;
+    memset(&j, 0, sizeof j);
+    util_opt opts[] = {
+        {"list", UTIL_OPT_STRING, &j.list_path, "", "track list (TSV with a path column, or a MIREX list)", 0, 0, 1},
+        {"out", UTIL_OPT_STRING, &j.out_path, "", "output mels.h5 (replaced unless --resume)", 0, 0, 1},
+        {"segments", UTIL_OPT_INT, &j.K, "10", "segments of 129 frames per track (K)", 1, 1000, 0},
+        {"resume", UTIL_OPT_FLAG, &j.resume, NULL, "continue an interrupted run: only rows not done yet (/status -1)", 0, 0, 0},
+        {"round", UTIL_OPT_INT, &j.round, "0", "tracks per collective write, all ranks (0: 32 per rank)", 0, 1000000, 0},
+        {"chunk", UTIL_OPT_INT, &j.chunk, "0", "largest chunk of tracks a worker gets at once (0: 16)", 0, 100000, 0},
+        {"fftw-wisdom", UTIL_OPT_STRING, &j.wisdom_path, "",
+         "FFTW wisdom file: read if it exists, else written; runs sharing it use the same FFT plan, so their "
+         "/mel agree bit for bit (without it plans are measured per run and may differ in the last bit)", 0, 0, 0},
+        {"quiet", UTIL_OPT_FLAG, &j.quiet, NULL, "no progress lines or summary", 0, 0, 0},
+        {0}};
+    int rc = util_opts_parse("mel", "log-mel segments of a track list -> mels.h5 (mpirun -n N for N ranks)", opts,
+                             argc, argv, err, errlen);
+    if (rc) return rc;
+    int rank = mpi_util_rank(comm);
+    double t0 = util_now();
+    rc = shard_list_load(j.list_path, &j.list, err, errlen);
+    if (!rc) rc = check_columns(&j.list, err, errlen);
+    rc = mpi_util_agree(comm, rc, err, errlen);
+    if (rc) {
+        mel_free(&j);
+        return rc;
+    }
+    char *wisdom = NULL;
+    struct stat sb;
+    int exists = rank == 0 ? stat(j.out_path, &sb) == 0 : 0;
+    MPI_Bcast(&exists, 1, MPI_INT, 0, comm);
+    if (j.resume && !exists) j.resume = 0; /* nothing to resume: start afresh */
+    rc = j.resume ? out_reopen(&j, comm, argc, argv, &wisdom, err, errlen) : out_create(&j, comm, argc, argv, err, errlen);
+    rc = mpi_util_agree(comm, rc, err, errlen);
+    if (!rc) rc = mel_plan(&j, comm, wisdom, err, errlen);
+    free(wisdom);
+    if (!rc) rc = mpi_util_agree(comm, mpi_store_flush(j.s, err, errlen), err, errlen);
+    size_t *todo = NULL, n_todo = 0;
+    if (!rc) rc = mpi_util_agree(comm, mpi_store_rows_pending(j.s, "status", MEL_PENDING, &todo, &n_todo, err, errlen), err, errlen);
+    mpi_queue *q = NULL;
+    if (!rc) rc = mpi_util_agree(comm, mpi_queue_make(comm, todo, n_todo, (size_t)j.round, j.chunk, &q, err, errlen), err, errlen);
+    free(todo);
+    util_progress pr;
+    util_progress_start(&pr, "mel", "tracks", (long)n_todo, rank == 0 && !j.quiet);
+    double audio_local = 0;
+    size_t done_local = 0;
+    /* test hook: ARTISTNET_MEL_TEST_SIGNAL=KILL:R or TERM:R makes every rank raise SIGKILL or
+     * SIGTERM after its first track of round R (tests/mel_mpi.sh: kill and resume) */
+    const char *hook = getenv("ARTISTNET_MEL_TEST_SIGNAL");
+    int hook_sig = 0, hook_round = 0, round_no = 0;
+    if (hook && sscanf(hook, "%*[A-Z]:%d", &hook_round) == 1)
+        hook_sig = !strncmp(hook, "KILL", 4) ? SIGKILL : !strncmp(hook, "TERM", 4) ? SIGTERM : 0;
+    while (!rc) {
+        int more = mpi_queue_round(q, err, errlen);
+        if (more <= 0) {
+            rc = more;
+            break;
+        }
+        round_no++;
+        size_t row;
+        int got, first = 1;
+        while ((got = mpi_queue_next(q, &row, err, errlen)) > 0) {
+            double sec = 0;
+            if ((rc = process_track(&j, row, &sec, err, errlen))) break;
+            if (hook_sig && round_no == hook_round && first) raise(hook_sig);
+            first = 0;
+            audio_local += sec;
+            done_local++;
+            mpi_queue_report(q, sec);
+            if (rank == 0) {
+                size_t d;
+                mpi_queue_progress(q, &d, &pr.audio_seconds);
+                util_progress_update(&pr, (long)d, 0);
+            }
+        }
+        if (got < 0) rc = got;
+        /* a failed rank still takes part in the collective write (with its rows so far) */
+        int wrc = write_round(&j, err, errlen);
+        rc = mpi_util_agree(comm, rc ? rc : wrc, err, errlen);
+    }
+    double audio = 0;
+    unsigned long long done_all = 0, dl = done_local;
+    MPI_Allreduce(&audio_local, &audio, 1, MPI_DOUBLE, MPI_SUM, comm);
+    MPI_Allreduce(&dl, &done_all, 1, MPI_UNSIGNED_LONG_LONG, MPI_SUM, comm);
+    pr.audio_seconds = audio;
+    util_progress_finish(&pr, (long)done_all);
+    int interrupted = q && mpi_queue_interrupted(q);
+    mpi_queue_free(q);
+    if (!rc && j.s) {
+        rc = mpi_util_agree(comm, summary(&j, comm, t0, audio, (size_t)done_all, err, errlen), err, errlen);
+        if (rc == UTIL_EINTR && !interrupted) rc = util_fail(err, errlen, UTIL_EFAIL, "%s: rows left pending without an interrupt", j.out_path);
+    }
+    if (j.s) {
+        char ebuf[UTIL_ERRLEN];
+        int crc = mpi_store_close(j.s, ebuf, sizeof ebuf);
+        if (!rc && crc) {
+            snprintf(err, errlen, "%s", ebuf);
+            rc = crc;
+        }
+        rc = mpi_util_agree(comm, rc, err, errlen);
+    }
+    mel_free(&j);
+    return rc;
+}
