@@ -87,9 +87,13 @@ static int export_read(job_export *e, char *err, size_t errlen)
             e->cols[e->n_cols++] = e->labels;
         }
         if (rc) return rc;
-        if (!e->labels)
-            return util_fail(err, errlen, UTIL_EINPUT, "%s: no label column /%s (columns: %s)", e->features, e->label,
-                             e->n_cols ? "see the `columns` attribute" : "none");
+        if (!e->labels) {
+            char have[1024] = "";
+            for (int c = 0; c < e->n_cols; c++)
+                snprintf(have + strlen(have), sizeof have - strlen(have), "%s%s", c ? ", " : "", e->col_names[c]);
+            return util_fail(err, errlen, UTIL_EINPUT, "%s: no label column /%s (list columns: %s)", e->features, e->label,
+                             e->n_cols ? have : "none");
+        }
     }
     return 0;
 }
@@ -98,7 +102,7 @@ static int write_libsvm(job_export *e, FILE *f, const char *labels_path, char *e
 {
     /* label map over the rows that are exported */
     const char **vals = malloc((e->n + 1) * sizeof *vals);
-    if (!vals) return util_fail(err, errlen, UTIL_EFAIL, "export: out of memory");
+    if (!vals) return util_fail(err, errlen, UTIL_EFAIL, "out of memory");
     for (size_t i = 0; i < e->n; i++) vals[i] = e->status[i] == 0 ? e->labels[i] : "";
     shard_labels map;
     int rc = shard_labels_make(vals, e->n, &map, err, errlen);
@@ -164,7 +168,7 @@ static int export_run(job_export *e, char *err, size_t errlen)
     if (!tmp || !labels) {
         free(tmp);
         free(labels);
-        return util_fail(err, errlen, UTIL_EFAIL, "export: out of memory");
+        return util_fail(err, errlen, UTIL_EFAIL, "out of memory");
     }
     snprintf(tmp, len + 16, "%s.tmp", e->out);
     snprintf(labels, len + 16, "%s.labels", e->out);
@@ -211,7 +215,7 @@ int job_export_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errl
                              argc, argv, err, errlen);
     if (rc) return rc;
     if (strcmp(e.format, "libsvm") && strcmp(e.format, "tsv"))
-        return util_fail(err, errlen, UTIL_EUSAGE, "export: --format must be libsvm or tsv, not '%s'", e.format);
+        return util_fail(err, errlen, UTIL_EUSAGE, "--format must be libsvm or tsv, not '%s'", e.format);
     if (mpi_util_rank(comm) == 0) {
         rc = export_run(&e, err, errlen);
         if (!rc && !e.quiet) {

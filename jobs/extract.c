@@ -41,6 +41,7 @@
 #include <fftw3.h>
 #include <inttypes.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,7 +134,7 @@ static int mels_open(job_extract *j, MPI_Comm comm, char *err, size_t errlen)
     j->mels_n = d[0];
     j->mels_nseg = malloc((d[0] + 1) * sizeof *j->mels_nseg);
     j->mels_status = malloc(d[0] + 1);
-    if (!j->mels_nseg || !j->mels_status) return util_fail(err, errlen, UTIL_EFAIL, "extract: out of memory");
+    if (!j->mels_nseg || !j->mels_status) return util_fail(err, errlen, UTIL_EFAIL, "out of memory");
     if ((rc = mpi_store_read_all(j->mels, "n_segments", MPI_STORE_I32, j->mels_nseg, err, errlen))) return rc;
     if ((rc = mpi_store_read_all(j->mels, "status", MPI_STORE_I8, j->mels_status, err, errlen))) return rc;
     size_t n = 0;
@@ -179,7 +180,7 @@ static int out_create(job_extract *j, MPI_Comm comm, int argc, char **argv, mpi_
     size_t d2[2] = {N, JOB_FEAT_DIM}, d3[3] = {N, (size_t)j->K, JOB_FEAT_DIM}, d1[1] = {N};
     if (!rc) rc = mpi_store_strings_write(s, "ids", (const char *const *)j->list.ids, N, err, errlen);
     char **col = malloc((N + 1) * sizeof *col);
-    if (!col) rc = util_fail(err, errlen, UTIL_EFAIL, "extract: out of memory");
+    if (!col) rc = util_fail(err, errlen, UTIL_EFAIL, "out of memory");
     for (int c = 0; !rc && c < j->list.n_cols; c++) {
         for (size_t i = 0; i < N; i++) col[i] = (char *)shard_list_cell(&j->list, i, c);
         rc = mpi_store_strings_write(s, j->list.col_names[c], (const char *const *)col, N, err, errlen);
@@ -213,7 +214,7 @@ static int out_create(job_extract *j, MPI_Comm comm, int argc, char **argv, mpi_
     size_t clen = 1;
     for (int c = 0; c < j->list.n_cols; c++) clen += strlen(j->list.col_names[c]) + 1;
     char *cols = calloc(clen, 1);
-    if (!cols && !rc) rc = util_fail(err, errlen, UTIL_EFAIL, "extract: out of memory");
+    if (!cols && !rc) rc = util_fail(err, errlen, UTIL_EFAIL, "out of memory");
     for (int c = 0; cols && c < j->list.n_cols; c++) {
         if (c) strcat(cols, "\t");
         strcat(cols, j->list.col_names[c]);
@@ -394,7 +395,7 @@ static int group_process(job_extract *j, size_t g, double *seconds, char *err, s
     *seconds = 0;
     for (size_t r = r0; r < r1; r++) {
         long s = round_slot(j, r);
-        if (s < 0) return util_fail(err, errlen, UTIL_EFAIL, "extract: out of memory for the round's rows");
+        if (s < 0) return util_fail(err, errlen, UTIL_EFAIL, "out of memory for the round's rows");
         slot[r - r0] = s;
         first[r - r0] = total;
         char msg[UTIL_ERRLEN];
@@ -465,6 +466,17 @@ static int round_write(job_extract *j, mpi_store *s, char *err, size_t errlen)
 }
 
 /* ---- the job ---- */
+
+/* Fault injection for the kill/resume tests (tests/test_featx_resume.sh): with
+ * ARTISTNET_FAULT_AFTER_ROUNDS=N:SIG[:RANK], rank RANK (default: every rank) raises signal SIG right
+ * after the N-th round is written (9: a hard kill part-way; 15: the SIGTERM path). */
+static void fault_inject(int rounds, int rank)
+{
+    const char *e = getenv("ARTISTNET_FAULT_AFTER_ROUNDS");
+    int n = 0, sig = 0, r = -1;
+    int k = e ? sscanf(e, "%d:%d:%d", &n, &sig, &r) : 0;
+    if (k >= 2 && rounds == n && (k < 3 || r == rank)) raise(sig);
+}
 
 static void job_free(job_extract *j)
 {
@@ -539,9 +551,9 @@ int job_extract_main(int argc, char **argv, MPI_Comm comm, char *err, size_t err
     if (rc) return rc;
     if (j.mels_path && !*j.mels_path) j.mels_path = NULL;
     if (j.model_path && !*j.model_path) j.model_path = NULL;
-    if (j.baseline && j.model_path) return util_fail(err, errlen, UTIL_EUSAGE, "extract: --baseline takes no --model");
+    if (j.baseline && j.model_path) return util_fail(err, errlen, UTIL_EUSAGE, "--baseline takes no --model");
     if (!j.baseline && !j.model_path)
-        return util_fail(err, errlen, UTIL_EUSAGE, "extract: --model is required (or --baseline for log-mel statistics)");
+        return util_fail(err, errlen, UTIL_EUSAGE, "--model is required (or --baseline for log-mel statistics)");
     const int rank = mpi_util_rank(comm);
     double t_start = util_now();
 
@@ -559,14 +571,14 @@ int job_extract_main(int argc, char **argv, MPI_Comm comm, char *err, size_t err
     }
     j.segs = malloc((size_t)j.G * j.K * EXTRACT_SEG_SIZE * sizeof *j.segs);
     j.segfeat = malloc((size_t)j.G * j.K * JOB_FEAT_DIM * sizeof *j.segfeat);
-    if (!j.segs || !j.segfeat) rc = util_fail(err, errlen, UTIL_EFAIL, "extract: out of memory for %d segments", j.G * j.K);
+    if (!j.segs || !j.segfeat) rc = util_fail(err, errlen, UTIL_EFAIL, "out of memory for %d segments", j.G * j.K);
     /* FFTW_MEASURE (extract/mel.c) times candidate FFT algorithms, so two processes may pick different
      * ones and round differently (features differed by ~3e-6 between runs). A time limit of 0 makes
      * the planner fall back to its FFTW_ESTIMATE plan, which is deterministic: identical rows on any
      * rank count and across --resume. */
     fftwf_set_timelimit(0.0);
     if (!rc && !j.mels_path && !(j.mel = extract_mel_make()))
-        rc = util_fail(err, errlen, UTIL_EFAIL, "extract: cannot make the log-mel front end (FFTW plan)");
+        rc = util_fail(err, errlen, UTIL_EFAIL, "cannot make the log-mel front end (FFTW plan)");
     rc = mpi_util_agree(comm, rc, err, errlen);
     if (!rc && j.mels_path) {
         rc = mels_open(&j, comm, err, errlen);
@@ -591,7 +603,7 @@ int job_extract_main(int argc, char **argv, MPI_Comm comm, char *err, size_t err
     size_t *groups = NULL, n_groups = 0;
     if (!rc) {
         groups = malloc((n_pending + 1) * sizeof *groups);
-        if (!groups) rc = util_fail(err, errlen, UTIL_EFAIL, "extract: out of memory");
+        if (!groups) rc = util_fail(err, errlen, UTIL_EFAIL, "out of memory");
         for (size_t i = 0; groups && i < n_pending; i++) {
             size_t g = pending[i] / (size_t)j.G;
             if (!n_groups || groups[n_groups - 1] != g) groups[n_groups++] = g;
@@ -614,7 +626,7 @@ int job_extract_main(int argc, char **argv, MPI_Comm comm, char *err, size_t err
     if (!rc) {
         util_progress prog;
         util_progress_start(&prog, "extract", "tracks", (long)n_todo, rank == 0 && !j.quiet);
-        int r;
+        int r, rounds = 0;
         while ((r = mpi_queue_round(q, err, errlen)) > 0) {
             int local = 0;
             for (;;) {
@@ -641,6 +653,7 @@ int job_extract_main(int argc, char **argv, MPI_Comm comm, char *err, size_t err
             rc = round_write(&j, out, err, errlen);
             rc = mpi_util_agree(comm, rc, err, errlen);
             if (rc) break;
+            fault_inject(++rounds, rank);
         }
         if (!rc && r < 0) rc = r;
         rc = mpi_util_agree(comm, rc, err, errlen);
@@ -659,7 +672,7 @@ int job_extract_main(int argc, char **argv, MPI_Comm comm, char *err, size_t err
     j.t[ST_TOTAL] = util_now() - t_start;
     if (!rc) print_summary(&j, comm, n_todo, interrupted);
     if (!rc && interrupted)
-        rc = util_fail(err, errlen, UTIL_EINTR, "extract: interrupted; finished rows are in %s, rerun with --resume to continue",
+        rc = util_fail(err, errlen, UTIL_EINTR, "interrupted; finished rows are in %s, rerun with --resume to continue",
                        j.out_path);
     free(pending);
     free(groups);
