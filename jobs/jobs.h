@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #define JOB_LIST(JOB) \
+    JOB(lists, "track-list tools: msd-split (the authors' MSD artist split -> list), folds (fold column)") \
     JOB(mel, "log-mel segments of a track list -> mels.h5 (sharded over ranks, parallel HDF5, resumable)") \
     JOB(synth, "make a synthetic corpus (artists, genres, moods) as audio files + tracks.tsv") \
     JOB(train, "train the artist DCNN on mels.h5, data-parallel over ranks, resumable -> model.h5") \
