@@ -49,6 +49,23 @@ int main(int argc, char **argv)
     int rc = reduce_lda_fit(comm, x, y, n, C, d, s, dim, &m, err, sizeof err);
     MPI_Barrier(comm);
     double t = util_now() - t0;
+    if (getenv("BENCH_LDA_PHASES") && !rc) { /* the same work, phase by phase */
+        reduce_lda_stats st2;
+        reduce_lda_model m2;
+        double p0 = util_now();
+        reduce_lda_stats_init(&st2, C, d);
+        reduce_lda_stats_accumulate(&st2, x, y, n, err, sizeof err);
+        double p1 = util_now();
+        MPI_Barrier(comm);
+        double p2 = util_now();
+        reduce_lda_stats_reduce(&st2, comm, 0, err, sizeof err);
+        double p3 = util_now();
+        if (rank == 0) reduce_lda_solve(&st2, s, dim, &m2, err, sizeof err);
+        double p4 = util_now();
+        if (rank == 0) reduce_lda_model_free(&m2);
+        reduce_lda_stats_free(&st2);
+        fprintf(stderr, "rank %d: accumulate %.3f s, wait %.3f s, reduce %.3f s, solve %.3f s\n", rank, p1 - p0, p2 - p1, p3 - p2, p4 - p3);
+    }
     if (rank == 0) {
         if (rc) fprintf(stderr, "bench_lda: %s\n", err);
         else printf("ours_seconds %.4f ranks %d N %ld d %d C %d D %d top_eigenvalue %.6g\n", t, P, N, d, C, m.dim_out, m.eigenvalues[0]);
