@@ -908,7 +908,7 @@ int job_train_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errle
         {"out", UTIL_OPT_STRING, &c->out, "", "output model.h5 (best on validation); checkpoint OUT.ckpt", 0, -1, 1},
         {"epochs", UTIL_OPT_INT, &c->epochs, "30", "number of epochs", 1, 1e6, 0},
         {"batch", UTIL_OPT_INT, &c->batch, "32", "global mini-batch (segments per step over all ranks)", 2, 1e6, 0},
-        {"micro-batch", UTIL_OPT_INT, &c->micro, "8",
+        {"micro-batch", UTIL_OPT_INT, &c->micro, "16",
          "segments per batch-norm micro-batch (ranks take whole micro-batches)", 2, 1e6, 0},
         {"lr", UTIL_OPT_DOUBLE, &c->lr, "0.02", "learning rate", 0, 100, 0},
         {"lr-decay", UTIL_OPT_DOUBLE, &c->lr_decay, "0.5", "lr factor on a validation plateau (1 = off)", 0, 1, 0},

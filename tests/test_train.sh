@@ -1,0 +1,145 @@
+#!/bin/bash
+# test_train.sh - end-to-end checks of `artistnet train` (issue 5) on a synthetic mels.h5 (20 artists
+# x 20 songs x 3 segments, tests/train_make_mels.py). One script, four parts (the CTest names):
+#   accuracy  test-split song accuracy far above chance (1/20): >= 0.75 after 5 epochs (measured:
+#             1.00 with this corpus and seed); two runs with the same seed -> the same model bitwise.
+#   ranks     1, 2 and 3 ranks from the same seed -> bitwise the same model and validation figures
+#             (--reduce exact, the default); --reduce float: 1 vs 2 ranks equal within 1e-4 of the
+#             tensor RMS after 4 steps (float sums in another order; the difference grows with the
+#             steps because max-pool/ReLU decisions flip, so it is only comparable early).
+#   resume    SIGKILL mid-epoch, then --resume -> bitwise the uninterrupted model; SIGTERM to the 2
+#             ranks (as Slurm sends it) -> exit 3 with a mid-epoch checkpoint, --resume on 3 ranks -> bitwise the same model;
+#             the log has one row per epoch.
+#   cli       usage and input errors exit 2 with a message; --resume without a checkpoint starts fresh.
+# usage: test_train.sh accuracy|ranks|resume|cli      env: ARTISTNET, ARTISTNET_SRC, PYTHON3, MPIEXEC
+set -u
+part=${1:?part}
+name=train_$part
+A=${ARTISTNET:?}
+PY=${PYTHON3:-/usr/bin/python3}
+MPI=${MPIEXEC:-mpiexec}
+SRC=${ARTISTNET_SRC:?}
+W=$(mktemp -d /tmp/test_train.XXXXXX)
+trap 'rm -rf "$W"' EXIT
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); echo "ok: $*"; }
+bad() { fail=$((fail + 1)); echo "FAILED: $*"; }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+finish() { echo "$name: $pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit $?; }
+cmp_models() { "$PY" "$SRC/tests/train_compare.py" "$@"; }
+attr() { "$PY" -c "import h5py,sys; print(h5py.File(sys.argv[1],'r').attrs[sys.argv[2]])" "$1" "$2"; }
+run() { "$MPI" --oversubscribe -n "$@"; }
+
+"$PY" "$SRC/tests/train_make_mels.py" "$W/mels.h5" >/dev/null || { bad "make mels.h5"; finish; }
+COMMON=(--mels "$W/mels.h5" --seed 7 --quiet)
+
+case $part in
+accuracy)
+    t0=$(date +%s)
+    run 1 "$A" train "${COMMON[@]}" --out "$W/a.h5" --epochs 5 --log "$W/a.tsv"
+    check "run 1 exits 0" [ $? -eq 0 ]
+    acc=$(attr "$W/a.h5" test_song_accuracy)
+    echo "test song accuracy $acc (chance 0.05), $(( $(date +%s) - t0 )) s"
+    check "test song accuracy $acc >= 0.75" "$PY" -c "import sys; sys.exit(0 if float('$acc') >= 0.75 else 1)"
+    check "curves.tsv has a header and 5 rows" [ "$(wc -l < "$W/a.tsv")" -eq 6 ]
+    check "curves.tsv columns" grep -q "^epoch	step	lr	train_loss	train_acc	valid_loss	valid_acc	valid_song_acc	seconds	segments_per_s	best$" "$W/a.tsv"
+    check "attributes: ranks, seed, failed rows" [ "$(attr "$W/a.h5" train_ranks)/$(attr "$W/a.h5" train_seed)/$(attr "$W/a.h5" train_failed_rows)" = "1/7/2" ]
+    check "model has 20 artists" "$PY" -c "import h5py,sys; sys.exit(0 if h5py.File('$W/a.h5','r')['artists'].shape == (20,) else 1)"
+    run 1 "$A" train "${COMMON[@]}" --out "$W/b.h5" --epochs 5
+    check "run 2 exits 0" [ $? -eq 0 ]
+    check "same seed -> bitwise the same model" cmp_models "$W/a.h5" "$W/b.h5" --bitwise
+    ;;
+ranks)
+    for n in 1 2 3; do
+        run $n "$A" train "${COMMON[@]}" --out "$W/r$n.h5" --epochs 2 --batch 48 --micro-batch 16
+        check "$n ranks exit 0" [ $? -eq 0 ]
+    done
+    check "2 ranks == 1 rank bitwise" cmp_models "$W/r1.h5" "$W/r2.h5" --bitwise --attr valid_loss --attr valid_song_accuracy
+    check "3 ranks == 1 rank bitwise" cmp_models "$W/r1.h5" "$W/r3.h5" --bitwise --attr valid_loss --attr valid_song_accuracy
+    for k in valid_loss valid_song_accuracy test_song_accuracy; do
+        check "$k equal on 1/2/3 ranks" [ "$(attr "$W/r1.h5" $k)" = "$(attr "$W/r2.h5" $k)" -a "$(attr "$W/r1.h5" $k)" = "$(attr "$W/r3.h5" $k)" ]
+    done
+    for n in 1 2; do
+        run $n "$A" train "${COMMON[@]}" --out "$W/f$n.h5" --epochs 2 --reduce float --max-steps 4 2>/dev/null
+        check "--reduce float, $n ranks: stopped with exit 3" [ $? -eq 3 ]
+    done
+    check "--reduce float: 1 vs 2 ranks within 1e-4 after 4 steps" cmp_models "$W/f1.h5.ckpt" "$W/f2.h5.ckpt" --tol 1e-4
+    ;;
+resume)
+    # reference: uninterrupted, 3 epochs on 2 ranks
+    OPTS=(--epochs 3 --batch 32 --micro-batch 8 --log)
+    run 2 "$A" train "${COMMON[@]}" --out "$W/ref.h5" "${OPTS[@]}" "$W/ref.tsv"
+    check "uninterrupted run exits 0" [ $? -eq 0 ]
+    # SIGKILL (one process, no mpiexec): after the first epoch's checkpoint, part-way into epoch 2
+    "$A" train "${COMMON[@]}" --out "$W/k.h5" "${OPTS[@]}" "$W/k.tsv" --resume &
+    pid=$!
+    for _ in $(seq 600); do [ -e "$W/k.h5.ckpt" ] && break; sleep 0.05; done
+    sleep 0.4
+    kill -KILL $pid 2>/dev/null
+    wait $pid
+    st=$?
+    check "SIGKILL landed before the end (status $st)" [ $st -eq 137 ]
+    check "checkpoint exists after SIGKILL" [ -e "$W/k.h5.ckpt" ]
+    "$A" train "${COMMON[@]}" --out "$W/k.h5" "${OPTS[@]}" "$W/k.tsv" --resume
+    check "--resume after SIGKILL exits 0" [ $? -eq 0 ]
+    check "SIGKILL + resume == uninterrupted (bitwise)" cmp_models "$W/ref.h5" "$W/k.h5" --bitwise
+    check "log has one row per epoch" [ "$(wc -l < "$W/k.tsv")" -eq 4 ]
+    check "log rows equal but for timings" [ "$(cut -f1-8,11 "$W/k.tsv")" = "$(cut -f1-8,11 "$W/ref.tsv")" ]
+    # SIGTERM on 2 ranks mid-epoch: exit 3 and a mid-epoch checkpoint; resume on 3 ranks
+    "$MPI" --oversubscribe -n 2 "$A" train "${COMMON[@]}" --out "$W/t.h5" "${OPTS[@]}" "$W/t.tsv" >"$W/t.out" 2>&1 &
+    pid=$!
+    for _ in $(seq 600); do [ -e "$W/t.h5.ckpt" ] && break; sleep 0.05; done
+    sleep 0.3
+    # like Slurm at the time limit: SIGTERM to every rank (mpiexec itself would SIGKILL them after 1 s)
+    ranks=$(pgrep -P $pid)
+    echo "SIGTERM to ranks $ranks"
+    kill -TERM $ranks
+    wait $pid
+    st=$?
+    cat "$W/t.out"
+    check "SIGTERM -> exit status 3 (got $st)" [ $st -eq 3 ]
+    check "SIGTERM message says --resume" grep -q "resume" "$W/t.out"
+    step=$("$PY" -c "import h5py; print(h5py.File('$W/t.h5.ckpt','r')['train_state'].attrs['step_in_epoch'])")
+    echo "checkpoint after SIGTERM at step_in_epoch $step"
+    check "checkpoint is mid-epoch (step_in_epoch $step > 0)" [ "$step" -gt 0 ]
+    run 3 "$A" train "${COMMON[@]}" --out "$W/t.h5" "${OPTS[@]}" "$W/t.tsv" --resume
+    check "--resume on 3 ranks exits 0" [ $? -eq 0 ]
+    check "SIGTERM + resume (2 -> 3 ranks) == uninterrupted (bitwise)" cmp_models "$W/ref.h5" "$W/t.h5" --bitwise
+    # --max-steps: the same mechanism without signals, resumed twice
+    run 1 "$A" train "${COMMON[@]}" --out "$W/m.h5" "${OPTS[@]}" "$W/m.tsv" --max-steps 10 2>/dev/null
+    check "--max-steps 10 -> exit 3" [ $? -eq 3 ]
+    run 1 "$A" train "${COMMON[@]}" --out "$W/m.h5" "${OPTS[@]}" "$W/m.tsv" --max-steps 40 --resume 2>/dev/null
+    check "--max-steps 40 --resume -> exit 3" [ $? -eq 3 ]
+    run 1 "$A" train "${COMMON[@]}" --out "$W/m.h5" "${OPTS[@]}" "$W/m.tsv" --resume
+    check "final --resume exits 0" [ $? -eq 0 ]
+    check "two stops + resumes == uninterrupted (bitwise)" cmp_models "$W/ref.h5" "$W/m.h5" --bitwise
+    ;;
+cli)
+    "$A" train --help | grep -q -- "--micro-batch"
+    check "--help lists options" [ $? -eq 0 ]
+    "$A" train --mels "$W/mels.h5" --out "$W/x.h5" --split 1/2 2>"$W/e1"
+    check "bad --split -> exit 2" [ $? -eq 2 ]
+    "$A" train --mels "$W/mels.h5" --out "$W/x.h5" --reduce fast 2>"$W/e2"
+    check "bad --reduce -> exit 2" [ $? -eq 2 ]
+    "$A" train --mels "$W/mels.h5" --out "$W/x.h5" --batch 17 --micro-batch 8 2>"$W/e3"
+    check "batch leaving a 1-segment micro-batch -> exit 2" [ $? -eq 2 ]
+    "$A" train --mels "$W/missing.h5" --out "$W/x.h5" 2>"$W/e4"
+    check "missing mels.h5 -> exit 2" [ $? -eq 2 ]
+    check "message names the file" grep -q "missing.h5" "$W/e4"
+    "$A" train --mels "$W/mels.h5" --out "$W/x.h5" --label-column genre 2>"$W/e5"
+    check "missing label column -> exit 2" [ $? -eq 2 ]
+    "$A" train --mels "$W/mels.h5" --out "$W/x.h5" --epochs 1 --resume --quiet
+    check "--resume without a checkpoint starts fresh" [ $? -eq 0 -a -e "$W/x.h5" -a -e "$W/x.h5.ckpt" ]
+    "$A" train --mels "$W/mels.h5" --out "$W/x.h5" --epochs 2 --resume --quiet --lr 0.5 2>"$W/e6"
+    check "--resume with other settings -> exit 2" [ $? -eq 2 ]
+    "$PY" "$SRC/tests/train_make_mels.py" "$W/split.h5" --split --artists 6 --songs 10 >/dev/null
+    "$A" train --mels "$W/split.h5" --out "$W/s.h5" --epochs 1 --batch 16 --micro-batch 8 >"$W/s.out" 2>&1
+    check "a /split column is used as given" grep -q "from /split" "$W/s.out"
+    check "split column: 47/6/5 songs (2 failed rows)" [ "$(attr "$W/s.h5" train_songs)/$(attr "$W/s.h5" valid_songs)/$(attr "$W/s.h5" test_songs)" = "47/6/5" ]
+    ;;
+*)
+    bad "unknown part $part"
+    ;;
+esac
+finish
