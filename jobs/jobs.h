@@ -18,7 +18,8 @@
     JOB(extract, "features of a track list -> features.h5 (decode, log-mel, DCNN or log-mel baseline; sharded)") \
     JOB(export, "features.h5 -> LIBSVM or TSV text for other tools") \
     JOB(evaluate, "SVM cross-validation (LIBSVM, artist-filtered folds, grid search over ranks)") \
-    JOB(report, "one self-contained HTML report (SVG charts) of a pipeline run folder")
+    JOB(report, "one self-contained HTML report (SVG charts) of a pipeline run folder") \
+    JOB(pipeline, "mel -> train -> extract -> lda -> evaluate in one job, or one --stage of it (Slurm)")
 
 #define JOB_DECLARE(name, summary) int job_##name##_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errlen);
 JOB_LIST(JOB_DECLARE)
