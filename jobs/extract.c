@@ -52,9 +52,9 @@
 #define JOB_STATUS_PENDING (-1)
 #define JOB_STATUS_FAILED 1
 
-enum { ST_SETUP, ST_AUDIO, ST_MEL, ST_READ, ST_NET, ST_POOL, ST_WRITE, ST_QUEUE, ST_TOTAL, ST_N };
+enum { ST_SETUP, ST_AUDIO, ST_MEL, ST_READ, ST_NET, ST_POOL, ST_WRITE, ST_QUEUE, ST_BARRIER, ST_CLOSE, ST_TOTAL, ST_N };
 static const char *const stage_names[ST_TOTAL] = {"setup (list, model, file)", "decode+resample", "log-mel", "read mels.h5", "net forward",
-                                                  "pooling", "write+flush", "queue wait"};
+                                                  "pooling", "write+flush", "queue wait", "end-of-round wait", "close"};
 
 typedef struct {
     /* options */
@@ -648,7 +648,9 @@ int job_extract_main(int argc, char **argv, MPI_Comm comm, char *err, size_t err
                     util_progress_update(&prog, (long)(done < n_todo ? done : n_todo), 0);
                 }
             }
+            double tb = util_now(); /* waiting here = load imbalance at the end of the round */
             rc = mpi_util_agree(comm, local, err, errlen);
+            now_add(&j.t[ST_BARRIER], tb);
             if (rc) break;
             rc = round_write(&j, out, err, errlen);
             rc = mpi_util_agree(comm, rc, err, errlen);
@@ -660,6 +662,7 @@ int job_extract_main(int argc, char **argv, MPI_Comm comm, char *err, size_t err
         interrupted = !rc && mpi_queue_interrupted(q);
         if (!rc && !interrupted) util_progress_finish(&prog, (long)n_todo);
     }
+    double tc = util_now();
     if (q) mpi_queue_free(q);
     if (out) {
         int rc2 = mpi_store_close(out, err, errlen);
@@ -669,6 +672,7 @@ int job_extract_main(int argc, char **argv, MPI_Comm comm, char *err, size_t err
         char e2[UTIL_ERRLEN];
         mpi_store_close(j.mels, e2, sizeof e2);
     }
+    now_add(&j.t[ST_CLOSE], tc);
     j.t[ST_TOTAL] = util_now() - t_start;
     if (!rc) print_summary(&j, comm, n_todo, interrupted);
     if (!rc && interrupted)
