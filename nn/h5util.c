@@ -149,6 +149,14 @@ static int attr_open(hid_t obj, const char *path, const char *name, hid_t *a, ch
     *a = H5Aexists(obj, name) > 0 ? H5Aopen(obj, name, H5P_DEFAULT) : H5I_INVALID_HID;
     QUIET_END;
     if (*a < 0) return util_fail(err, errlen, UTIL_EINPUT, "%s: attribute %s is missing", path, name);
+    hid_t s = H5Aget_space(*a); /* H5Aread writes every element: one value only (found by tests/fuzz) */
+    hssize_t np = s >= 0 ? H5Sget_simple_extent_npoints(s) : -1;
+    if (s >= 0) H5Sclose(s);
+    if (np != 1) {
+        H5Aclose(*a);
+        *a = H5I_INVALID_HID;
+        return util_fail(err, errlen, UTIL_EINPUT, "%s: attribute %s has %lld values, expected one", path, name, (long long)np);
+    }
     return 0;
 }
 

@@ -31,11 +31,13 @@ static herr_t list_dataset(hid_t g, const char *name, const H5L_info_t *info, vo
 
 /* Selects rows [off, off+n) of a 1-D or 2-D dataset (all columns) in a new file space, and makes the
  * matching memory space. n == 0 selects nothing in both (the rank still joins the collective read). */
-static int select_rows(hid_t dset, long off, long n, hid_t *fspace, hid_t *mspace)
+static int select_rows(hid_t dset, long off, long n, int want_rank, hid_t *fspace, hid_t *mspace)
 {
+    *mspace = H5I_INVALID_HID; /* a failed selection makes the caller's H5Dread fail */
     *fspace = H5Dget_space(dset);
     if (*fspace < 0) return -1;
     int rank = H5Sget_simple_extent_ndims(*fspace);
+    if (rank != want_rank) return -1; /* 2-D /status or column: overflow of the n-row buffer (tests/fuzz) */
     hsize_t dims[2] = {0, 1};
     H5Sget_simple_extent_dims(*fspace, dims, NULL);
     hsize_t start[2] = {(hsize_t)off, 0}, count[2] = {(hsize_t)n, rank > 1 ? dims[1] : 1};
@@ -62,7 +64,7 @@ static int read_strings(hid_t file, const char *path, const char *name, long off
         rc = util_fail(err, errlen, UTIL_EINPUT, "%s: /%s is not a string dataset", path, name);
         goto done;
     }
-    select_rows(d, off, n, &fs, &ms);
+    select_rows(d, off, n, 1, &fs, &ms);
     col->name = util_strdup(name);
     col->v = calloc((size_t)n + 1, sizeof *col->v);
     if (H5Tis_variable_str(ft) > 0) {
@@ -162,7 +164,7 @@ int reduce_features_read(const char *path, MPI_Comm comm, int mode, const char *
     hid_t sp = H5Dget_space(d);
     hsize_t dims[2] = {0, 0};
     int nd = H5Sget_simple_extent_ndims(sp);
-    H5Sget_simple_extent_dims(sp, dims, NULL);
+    if (nd == 2) H5Sget_simple_extent_dims(sp, dims, NULL); /* dims[2]: a 3-D /features overflowed it */
     H5Sclose(sp);
     if (nd != 2 || dims[1] < 1) {
         rc = util_fail(err, errlen, UTIL_EINPUT, "%s: /features must be 2-D (N, d), has %d dimensions", path, nd);
@@ -183,7 +185,7 @@ int reduce_features_read(const char *path, MPI_Comm comm, int mode, const char *
         rc = util_fail(err, errlen, UTIL_EFAIL, "%s: out of memory for %ld x %d features", path, out->n, out->dim);
         goto done;
     }
-    select_rows(d, out->offset, out->n, &fs, &ms);
+    select_rows(d, out->offset, out->n, 2, &fs, &ms);
     if (H5Dread(d, H5T_NATIVE_FLOAT, ms, fs, coll, out->x) < 0) {
         rc = util_fail(err, errlen, UTIL_EINPUT, "%s: cannot read /features", path);
         goto done;
@@ -195,7 +197,7 @@ int reduce_features_read(const char *path, MPI_Comm comm, int mode, const char *
 
     if (has_dataset(file, "status")) {
         d = H5Dopen2(file, "status", H5P_DEFAULT);
-        select_rows(d, out->offset, out->n, &fs, &ms);
+        select_rows(d, out->offset, out->n, 1, &fs, &ms);
         if (H5Dread(d, H5T_NATIVE_SCHAR, ms, fs, coll, out->status) < 0) {
             rc = util_fail(err, errlen, UTIL_EINPUT, "%s: cannot read /status", path);
             goto done;
