@@ -245,7 +245,7 @@ static const char *css =
     ".tile{flex:1 1 170px;background:#f8fafc;border:1px solid #e6e9ee;border-radius:8px;padding:10px 14px}\n"
     ".tile .k{font-size:12px;text-transform:uppercase;letter-spacing:0.05em;color:#57606a}\n"
     ".tile .v{font-size:24px;font-weight:700;margin:2px 0;font-variant-numeric:tabular-nums}\n"
-    ".tile .d{font-size:12px;color:#57606a}\n"
+    ".tile .d{font-size:12px;color:#57606a}.tile .pm{font-size:15px;font-weight:600;color:#57606a}\n"
     ".up{color:#1a7f37;font-weight:600}.down{color:#cf222e;font-weight:600}\n"
     "table{border-collapse:collapse;font-size:13px;margin:8px 0;font-variant-numeric:tabular-nums}\n"
     "th,td{padding:4px 10px;border-bottom:1px solid #eaecef;text-align:left;vertical-align:top}\n"
@@ -276,6 +276,13 @@ static void label_id(char *dst, size_t n, const char *label)
 }
 
 /* ---- at a glance ---- */
+/* "0.925" + a smaller "± 0.072" for the tiles */
+static void tile_acc(report_ctx *c, const job_json *r)
+{
+    double m = job_json_num(job_json_get(r, "accuracy_mean"), NAN), s = job_json_num(job_json_get(r, "accuracy_std"), NAN);
+    OUT("%.3f<span class=\"pm\"> \xc2\xb1 %.3f</span>", m, s);
+}
+
 static void acc_text(char *dst, size_t n, const job_json *r)
 {
     double m = job_json_num(job_json_get(r, "accuracy_mean"), NAN), s = job_json_num(job_json_get(r, "accuracy_std"), NAN);
@@ -298,17 +305,16 @@ static void section_glance(report_ctx *c)
         if (best < 0) best = base;
         if (best < 0) continue;
         char t[64];
-        acc_text(t, sizeof t, &c->res[l][best]);
         OUT("<div class=\"tile\"><div class=\"k\">");
         esc(c, c->label[l]);
-        OUT(" accuracy</div><div class=\"v\">%s</div><div class=\"d\">", t);
+        OUT(" accuracy</div><div class=\"v\">");
+        tile_acc(c, &c->res[l][best]);
+        OUT("</div><div class=\"d\">");
         esc(c, set_title(c->set[best]));
         if (base >= 0 && base != best) {
-            double sb = job_json_num(job_json_get(&c->res[l][base], "accuracy_std"), NAN),
-                   mb = job_json_num(job_json_get(&c->res[l][base], "accuracy_mean"), NAN);
+            double mb = job_json_num(job_json_get(&c->res[l][base], "accuracy_mean"), NAN);
             acc_text(t, sizeof t, &c->res[l][base]);
             OUT("; log-mel baseline %s, <span class=\"%s\">%+.3f</span>", t, bm >= mb ? "up" : "down", bm - mb);
-            (void)sb;
         }
         OUT("</div></div>\n");
     }
@@ -815,7 +821,7 @@ static void section_lda(report_ctx *c)
         }
         char t[256];
         snprintf(t, sizeof t, "coloured by %s", c->label[l]);
-        job_report_axes ax = {t, "LDA direction 1", "LDA direction 2", 540, 420, 0, 0};
+        job_report_axes ax = {t, "LDA direction 1", "LDA direction 2", 500, 420, 0, 0};
         job_report_buf svg = {0};
         job_report_svg_scatter(&svg, &ax, px, py, cls, (long)n, (const char *const *)sorted, L);
         figure(c, &svg, t);

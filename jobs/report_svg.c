@@ -356,8 +356,11 @@ void job_report_svg_bars(job_report_buf *b, const job_report_axes *ax, const cha
     svg_open(b, W, H, ax->title);
     legend_row(b, f.px, 40, series, colours, NULL, ns, 1);
     int small = hi <= 1.5;
-    y_axis(b, &f, ax->ylabel);
     double gw = f.pw / (ng > 0 ? ng : 1), inner = gw * 0.78, bw = inner / (ns > 0 ? ns : 1);
+    if (ng > 1 && !strcmp(groups[ng - 1], "mean")) /* set the summary group apart */
+        job_report_buf_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#f1f3f6\"/>\n",
+                              f.px + (ng - 1) * gw + 2, f.py, gw - 2, f.ph);
+    y_axis(b, &f, ax->ylabel);
     int labels = ng * ns <= 28 && bw >= 22;
     for (int g = 0; g < ng; g++) {
         double gx = f.px + g * gw + (gw - inner) / 2;
