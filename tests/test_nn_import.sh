@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# test_nn_import.sh - `artistnet import-keras` on the authors' model ($ARTISTNET_SHARED/data/
-# authors-model/model_siamese_10000.h5): exit 0 and a feature-extractor model.h5 that h5py reads
+# test_nn_import.sh - `artistnet import-keras` on the authors' model ($ARTISTNET_AUTHORS_MODEL,
+# data/authors-model/model_siamese_10000.h5): exit 0 and a feature-extractor model.h5 that h5py reads
 # (n_classes 0, no dense, authors' norm constants, the Keras tensors copied unchanged); bad inputs
 # exit 2 naming the file and the dataset: a non-Keras HDF5 file, a layer of another shape, a
 # truncated file, a missing file; usage errors exit 2; --help exits 0.
 set -u
-keras="$ARTISTNET_SHARED/data/authors-model/model_siamese_10000.h5"
+keras="$ARTISTNET_AUTHORS_MODEL"
 tmp=$(mktemp -d /tmp/test_nn_import.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 fail=0; pass=0
@@ -24,7 +24,7 @@ expect2 "missing file" "$tmp/nope.h5" "$ARTISTNET" import-keras --weights "$tmp/
 expect2 "non-Keras HDF5" "nn_reference.h5: not a Keras model file" \
   "$ARTISTNET" import-keras --weights "$ARTISTNET_FIXTURES/nn/nn_reference.h5" --out "$tmp/x.h5"
 if [ ! -r "$keras" ]; then
-  echo "SKIP: $keras not found (the rest needs the authors' model)"
+  bad "the authors' model $keras is missing (kept in data/authors-model/)"
 else
   if "$ARTISTNET" import-keras --weights "$keras" --out "$tmp/authors.h5" >"$tmp/out" 2>"$tmp/err"; then
     ok "import-keras exits 0: $(cat "$tmp/out")"

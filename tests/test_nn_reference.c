@@ -150,12 +150,12 @@ int main(int argc, char **argv)
     CHECK(nn_train_accumulate(m, segs, bad, N, &t1, NULL, err, sizeof err) == UTIL_EINPUT);
 
     /* the authors' Keras model */
-    const char *shared = getenv("ARTISTNET_SHARED");
+    const char *kenv = getenv("ARTISTNET_AUTHORS_MODEL");
     char kpath[4096];
-    snprintf(kpath, sizeof kpath, "%s/data/authors-model/model_siamese_10000.h5", shared ? shared : "../shared");
+    snprintf(kpath, sizeof kpath, "%s", kenv ? kenv : "data/authors-model/model_siamese_10000.h5");
     FILE *kf = fopen(kpath, "rb");
     if (!kf) {
-        printf("SKIP keras golden: %s not found\n", kpath);
+        CHECK_MSG(0, "the authors' Keras model %s is missing (kept in data/authors-model/)", kpath);
     } else {
         fclose(kf);
         nn_model *km;
