@@ -333,7 +333,10 @@ static void section_glance(report_ctx *c)
     if (m->ok) {
         double ta = attr_num(m, "test_song_accuracy"), ts = attr_num(m, "test_accuracy"), na_ = attr_num(m, "n_classes"),
                ep = attr_num(m, "train_epochs_run");
-        OUT("<div class=\"tile\"><div class=\"k\">artist net (test songs)</div><div class=\"v\">");
+        const char *which = "test";
+        if (!isfinite(ta) && !isfinite(ts)) /* no final test pass recorded: show validation */
+            ta = attr_num(m, "valid_song_accuracy"), ts = attr_num(m, "valid_accuracy"), which = "validation";
+        OUT("<div class=\"tile\"><div class=\"k\">artist net (%s songs)</div><div class=\"v\">", which);
         if (isfinite(ta)) OUT("%.3f", ta);
         else if (isfinite(ts)) OUT("%.3f", ts);
         else OUT("&#8212;");
