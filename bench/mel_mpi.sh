@@ -9,10 +9,10 @@ T=$(mktemp -d /tmp/an_bench_mel.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 "$ARTISTNET" synth --out "$T/c" --artists $((TRACKS / 4)) --songs 4 --seconds 30 --quiet
 run() { # np -> seconds
-  "$MPIEXEC" --oversubscribe -n "$1" "$ARTISTNET" mel --list "$T/c/tracks.tsv" --out "$T/m$1.h5" --fftw-wisdom "$T/w" 2>&1 \
+  "$MPIEXEC" --oversubscribe -n "$1" "$ARTISTNET" mel --list "$T/c/tracks.tsv" --out "$T/m$1.h5" 2>&1 \
     | sed -n 's/.*this run \([0-9]*\) tracks in \([0-9.]*\) s.*/\2/p'
 }
-run 1 >/dev/null # warm the page cache and the wisdom file
+run 1 >/dev/null # warm the page cache
 b1=1e9; b2=1e9
 for r in $(seq "$REPS"); do
   t1=$(run 1); t2=$(run 2)

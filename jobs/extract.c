@@ -38,7 +38,6 @@
 #include "shard/shard.h"
 #include "util/util.h"
 
-#include <fftw3.h>
 #include <inttypes.h>
 #include <math.h>
 #include <signal.h>
@@ -572,11 +571,6 @@ int job_extract_main(int argc, char **argv, MPI_Comm comm, char *err, size_t err
     j.segs = malloc((size_t)j.G * j.K * EXTRACT_SEG_SIZE * sizeof *j.segs);
     j.segfeat = malloc((size_t)j.G * j.K * JOB_FEAT_DIM * sizeof *j.segfeat);
     if (!j.segs || !j.segfeat) rc = util_fail(err, errlen, UTIL_EFAIL, "out of memory for %d segments", j.G * j.K);
-    /* FFTW_MEASURE (extract/mel.c) times candidate FFT algorithms, so two processes may pick different
-     * ones and round differently (features differed by ~3e-6 between runs). A time limit of 0 makes
-     * the planner fall back to its FFTW_ESTIMATE plan, which is deterministic: identical rows on any
-     * rank count and across --resume. */
-    fftwf_set_timelimit(0.0);
     if (!rc && !j.mels_path && !(j.mel = extract_mel_make()))
         rc = util_fail(err, errlen, UTIL_EFAIL, "cannot make the log-mel front end (FFTW plan)");
     rc = mpi_util_agree(comm, rc, err, errlen);

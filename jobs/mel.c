@@ -7,18 +7,14 @@
  * completion record: --resume reopens the file and processes only rows still at -1. Output rows
  * are list rows, so the file does not depend on the number of ranks or on timing.
  *
- * Determinism: extract_mel_make plans with FFTW_MEASURE, which picks different plans in different
- * processes (measured here: 2 of 4 runs of the same list chose other codelets), and different plans
- * round differently (1 ulp). So rank 0 plans first and broadcasts its FFTW wisdom, which the other
- * ranks import before planning (one plan per run); the wisdom is kept in the file (attribute
- * fftw_wisdom) and imported on --resume, so a resumed file's /mel equals an uninterrupted run's; and
- * --fftw-wisdom FILE pins the plan across runs (any rank count gives the same bits).
+ * Determinism: extract_mel_make plans its FFT with FFTW_ESTIMATE, a plan that is the same in every
+ * process, so /mel has the same bits for any rank count, any run and across --resume.
  *
  * mels.h5 (DESIGN.md "Files"): /ids, one fixed-length UTF-8 string dataset per list column (list
  * order), /mel float32 (N, K, 128, 129) zero where there is no segment, /n_segments int32 (N),
  * /status int8 (N: 0 ok, 1 failed, -1 not processed yet), /errors fixed-length strings (N, 256 bytes,
  * empty when ok); root attributes: the front-end parameters, segments, list, list_hash, columns,
- * version, ranks, command_line, fftw_wisdom.
+ * version, ranks, command_line.
  */
 #include "extract/extract.h"
 #include "jobs/jobs.h"
@@ -28,7 +24,6 @@
 #include "shard/shard.h"
 #include "util/util.h"
 
-#include <fftw3.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -44,7 +39,7 @@
 static const char *const mel_reserved[] = {"ids", "mel", "n_segments", "status", "errors", NULL};
 
 typedef struct {
-    const char *list_path, *out_path, *wisdom_path;
+    const char *list_path, *out_path;
     int K, resume, quiet, round, chunk;
     shard_list list;
     mpi_store *s;
@@ -68,45 +63,13 @@ static void list_hash_text(char *buf, size_t n, uint64_t h)
     snprintf(buf, n, "fnv1a64:%016" PRIx64, h);
 }
 
-/* FFTW plans from rank 0's wisdom (or the file's, on --resume): the same plan on every rank. */
-static int mel_plan(mel_job *j, MPI_Comm comm, const char *wisdom_in, char *err, size_t errlen)
+/* The log-mel front end of this rank (FFTW plan, window, filterbank). */
+static int mel_plan(mel_job *j, MPI_Comm comm, char *err, size_t errlen)
 {
-    int rank = mpi_util_rank(comm);
-    char *w = NULL;
-    long len = 0;
-    if (wisdom_in && *wisdom_in) fftwf_import_wisdom_from_string(wisdom_in);
-    int saved = 1;
-    if (rank == 0) {
-        /* a wisdom file pins the plan across runs: read it when it exists, else write it */
-        int have_file = j->wisdom_path && (wisdom_in == NULL || !*wisdom_in) &&
-                        fftwf_import_wisdom_from_filename(j->wisdom_path);
-        j->m = extract_mel_make();
-        w = j->m ? fftwf_export_wisdom_to_string() : NULL;
-        len = w ? (long)strlen(w) + 1 : 0;
-        if (j->m && j->wisdom_path && !have_file) saved = fftwf_export_wisdom_to_filename(j->wisdom_path);
-    }
-    MPI_CHECK(MPI_Bcast(&saved, 1, MPI_INT, 0, comm));
-    if (!saved) return util_fail(err, errlen, UTIL_EINPUT, "%s: cannot write the FFTW wisdom file", j->wisdom_path);
-    MPI_CHECK(MPI_Bcast(&len, 1, MPI_LONG, 0, comm));
-    if (len == 0) return util_fail(err, errlen, UTIL_EFAIL, "mel: cannot set up the FFT (extract_mel_make failed)");
-    if (rank != 0) {
-        w = malloc((size_t)len);
-        if (!w) return util_fail(err, errlen, UTIL_EFAIL, "mel: out of memory");
-    }
-    int rc = MPI_Bcast(w, (int)len, MPI_CHAR, 0, comm);
-    if (rc != MPI_SUCCESS) {
-        free(w);
-        return mpi_util_report(err, errlen, __FILE__, __LINE__, "MPI_Bcast(wisdom)", rc);
-    }
-    if (rank != 0) {
-        fftwf_import_wisdom_from_string(w);
-        j->m = extract_mel_make();
-    }
-    rc = j->m ? UTIL_OK : util_fail(err, errlen, UTIL_EFAIL, "mel: cannot set up the FFT on rank %d", rank);
-    rc = mpi_util_agree(comm, rc, err, errlen);
-    if (!rc && !j->resume) rc = attr_str(j->s, "fftw_wisdom", w, err, errlen);
-    free(w);
-    return rc;
+    j->m = extract_mel_make();
+    int rc = j->m ? UTIL_OK
+                  : util_fail(err, errlen, UTIL_EFAIL, "mel: cannot set up the FFT on rank %d", mpi_util_rank(comm));
+    return mpi_util_agree(comm, rc, err, errlen);
 }
 
 static int out_create(mel_job *j, MPI_Comm comm, int argc, char **argv, char *err, size_t errlen)
@@ -169,8 +132,8 @@ static int out_create(mel_job *j, MPI_Comm comm, int argc, char **argv, char *er
     return rc;
 }
 
-/* --resume: same list and segment count; returns the stored FFTW wisdom in wisdom (malloc'ed). */
-static int out_reopen(mel_job *j, MPI_Comm comm, int argc, char **argv, char **wisdom, char *err, size_t errlen)
+/* --resume: same list and segment count. */
+static int out_reopen(mel_job *j, MPI_Comm comm, int argc, char **argv, char *err, size_t errlen)
 {
     int rc = mpi_store_open(comm, j->out_path, 1, &j->s, err, errlen);
     if (rc) return rc;
@@ -192,11 +155,6 @@ static int out_reopen(mel_job *j, MPI_Comm comm, int argc, char **argv, char **w
     if (r != 4 || d[0] != j->list.n || d[1] != (size_t)j->K || d[2] != EXTRACT_N_MELS || d[3] != EXTRACT_SEG_FRAMES)
         return util_fail(err, errlen, UTIL_EINPUT, "%s: /mel is not (%zu, %d, %d, %d)", j->out_path, j->list.n, j->K,
                          EXTRACT_N_MELS, EXTRACT_SEG_FRAMES);
-    size_t wl = 1 << 20;
-    *wisdom = calloc(wl, 1);
-    if (!*wisdom) return util_fail(err, errlen, UTIL_EFAIL, "mel: out of memory");
-    char ebuf[UTIL_ERRLEN];
-    if (mpi_store_attr_read_string(s, NULL, "fftw_wisdom", *wisdom, wl, ebuf, sizeof ebuf)) (*wisdom)[0] = 0;
     rc = mpi_store_attr_write_int(s, NULL, "ranks", mpi_util_size(comm), err, errlen);
     char *cmd = util_join_argv(argc, argv);
     if (!rc) rc = attr_str(s, "command_line", cmd, err, errlen);
@@ -336,9 +294,6 @@ int job_mel_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errlen)
         {"resume", UTIL_OPT_FLAG, &j.resume, NULL, "continue an interrupted run: only rows not done yet (/status -1)", 0, 0, 0},
         {"round", UTIL_OPT_INT, &j.round, "0", "tracks per collective write, all ranks (0: 32 per rank)", 0, 1000000, 0},
         {"chunk", UTIL_OPT_INT, &j.chunk, "0", "largest chunk of tracks a worker gets at once (0: 16)", 0, 100000, 0},
-        {"fftw-wisdom", UTIL_OPT_STRING, &j.wisdom_path, "",
-         "FFTW wisdom file: read if it exists, else written; runs sharing it use the same FFT plan, so their "
-         "/mel agree bit for bit (without it plans are measured per run and may differ in the last bit)", 0, 0, 0},
         {"quiet", UTIL_OPT_FLAG, &j.quiet, NULL, "no progress lines or summary", 0, 0, 0},
         {0}};
     int rc = util_opts_parse("mel", "log-mel segments of a track list -> mels.h5 (mpirun -n N for N ranks)", opts,
@@ -353,15 +308,13 @@ int job_mel_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errlen)
         mel_free(&j);
         return rc;
     }
-    char *wisdom = NULL;
     struct stat sb;
     int exists = rank == 0 ? stat(j.out_path, &sb) == 0 : 0;
     MPI_Bcast(&exists, 1, MPI_INT, 0, comm);
     if (j.resume && !exists) j.resume = 0; /* nothing to resume: start afresh */
-    rc = j.resume ? out_reopen(&j, comm, argc, argv, &wisdom, err, errlen) : out_create(&j, comm, argc, argv, err, errlen);
+    rc = j.resume ? out_reopen(&j, comm, argc, argv, err, errlen) : out_create(&j, comm, argc, argv, err, errlen);
     rc = mpi_util_agree(comm, rc, err, errlen);
-    if (!rc) rc = mel_plan(&j, comm, wisdom, err, errlen);
-    free(wisdom);
+    if (!rc) rc = mel_plan(&j, comm, err, errlen);
     if (!rc) rc = mpi_util_agree(comm, mpi_store_flush(j.s, err, errlen), err, errlen);
     size_t *todo = NULL, n_todo = 0;
     if (!rc) rc = mpi_util_agree(comm, mpi_store_rows_pending(j.s, "status", MEL_PENDING, &todo, &n_todo, err, errlen), err, errlen);

@@ -80,7 +80,7 @@ def schema(path, listpath, k):
                            ("fmin", 0.0), ("fmax", 11025.0), ("segments", k)]:
             check(name in a and a[name] == want, f"attribute {name} == {want} (got {a.get(name)})")
         for name in ["spectrum", "mel_scale", "mel_norm", "log_compression", "window", "list", "list_hash",
-                     "version", "command_line", "columns", "fftw_wisdom"]:
+                     "version", "command_line", "columns"]:
             check(name in a, f"attribute {name}")
         check("ranks" in a and a["ranks"] >= 1, "attribute ranks")
         check(a["columns"].decode() == "\t".join(cols), "attribute columns")

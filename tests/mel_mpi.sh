@@ -13,7 +13,7 @@ ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
 expect() { local what=$1; shift; if "$@"; then ok; else bad "$what"; fi; }
 h5() { "$PYTHON3" "$ARTISTNET_SRC/tests/mel_h5.py" "$@" >"$T/py.log" 2>&1 || { cat "$T/py.log" >&2; return 1; }; }
-mel() { local np=$1; shift; $MPIEXEC --oversubscribe -n "$np" "$ARTISTNET" mel --quiet --fftw-wisdom "$T/wisdom" "$@"; }
+mel() { local np=$1; shift; $MPIEXEC --oversubscribe -n "$np" "$ARTISTNET" mel --quiet "$@"; }
 
 "$ARTISTNET" synth --out "$T/c" --artists 4 --songs 4 --seconds 6.5 --quiet || { echo "synth failed"; exit 1; }
 "$ARTISTNET" synth --out "$T/short" --artists 1 --songs 1 --seconds 1 --quiet || { echo "synth failed"; exit 1; }
@@ -55,7 +55,7 @@ for np in 1 2; do
   expect "resume after SIGKILL ($np ranks) == clean run" h5 same "$T/m1.h5" "$T/k$np.h5"
 done
 # SIGTERM: finish the tracks in hand, write, exit 3; --resume completes
-ARTISTNET_MEL_TEST_SIGNAL=TERM:2 $MPIEXEC --oversubscribe -n 2 "$ARTISTNET" mel --fftw-wisdom "$T/wisdom" --list "$L" --out "$T/t.h5" --segments $K --round 4 2>"$T/term.log"
+ARTISTNET_MEL_TEST_SIGNAL=TERM:2 $MPIEXEC --oversubscribe -n 2 "$ARTISTNET" mel --list "$L" --out "$T/t.h5" --segments $K --round 4 2>"$T/term.log"
 rc=$?; expect "SIGTERM exits 3 (got $rc)" test $rc = 3
 expect "SIGTERM message" grep -q 'run again with --resume' "$T/term.log"
 mel 3 --list "$L" --out "$T/t.h5" --segments $K --round 4 --resume; expect "resume after SIGTERM exits 0" test $? = 0
