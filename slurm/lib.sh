@@ -2,8 +2,9 @@
 # Slurm's time-limit warning into a checkpoint + requeue:
 #   * the templates ask for `--signal=B:TERM@120` (TERM to this batch shell 120 s before the limit)
 #     and `--requeue`;
-#   * the trap forwards TERM to the srun step; artistnet finishes the work in hand, saves its state
-#     and exits 3 ("interrupted, resumable");
+#   * the trap forwards it to the tasks as USR1 through srun (srun itself treats TERM as "cancel the
+#     step" and kills the tasks; it forwards USR1 untouched); artistnet treats USR1 like TERM:
+#     finishes the work in hand, saves its state and exits 3 ("interrupted, resumable");
 #   * on exit status 3 the job requeues itself; the next start runs the same stage with --resume and
 #     continues where it stopped. Dependent jobs (afterok) wait, since the job has not completed.
 # Environment: ARTISTNET (the binary; default: artistnet on PATH).
@@ -13,7 +14,7 @@ an_stage() {
   echo "artistnet-slurm: job ${SLURM_JOB_ID:-?} (restart ${SLURM_RESTART_COUNT:-0}) on ${SLURM_NTASKS:-?} tasks: $bin $*" >&2
   srun --kill-on-bad-exit=1 "$bin" "$@" &
   local pid=$! rc
-  trap 'echo "artistnet-slurm: TERM received, checkpointing" >&2; kill -TERM "$pid" 2>/dev/null' TERM
+  trap 'echo "artistnet-slurm: TERM received, checkpointing" >&2; kill -USR1 "$pid" 2>/dev/null' TERM
   wait "$pid"; rc=$?
   while kill -0 "$pid" 2>/dev/null; do wait "$pid"; rc=$?; done   # wait was cut short by the trap
   trap - TERM

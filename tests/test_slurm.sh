@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# test_slurm.sh - the pipeline on a real one-node Slurm (slurm/test-cluster), label `slurm`:
+#  1. slurm/submit chains the six stages (afterok, srun -n 2); the final results.json files equal
+#     those of a plain `mpirun -n 2 artistnet pipeline` run, apart from timing and paths;
+#  2. a running train stage gets Slurm's warning signal (scancel --signal=TERM --batch), checkpoints,
+#     exits 3 and requeues itself; after the restart it finishes with the same model (checksum) as an
+#     uninterrupted run.
+# Skips (exit 77) only when Slurm cannot start and we are not in CI; in CI it must run.
+set -u
+src=${ARTISTNET_SRC:?}; A=${ARTISTNET:?}
+fail=0; pass=0
+ok() { echo "ok: $1"; pass=$((pass+1)); }
+bad() { echo "FAIL: $1"; fail=$((fail+1)); }
+if ! command -v sbatch >/dev/null || ! command -v slurmctld >/dev/null; then
+  if [ "${CI:-}" = true ]; then echo "FAIL: Slurm is not installed (scripts/setup installs slurm-wlm)"; exit 1; fi
+  echo "SKIP: Slurm not installed"; exit 77
+fi
+work=$(mktemp -d /tmp/artistnet-slurmtest.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+mpi() { "${MPIEXEC:-mpirun}" --oversubscribe -n 2 "$@"; }
+
+"$A" synth --out "$work/src" --artists 8 --songs 5 --seconds 8 --seed 3 --quiet || exit 1
+"$A" synth --out "$work/task" --artists 8 --songs 4 --seconds 8 --seed 3 --artist-offset 100 --quiet || exit 1
+args=(--train-list "$work/src/tracks.tsv" --task-list "$work/task/tracks.tsv" --label-column genre,mood
+      --epochs 4 --segments 3 --folds 2 --quiet)
+mpi "$A" pipeline "${args[@]}" --out "$work/ref" >/dev/null || { echo "FAIL: reference mpirun pipeline"; exit 1; }
+# uninterrupted reference for the requeue test: more steps, so the signal lands mid-run
+targs=(--train-list "$work/src/tracks.tsv" --task-list "$work/task/tracks.tsv" --label-column genre
+       --epochs 60 --patience 1000 --batch 8 --segments 3 --quiet)
+mpi "$A" pipeline "${targs[@]}" --stage mel --out "$work/tref" >/dev/null &&
+mpi "$A" pipeline "${targs[@]}" --stage train --out "$work/tref" >/dev/null || { echo "FAIL: reference train"; exit 1; }
+
+# strip what may differ between two runs of the same computation: timing, command lines, paths, and
+# the input files' whole-file checksums (the files hold their command lines); the inputs' data are
+# compared with h5diff instead
+norm() { grep -v -e '"timing"' -e '"command_line"' "$1" | sed -e 's/"path": "[^"]*"//g' -e 's/"fnv1a64": "[^"]*"//g'; }
+checksum() { h5dump -a /checksum "$1" 2>/dev/null | grep -o 'fnv1a64:[0-9a-f]*'; }
+
+# waits for jobs to leave the queue; prints their final states
+wait_jobs() {
+  local t=0 ids=$1 left
+  while :; do
+    left=$(squeue -h -j "$ids" -o %i 2>/dev/null | wc -l)
+    [ "$left" = 0 ] && break
+    t=$((t+1)); [ $t -gt 600 ] && { echo "timeout waiting for $ids" >&2; scancel ${ids//,/ }; return 1; }
+    sleep 1
+  done
+}
+state() { scontrol show job "$1" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | cut -d= -f2; }
+
+inside() {
+  cd "$work"
+  export ARTISTNET=$A
+  # --- 1. the chain ---
+  out=$("$src/slurm/submit" --ntasks 2 -- "${args[@]}" --out "$work/slurm") || { bad "submit"; return; }
+  echo "$out"
+  all=$(awk '$1=="all"{print $2}' <<<"$out")
+  [ "$(wc -l <<<"$out")" = 7 ] && ok "submit printed six stage job ids" || bad "submit output"
+  wait_jobs "$all" || bad "chain finished in time"
+  for j in ${all//,/ }; do
+    s=$(state "$j"); [ "$s" = COMPLETED ] || bad "job $j ended $s"
+  done
+  n=0
+  for f in "$work"/ref/eval/*/*/results.json; do
+    g=${f/\/ref\//\/slurm\/}
+    if [ -f "$g" ] && diff <(norm "$f") <(norm "$g") >/dev/null; then n=$((n+1)); else bad "results differ: $g"; diff <(norm "$f") <(norm "$g") | head -5; fi
+  done
+  [ $n -ge 6 ] && ok "slurm chain results.json == mpirun pipeline ($n files)" || bad "only $n identical results files"
+  for f in task_features.h5:/features task_baseline.h5:/features train_features.h5:/features lda.h5:/components; do
+    h5diff -d 0 "$work/ref/${f%%:*}" "$work/slurm/${f%%:*}" "${f#*:}" >/dev/null \
+      && ok "${f%%:*} ${f#*:} identical" || bad "${f%%:*} ${f#*:} differs between slurm and mpirun"
+  done
+
+  # --- 2. warning signal -> checkpoint -> requeue -> same model ---
+  out=$("$src/slurm/submit" --ntasks 2 --stages "mel train" -- "${targs[@]}" --out "$work/treq") || { bad "submit train"; return; }
+  mel_id=$(awk '$1=="mel"{print $2}' <<<"$out"); tr_id=$(awk '$1=="train"{print $2}' <<<"$out")
+  # wait until train is running and has made progress, then send the time-limit warning
+  for _ in $(seq 1 300); do
+    [ "$(state "$tr_id")" = RUNNING ] && [ -f "$work/treq/model.h5.ckpt" ] && break
+    sleep 0.5
+  done
+  [ "$(state "$tr_id")" = RUNNING ] && ok "train stage running" || bad "train never ran (state $(state "$tr_id"))"
+  scancel --signal=TERM --batch "$tr_id"
+  requeued=0
+  for _ in $(seq 1 120); do
+    r=$(scontrol show job "$tr_id" | grep -o 'Restarts=[0-9]*' | cut -d= -f2)
+    if [ "${r:-0}" -ge 1 ]; then requeued=1; break; fi
+    sleep 0.5
+  done
+  [ $requeued = 1 ] && ok "train requeued itself after TERM" || bad "train was not requeued"
+  grep -q "interrupted" "$work"/slurm-"$tr_id".out 2>/dev/null && ok "stage log says interrupted" || bad "no 'interrupted' in slurm-$tr_id.out"
+  scontrol update JobId="$tr_id" StartTime=now >/dev/null 2>&1   # skip Slurm's requeue hold
+  wait_jobs "$mel_id,$tr_id" || bad "requeued train finished in time"
+  [ "$(state "$tr_id")" = COMPLETED ] && ok "requeued train completed" || bad "requeued train ended $(state "$tr_id")"
+  a=$(checksum "$work/tref/model.h5"); b=$(checksum "$work/treq/model.h5")
+  [ -n "$a" ] && [ "$a" = "$b" ] && ok "requeued model == uninterrupted model ($a)" || bad "model checksums differ: '$a' vs '$b'"
+}
+export work src A
+# arrays do not cross `export -f`: re-declare them in the inner shell
+"$src/slurm/test-cluster" run bash -c "$(declare -p args targs); $(declare -f inside ok bad norm checksum wait_jobs state); pass=0; fail=0; inside; echo \"test_slurm: \$pass passed, \$fail failed\"; [ \$fail = 0 ]"
+rc=$?
+if [ $rc = 77 ] && [ "${CI:-}" != true ]; then echo "SKIP: Slurm could not start"; exit 77; fi
+exit $rc
