@@ -33,7 +33,7 @@ static const char *const stage_names[ST_N] = {"mel", "train", "extract-train", "
 #define MAX_LABELS 8
 
 typedef struct {
-    const char *train_list, *task_list, *labels, *out, *stage, *pretrained;
+    const char *train_list, *task_list, *labels, *out, *stage, *pretrained, *artist_col;
     int epochs, batch, seed, segments, folds, lda_dim, quiet, resume, check, no_baseline, patience;
     double lr;
     const char *kernel;
@@ -79,13 +79,14 @@ static int identities(pipe_ctx *c, char *err, size_t errlen)
     c->id[ST_XTASK] = h;
     c->id[ST_LDA] = h_int(h_str(h_int(UTIL_FNV_INIT, (long long)c->id[ST_XTRAIN]), "lda"), c->lda_dim);
     h = h_str(h_int(h_int(UTIL_FNV_INIT, (long long)c->id[ST_XTASK]), (long long)c->id[ST_LDA]), "evaluate");
-    h = h_str(h_int(h_int(h_str(h, c->labels), c->folds), c->seed), c->kernel);
+    h = h_str(h_str(h_int(h_int(h_str(h, c->labels), c->folds), c->seed), c->kernel), c->artist_col);
     c->id[ST_EVAL] = h;
     return UTIL_OK;
 }
 
-/* state of a stage in DIR/pipeline.state: 0 none/other identity, 1 started, 2 done (last line wins) */
-static int state_get(const pipe_ctx *c, int s)
+/* state of a stage in DIR/pipeline.state: 0 none/other identity, 1 started, 2 done (last line wins);
+ * *seconds (may be NULL) gets the recorded run time of a done stage */
+static int state_get_time(const pipe_ctx *c, int s, double *seconds)
 {
     char p[PATH_LEN + 32];
     snprintf(p, sizeof p, "%s/pipeline.state", c->out);
@@ -93,13 +94,18 @@ static int state_get(const pipe_ctx *c, int s)
     if (!f) return 0;
     char line[512], name[64], what[16];
     unsigned long long id;
+    double secs = 0;
     int st = 0;
     while (fgets(line, sizeof line, f))
-        if (sscanf(line, "%63s %llx %15s", name, &id, what) == 3 && !strcmp(name, stage_names[s]))
+        if (sscanf(line, "%63s %llx %15s %lf", name, &id, what, &secs) == 4 && !strcmp(name, stage_names[s])) {
             st = id != c->id[s] ? 0 : !strcmp(what, "done") ? 2 : 1;
+            if (seconds) *seconds = st == 2 ? secs : 0;
+        }
     fclose(f);
     return st;
 }
+
+static int state_get(const pipe_ctx *c, int s) { return state_get_time(c, s, NULL); }
 
 static int state_put(const pipe_ctx *c, int s, const char *what, char *err, size_t errlen)
 {
@@ -252,6 +258,7 @@ static int stage_eval(pipe_ctx *c, int resume, char *err, size_t errlen)
             arg(&a, "evaluate"); arg(&a, "--features"); arg(&a, files[i]); arg(&a, "--out"); arg(&a, dir);
             arg(&a, "--label-column"); arg(&a, c->label[l]); arg(&a, "--folds"); arg(&a, f);
             arg(&a, "--seed"); arg(&a, s); arg(&a, "--kernel"); arg(&a, c->kernel);
+            arg(&a, "--artist-column"); arg(&a, c->artist_col);
             if (ldas[i]) { arg(&a, "--lda"); arg(&a, ldas[i]); }
             int rc = run_job(c, job_evaluate_main, &a, err, errlen);
             if (rc) return rc;
@@ -317,22 +324,29 @@ static void read_accuracy(const char *dir, double *mean, double *sd)
     if (s) *sd = strtod(s + 15, NULL);
 }
 
+/* DIR/pipeline.tsv (always) and, unless --quiet, the summary on stdout. Skipped stages show the
+ * time recorded when they ran. */
 static void summary(pipe_ctx *c, double total)
 {
     if (c->rank != 0) return;
     char p[PATH_LEN + 32];
     snprintf(p, sizeof p, "%s/pipeline.tsv", c->out);
     FILE *f = fopen(p, "w");
-    if (f) fprintf(f, "stage\tstatus\tseconds\n");
-    printf("\npipeline summary (%s, %.1f s, %d rank%s)\n", c->out, total, mpi_util_size(c->comm),
-           mpi_util_size(c->comm) > 1 ? "s" : "");
-    printf("  %-14s %-9s %9s\n", "stage", "status", "seconds");
+    if (f) fprintf(f, "stage\tstatus\tseconds\tranks\n");
+    int size = mpi_util_size(c->comm);
+    if (!c->quiet) {
+        printf("\npipeline summary (%s, %.1f s, %d rank%s)\n", c->out, total, size, size > 1 ? "s" : "");
+        printf("  %-14s %-9s %9s\n", "stage", "status", "seconds");
+    }
     for (int s = 0; s < ST_N; s++) {
-        const char *status = c->ran[s] ? "ran" : state_get(c, s) == 2 ? "skipped" : "not run";
-        printf("  %-14s %-9s %9.1f\n", stage_names[s], status, c->seconds[s]);
-        if (f) fprintf(f, "%s\t%s\t%.3f\n", stage_names[s], status, c->seconds[s]);
+        double secs = c->seconds[s];
+        int st = c->ran[s] ? 2 : state_get_time(c, s, &secs);
+        const char *status = c->ran[s] ? "ran" : st == 2 ? "skipped" : "not run";
+        if (!c->quiet) printf("  %-14s %-9s %9.1f\n", stage_names[s], status, secs);
+        if (f) fprintf(f, "%s\t%s\t%.3f\t%d\n", stage_names[s], status, secs, size);
     }
     if (f) fclose(f);
+    if (c->quiet) return;
     const char *names[4], *files[4], *ldas[4];
     int n = eval_sets(c, names, files, ldas);
     for (int l = 0; l < c->n_labels; l++) {
@@ -383,6 +397,8 @@ static int check_lists(const pipe_ctx *c, char *err, size_t errlen)
     if (rc) return rc;
     rc = shard_list_load(c->task_list, &l, err, errlen);
     if (rc) return rc;
+    if (shard_list_column(&l, c->artist_col) < 0)
+        rc = util_fail(err, errlen, UTIL_EINPUT, "%s: no column '%s' (--artist-column)", c->task_list, c->artist_col);
     for (int i = 0; i < c->n_labels && !rc; i++)
         if (shard_list_column(&l, c->label[i]) < 0)
             rc = util_fail(err, errlen, UTIL_EINPUT, "%s: no column '%s' (--label-column)", c->task_list, c->label[i]);
@@ -411,6 +427,8 @@ int job_pipeline_main(int argc, char **argv, MPI_Comm comm, char *err, size_t er
         {"lda-dim", UTIL_OPT_INT, &c.lda_dim, "100", "LDA output dimension (lda)", 1, 4096, 0},
         {"folds", UTIL_OPT_INT, &c.folds, "3", "outer cross-validation folds (evaluate)", 2, 100, 0},
         {"kernel", UTIL_OPT_STRING, &c.kernel, "rbf", "SVM kernel, linear or rbf (evaluate)", 0, -1, 0},
+        {"artist-column", UTIL_OPT_STRING, &c.artist_col, "artist",
+         "task-list column whose values never share a fold (MIREX artist filter; e.g. track)", 0, -1, 0},
         {"pretrained", UTIL_OPT_STRING, &c.pretrained, "", "also evaluate features of this model.h5 (e.g. import-keras output)", 0, -1, 0},
         {"no-baseline", UTIL_OPT_FLAG, &c.no_baseline, "", "skip the log-mel baseline features", 0, -1, 0},
         {"resume", UTIL_OPT_FLAG, &c.resume, "", "accepted for symmetry with the stages: the pipeline always continues from pipeline.state", 0, -1, 0},
@@ -459,6 +477,6 @@ int job_pipeline_main(int argc, char **argv, MPI_Comm comm, char *err, size_t er
     double t0 = util_now();
     for (int s = 0; s < ST_N && !rc; s++)
         if (only < 0 || only == s) rc = run_stage(&c, s, err, errlen);
-    if (!rc && !c.quiet && (only < 0 || only == ST_EVAL)) summary(&c, util_now() - t0);
+    if (!rc && (only < 0 || only == ST_EVAL)) summary(&c, util_now() - t0);
     return rc;
 }
