@@ -579,7 +579,7 @@ static void section_stages(report_ctx *c)
                 OUT("<td class=\"n\">%s</td><td class=\"n\">%s</td></tr>\n", work, rate); /* built from numbers only */
             }
             OUT("</table>\n<p class=\"small\">A stage reported as skipped was up to date from an earlier run; its time "
-                "is that of this run (near 0).</p>\n");
+                "is the one recorded when it ran.</p>\n");
         } else {
             c->h.oom = 1;
         }
