@@ -207,6 +207,11 @@ int extract_audio_load(const char *path, int sr_out, float **out, size_t *n, dou
             if (odone == 0) break;
         }
     }
+    for (size_t i = 0; resample && i < len; i++) /* soxr turns huge finite samples into Inf (tests/fuzz) */
+        if (!isfinite((*out)[i])) {
+            rc = util_fail(err, errlen, UTIL_ETRACK, "%s: non-finite sample after resampling (samples too large)", path);
+            goto done;
+        }
     *n = len;
     if (src_seconds) *src_seconds = (double)got_total / info.samplerate;
     goto done;

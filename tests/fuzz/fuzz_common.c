@@ -12,6 +12,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+int fuzz_raw_h5(void)
+{
+    static int on = -1;
+    if (on < 0) on = getenv("FUZZ_RAW_H5") && !strcmp(getenv("FUZZ_RAW_H5"), "1");
+    return on;
+}
+
 /* ---- temp files ---- */
 
 static char tmp_paths[8][512];

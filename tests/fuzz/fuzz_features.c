@@ -1,7 +1,7 @@
 /* fuzz_features.c - libFuzzer target for the features.h5 reader reduce_features_read (one rank,
  * MPI_COMM_SELF; MPI_Init once at start-up, since the reader uses the MPI-IO driver) and the class
- * map of its artist column. Inputs starting with the HDF5 signature are raw files (seed:
- * corpus/fuzz_features, from fuzz_seeds); others are recipes of schema edits (fuzz_common.h)
+ * map of its artist column. Inputs starting with the HDF5 signature are raw files when
+ * FUZZ_RAW_H5=1 (scripts/fuzz --raw-h5; ignored otherwise, see fuzz_common.h); others are recipes of schema edits (fuzz_common.h)
  * applied to a valid features.h5 written at start-up (byte 0: fixed- or variable-length strings,
  * block or read-all mode). Every result must be 0 or a documented code with a message naming the
  * file; rows read must agree with the shapes. */
@@ -44,6 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *path = fuzz_tmp_path("features.h5");
     int mode = REDUCE_READ_BLOCK;
     if (size >= 8 && !memcmp(data, FUZZ_H5_MAGIC, 8)) {
+        if (!fuzz_raw_h5()) return 0;
         if (fuzz_write_file(path, data, size)) abort();
         mode = size & 1 ? REDUCE_READ_ALL : REDUCE_READ_BLOCK;
     } else if (size == 0 || fuzz_h5_recipe(base[data[0] & 1], path, data + 1, size - 1)) {

@@ -1,5 +1,6 @@
 /* fuzz_model.c - libFuzzer target for the model loader nn_load (model.h5). An input that starts
- * with the HDF5 signature is written to a temp file as is; any other input is a recipe of schema
+ * with the HDF5 signature is written to a temp file as is when FUZZ_RAW_H5=1 (scripts/fuzz
+ * --raw-h5; ignored otherwise, see fuzz_common.h); any other input is a recipe of schema
  * edits (fuzz_common.h) applied to a valid model written at start-up: byte 0 picks the base (a
  * 3-artist classifier, the same with optimizer state, or a 0-class feature extractor). Every
  * result must be 0 or UTIL_EINPUT with a message naming the file; a model that loads must run. */
@@ -45,6 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *path = fuzz_tmp_path("model.h5");
     if (size >= 8 && !memcmp(data, FUZZ_H5_MAGIC, 8)) {
+        if (!fuzz_raw_h5()) return 0;
         if (fuzz_write_file(path, data, size)) abort();
     } else if (size == 0 || fuzz_h5_recipe(base[data[0] % 3], path, data + 1, size - 1)) {
         return 0;

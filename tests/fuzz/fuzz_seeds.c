@@ -1,10 +1,11 @@
 /* fuzz_seeds.c - writes the seed corpora of the fuzz targets into DIR/<target>/ (deterministic):
  *   fuzz_audio     tiny audio files through libsndfile: WAV 16-bit / float / 8-bit, mono and stereo,
  *                  22.05 / 44.1 / 8 kHz, FLAC, Ogg Vorbis, MP3, AIFF (a few KB each)
- *   fuzz_features  raw features.h5 files (fixed- and variable-length strings, a few KB) and recipes
- *   fuzz_model     recipes (a few bytes each); with --raw-model also a raw model.h5 (about 2 MB:
- *                  too big to commit, scripts/fuzz adds it to the working copy of the corpus)
- * Usage: fuzz_seeds DIR [--raw-model]. The list seeds are hand-written text files, committed. */
+ *   fuzz_features  recipes (a few bytes each); with --raw-h5 raw features.h5 files instead
+ *                  (fixed- and variable-length strings, a few KB)
+ *   fuzz_model     recipes; with --raw-h5 a raw model.h5 instead (about 2 MB)
+ * Raw HDF5 seeds are not committed: scripts/fuzz --raw-h5 writes them into its working copy.
+ * Usage: fuzz_seeds DIR [--raw-h5]. The list seeds are hand-written text files, committed. */
 #include "fuzz_common.h"
 #include "nn/nn.h"
 
@@ -46,11 +47,11 @@ static int write_recipe(const char *dir, const char *target, int k, const uint8_
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: fuzz_seeds DIR [--raw-model]\n");
+        fprintf(stderr, "usage: fuzz_seeds DIR [--raw-h5]\n");
         return 2;
     }
     const char *dir = argv[1];
-    int raw_model = argc > 2 && !strcmp(argv[2], "--raw-model");
+    int raw = argc > 2 && !strcmp(argv[2], "--raw-h5");
     char path[1024];
     const char *sub[3] = {"fuzz_audio", "fuzz_features", "fuzz_model"};
     mkdir(dir, 0777);
@@ -59,7 +60,7 @@ int main(int argc, char **argv)
         mkdir(path, 0777);
     }
     int rc = 0;
-    if (!raw_model) {
+    if (!raw) {
         rc |= write_audio(dir, "pcm16_22k_mono.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 22050, 1, 0.05);
         rc |= write_audio(dir, "float_44k_stereo.wav", SF_FORMAT_WAV | SF_FORMAT_FLOAT, 44100, 2, 0.02);
         rc |= write_audio(dir, "u8_8k_mono.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_U8, 8000, 1, 0.1);
@@ -68,11 +69,6 @@ int main(int argc, char **argv)
         rc |= write_audio(dir, "vorbis_22k.ogg", SF_FORMAT_OGG | SF_FORMAT_VORBIS, 22050, 1, 0.1);
         rc |= write_audio(dir, "mp3_22k.mp3", SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III, 22050, 1, 0.1);
         rc |= write_audio(dir, "pcm16_16k.aiff", SF_FORMAT_AIFF | SF_FORMAT_PCM_16, 16000, 1, 0.02);
-        H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-        snprintf(path, sizeof path, "%s/fuzz_features/fixed.h5", dir);
-        rc |= fuzz_features_write(path, 6, 4, 0);
-        snprintf(path, sizeof path, "%s/fuzz_features/vlen.h5", dir);
-        rc |= fuzz_features_write(path, 3, 2, 1);
         /* recipes: byte 0 picks the base (and mode), then (op, object, other, args...) groups */
         static const uint8_t recipes[][12] = {
             {0},                          /* the base as is */
@@ -100,11 +96,16 @@ int main(int argc, char **argv)
                 rc |= write_recipe(dir, sub[t], (int)k, recipes[k], n);
             }
     } else {
+        H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+        snprintf(path, sizeof path, "%s/fuzz_features/fixed.h5", dir);
+        rc |= fuzz_features_write(path, 6, 4, 0);
+        snprintf(path, sizeof path, "%s/fuzz_features/vlen.h5", dir);
+        rc |= fuzz_features_write(path, 3, 2, 1);
         nn_model *m;
         char err[512];
         static const char *const artists[3] = {"a", "b", "c"};
         snprintf(path, sizeof path, "%s/fuzz_model/raw_model.h5", dir);
-        rc = nn_make(3, 1, &m, err, sizeof err);
+        rc |= nn_make(3, 1, &m, err, sizeof err);
         if (!rc) {
             nn_init(m, 1);
             rc = nn_set_artists(m, artists, 3, err, sizeof err);
