@@ -1,0 +1,82 @@
+/* reduce_svm_model.h - one SVM fitted on a whole training set and kept for later prediction (the
+ * MIREX train/test calling convention, `artistnet mirex`): grid search of (C, gamma) by inner
+ * cross-validation on the training set over MPI ranks, the final LIBSVM C-SVC fit on all training
+ * rows, and the saved model (standardiser, class names, LIBSVM model) that `mirex classify` loads.
+ *
+ * Grid search: reuses reduce_svm_cv_run (reduce_svm.h), so it is dealt over ranks, precomputes the
+ * kernel matrix when it fits and is identical for any rank count. reduce_svm_cv always has an outer
+ * test fold; here the n training rows form outer fold 0 and L x n_inner "anchor" rows (copies of the
+ * first row of each class, one per class and inner fold) form outer fold 1. Fold 1's training side is
+ * then exactly the training set, with the caller's inner folds, so fold 1's grid scores are the inner
+ * cross-validation on the training set. Fold 0's fits (training on the anchors only) cost next to
+ * nothing and are ignored. (A reduce_svm entry point for "grid search on one training set" would
+ * make this trick unnecessary.)
+ *
+ * Final fit (reduce_svm_model_fit): standardise on all training rows (population std, 1 for constant
+ * columns, as reduce_svm_standardise_fit), rows passed to LIBSVM ordered by (class, row) so LIBSVM's
+ * label order is the class id, same LIBSVM settings as reduce_svm_params_default.
+ *
+ * Files (reduce_svm_model_save, serial, one rank) in a folder DIR:
+ *   DIR/svm.model     LIBSVM's own text format (svm_save_model; labels are class ids 0..L-1)
+ *   DIR/svm_model.h5  /mean (d), /std (d) float64: the standardiser z = (x - mean) / std;
+ *                     /classes (L strings, fixed-length UTF-8; class id = index);
+ *                     attributes kernel ("linear"|"rbf"), C, gamma, majority (class id of the most
+ *                     frequent training class, first on ties), n_train, inner_accuracy, inner_folds,
+ *                     lda ("" or the lda.h5 file name applied before the standardiser), lda_hash,
+ *                     feature_model, version, command_line. */
+#ifndef ARTISTNET_REDUCE_SVM_MODEL_H
+#define ARTISTNET_REDUCE_SVM_MODEL_H
+#include "reduce/reduce_svm.h"
+
+#include <mpi.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct svm_model;
+struct svm_node;
+
+typedef struct {
+    int d;                  /* input dimension (after the optional LDA) */
+    int n_classes;
+    char **classes;         /* n_classes names, class id = index */
+    double *mean, *std;     /* d each */
+    reduce_svm_kernel kernel;
+    double C, gamma;
+    int majority;           /* most frequent training class */
+    long n_train;
+    double inner_accuracy;  /* mean inner CV accuracy of the chosen cell */
+    int inner_folds;
+    char *lda;              /* "" or lda file name */
+    uint64_t lda_hash;
+    char *feature_model;    /* what made the features (model path or "baseline") */
+    struct svm_model *svm;
+    struct svm_node *nodes; /* training rows (a fitted, not loaded, model points into them) */
+} reduce_svm_model;
+
+/* Collective over comm: inner cross-validation of every grid cell on all n training rows (x: n x d,
+ * not standardised; y in [0, L); inner[i] in [0, n_inner), stratified by the caller). inner_acc
+ * (cells = n_c * n_g entries, cell = ic * n_g + ig) gets the mean inner accuracy of every cell,
+ * *best the winner (highest, ties to the first cell in grid order). Same result on every rank. */
+int reduce_svm_model_search(const double *x, long n, int d, const int *y, int n_classes, const int *inner,
+                            int n_inner, const reduce_svm_grid *grid, const reduce_svm_params *params,
+                            int progress, MPI_Comm comm, double *inner_acc, int *best, char *err,
+                            size_t errlen);
+
+/* Rank-local: standardise + LIBSVM C-SVC fit on all rows. classes: n_classes names (copied).
+ * m->lda / feature_model start empty; set them with reduce_svm_model_set_info. */
+int reduce_svm_model_fit(const double *x, long n, int d, const int *y, int n_classes, char *const *classes,
+                         const reduce_svm_params *params, double C, double gamma, reduce_svm_model *m,
+                         char *err, size_t errlen);
+int reduce_svm_model_set_info(reduce_svm_model *m, const char *lda, uint64_t lda_hash, const char *feature_model);
+
+/* Rank-local. save: DIR/svm.model + DIR/svm_model.h5 (above). load: UTIL_EINPUT naming the file
+ * when a file is missing or inconsistent. */
+int reduce_svm_model_save(const reduce_svm_model *m, const char *dir, const char *command_line, char *err,
+                          size_t errlen);
+int reduce_svm_model_load(reduce_svm_model *m, const char *dir, char *err, size_t errlen);
+
+/* Class ids of n rows x (n x m->d, not standardised) into pred. */
+void reduce_svm_model_predict(const reduce_svm_model *m, const double *x, long n, int *pred);
+void reduce_svm_model_free(reduce_svm_model *m);
+
+#endif
