@@ -18,6 +18,7 @@
     JOB(extract, "features of a track list -> features.h5 (decode, log-mel, DCNN or log-mel baseline; sharded)") \
     JOB(export, "features.h5 -> LIBSVM or TSV text for other tools") \
     JOB(evaluate, "SVM cross-validation (LIBSVM, artist-filtered folds, grid search over ranks)") \
+    JOB(mirex, "MIREX train/test calling convention: mirex extract | train | classify (wrappers in mirex/)") \
     JOB(report, "one self-contained HTML report (SVG charts) of a pipeline run folder") \
     JOB(pipeline, "mel -> train -> extract -> lda -> evaluate in one job, or one --stage of it (Slurm)")
 
