@@ -18,7 +18,8 @@
  * every file.
  *
  * Scratch folder DIR:
- *   extract.tsv              manifest, one line per extract run: features file, list, list hash, model
+ *   extract.tsv              manifest, one line per extract run: features file, list, list hash, model,
+ *                            model_hash (FNV-1a of the model file, or "baseline"), tracks, failed
  *   extract-<hash>.tsv       the extraction list with absolute paths (hash: FNV-1a of the list file)
  *   features-<hash>.h5       features.h5 of that list (DESIGN.md "Files"; /ids = absolute paths)
  *   lda.h5                   copy of --lda (optional; applied by train and classify)
@@ -27,7 +28,7 @@
  *   train_rows.tsv           every training line: path, label, used / why skipped
  *   authors.h5               (wrappers only) the authors' model imported on first use
  * Several extract runs may share a scratch folder (e.g. one per list); a path extracted twice takes
- * the features of the latest run. All runs must use the same model. */
+ * the features of the latest run. All runs must use the same model (same model_hash). */
 #include "jobs/jobs.h"
 #include "mpi/mpi_util.h"
 #include "reduce/reduce_features.h"
@@ -139,20 +140,25 @@ static int mx_index_load(const char *dir, MPI_Comm comm, mx_index *ix, char *err
         lineno++;
         line[strcspn(line, "\r\n")] = 0;
         if (lineno == 1 || !line[0]) continue; /* header */
-        char *t1 = strchr(line, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL, *t3 = t2 ? strchr(t2 + 1, '\t') : NULL;
-        if (!t3) {
-            rc = util_fail(err, errlen, UTIL_EINPUT, "%s:%d: expected features<TAB>list<TAB>list_hash<TAB>model", man, lineno);
+        char *fld[8];
+        int nf = 0;
+        for (char *q = line; nf < 8;) {
+            fld[nf++] = q;
+            char *tab = strchr(q, '\t');
+            if (!tab) break;
+            *tab = 0;
+            q = tab + 1;
+        }
+        if (nf < 5) {
+            rc = util_fail(err, errlen, UTIL_EINPUT, "%s:%d: expected features, list, list_hash, model, model_hash, ...", man, lineno);
             break;
         }
-        *t1 = 0;
-        *t3 = 0;
-        char *model = t3 + 1, *tab = strchr(model, '\t');
-        if (tab) *tab = 0;
+        const char *model = fld[4]; /* the model file's checksum (or "baseline"): the features' identity */
         if (n == 0) snprintf(ix->model, sizeof ix->model, "%s", model);
         else if (strcmp(ix->model, model)) {
             rc = util_fail(err, errlen, UTIL_EINPUT,
-                           "%s:%d: features of model '%s', earlier ones of '%s': use one scratch folder per model", man,
-                           lineno, model, ix->model);
+                           "%s:%d: features of another model (%s, %s; earlier runs %s): use one scratch folder per model",
+                           man, lineno, fld[3], model, ix->model);
             break;
         }
         int dup = -1;
@@ -338,6 +344,15 @@ static int mx_extract(int argc, char **argv, MPI_Comm comm, char *err, size_t er
     rc = mpi_util_agree(comm, rc, err, errlen);
     if (rc) return rc;
 
+    /* the features' identity: the model file's checksum, so train/classify can refuse a mix */
+    char model_id[40] = "baseline";
+    if (!baseline) {
+        uint64_t mh = 0;
+        rc = util_file_hash(model, &mh, err, errlen);
+        snprintf(model_id, sizeof model_id, "fnv1a64:%016" PRIx64, mh);
+        rc = mpi_util_agree(comm, rc == 0 ? 0 : UTIL_EINPUT, err, errlen);
+        if (rc) return rc;
+    }
     char k[16], b[16];
     snprintf(k, sizeof k, "%d", K);
     snprintf(b, sizeof b, "%d", batch);
@@ -376,8 +391,9 @@ static int mx_extract(int argc, char **argv, MPI_Comm comm, char *err, size_t er
         FILE *m = fopen(man, "a");
         if (!m) rc = util_fail(err, errlen, UTIL_EFAIL, "%s: %s", man, strerror(errno));
         else {
-            if (fresh) fputs("features\tlist\tlist_hash\tmodel\ttracks\tfailed\n", m);
-            fprintf(m, "%s\t%s\t%s\t%s\t%zu\t%ld\n", feat, list, hash, baseline ? "baseline" : model, n_list, failed);
+            if (fresh) fputs("features\tlist\tlist_hash\tmodel\tmodel_hash\ttracks\tfailed\n", m);
+            fprintf(m, "%s\t%s\t%s\t%s\t%s\t%zu\t%ld\n", feat, list, hash, baseline ? "baseline" : model, model_id, n_list,
+                    failed);
             if (fclose(m)) rc = util_fail(err, errlen, UTIL_EFAIL, "%s: write failed", man);
         }
         if (!rc && !quiet)

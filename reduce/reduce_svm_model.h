@@ -48,7 +48,7 @@ typedef struct {
     int inner_folds;
     char *lda;              /* "" or lda file name */
     uint64_t lda_hash;
-    char *feature_model;    /* what made the features (model path or "baseline") */
+    char *feature_model;    /* what made the features (e.g. the model file's checksum, or "baseline") */
     struct svm_model *svm;
     struct svm_node *nodes; /* training rows (a fitted, not loaded, model points into them) */
 } reduce_svm_model;
