@@ -2,8 +2,7 @@
 # parallel HDF5 store (mpi/).
 an_unit_test(test_shard ${CMAKE_CURRENT_SOURCE_DIR}/test_shard.c)
 # the queue and store test binary, run under mpiexec at 1, 2 and 3 ranks
-an_unit_test(test_store ${CMAKE_CURRENT_SOURCE_DIR}/test_store.c LABELS mpi)
-set_tests_properties(test_store PROPERTIES DISABLED TRUE) # run through the mpiexec wrappers below
+an_test_program(test_store ${CMAKE_CURRENT_SOURCE_DIR}/test_store.c)
 foreach(np 1 2 3)
   an_mpi_test(store_np${np} ${np} $<TARGET_FILE:test_store>)
 endforeach()
