@@ -2,7 +2,8 @@
 # `reliability`. Not registered inside a sanitizer build (the ASan check builds and runs one: it
 # must not recurse).
 #   reliability_fuzz  scripts/fuzz: the libFuzzer targets of tests/fuzz, 40 s each (clang only)
-#   reliability_asan  scripts/setup --sanitize, then the suite but bench/reliability under ASan+UBSan
+#   reliability_asan  scripts/setup --sanitize, then the unit tests under ASan+UBSan+LSan
+#                     (ASAN_CTEST_ARGS="-LE bench|reliability" for the whole suite)
 if(NOT SANITIZE)
   find_program(AN_CLANG clang)
   if(AN_CLANG)

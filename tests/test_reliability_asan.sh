@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # test_reliability_asan.sh - the test suite under AddressSanitizer + UndefinedBehaviorSanitizer +
 # LeakSanitizer: scripts/setup --sanitize builds $ARTISTNET_SRC/build-asan (-DSANITIZE=address;undefined,
-# UB aborts), then ctest there runs every label except bench and reliability (override with
-# ASAN_CTEST_ARGS, e.g. "-L unit"). Sanitizer reports go to files (log_path), so a report from a
+# UB aborts), then ctest there runs the `unit` tests (35 s). The whole suite under the sanitizers
+# (ASAN_CTEST_ARGS="-LE bench|reliability") passed too but took 8 min on a quiet 2-core machine and
+# 25 min on a busy one: too much for CI's 30-minute budget next to the normal suite. Sanitizer reports go to files (log_path), so a report from a
 # process whose exit status a test expects to be non-zero, or whose stderr a test discards, still
 # fails this test. Leaks: Open MPI's own are suppressed by tests/lsan.supp (MPI_Init/Finalize keep
 # blocks on purpose), nothing else is.
@@ -27,7 +28,7 @@ export ASAN_OPTIONS="detect_leaks=1:fast_unwind_on_malloc=0:log_path=$logs/asan:
 export LSAN_OPTIONS="suppressions=$src/tests/lsan.supp:use_tls=0:print_suppressions=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$logs/ubsan"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-read -r -a args <<<"${ASAN_CTEST_ARGS:--LE bench|reliability}"
+read -r -a args <<<"${ASAN_CTEST_ARGS:--L unit}"
 if (cd "$build" && ctest --output-on-failure --timeout 1200 -j "$(nproc)" "${args[@]}"); then
   pass=$((pass + 1))
 else
