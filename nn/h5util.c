@@ -45,6 +45,20 @@ int nn_h5_exists(hid_t file, const char *name)
     return ok;
 }
 
+int nn_h5_dims(hid_t file, const char *path, const char *name, int *rank, hsize_t *dims, char *err, size_t errlen)
+{
+    if (!nn_h5_exists(file, name)) return util_fail(err, errlen, UTIL_EINPUT, "%s: dataset %s is missing", path, name);
+    hid_t d = H5Dopen2(file, name, H5P_DEFAULT);
+    hid_t s = d >= 0 ? H5Dget_space(d) : H5I_INVALID_HID;
+    int r = s >= 0 ? H5Sget_simple_extent_ndims(s) : -1;
+    if (r >= 0 && r <= 8) H5Sget_simple_extent_dims(s, dims, NULL);
+    if (s >= 0) H5Sclose(s);
+    if (d >= 0) H5Dclose(d);
+    if (r < 0 || r > 8) return util_fail(err, errlen, UTIL_EINPUT, "%s: %s is not a readable dataset", path, name);
+    *rank = r;
+    return UTIL_OK;
+}
+
 int nn_h5_read_floats(hid_t file, const char *path, const char *name, int rank, const hsize_t *dims,
                       float *out, char *err, size_t errlen)
 {

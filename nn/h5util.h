@@ -27,5 +27,7 @@ int nn_h5_attr_read_str(hid_t obj, const char *path, const char *name, char *buf
 /* malloc'ed copy of a (possibly long) string attribute; NULL with a message on error */
 char *nn_h5_attr_read_str_alloc(hid_t obj, const char *path, const char *name, char *err, size_t errlen);
 int nn_h5_exists(hid_t file, const char *name);
+/* Shape of dataset `name` (up to 8 dims): UTIL_EINPUT naming file and dataset when it is missing. */
+int nn_h5_dims(hid_t file, const char *path, const char *name, int *rank, hsize_t *dims, char *err, size_t errlen);
 
 #endif

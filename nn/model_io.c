@@ -224,6 +224,16 @@ int nn_load(const char *path, int max_batch, nn_model **out, char *err, size_t e
         rc = util_fail(err, errlen, UTIL_EINPUT, "%s: attribute n_classes = %ld out of range", path, n_classes);
         goto out;
     }
+    if (n_classes > 0) { /* check /dense/bias before n_classes x 256 floats are allocated */
+        int r = 0;
+        hsize_t nb[8] = {0};
+        if ((rc = nn_h5_dims(f, path, "/dense/bias", &r, nb, err, errlen))) goto out;
+        if (r != 1 || nb[0] != (hsize_t)n_classes) {
+            rc = util_fail(err, errlen, UTIL_EINPUT, "%s: n_classes = %ld but dataset /dense/bias has shape (%llu%s)", path,
+                           n_classes, (unsigned long long)nb[0], r == 1 ? "" : ", ...");
+            goto out;
+        }
+    }
     if ((rc = nn_make((int)n_classes, max_batch, &m, err, errlen))) goto out;
     char name[64];
     int layers = n_classes > 0 ? NN_N_CONV + 1 : NN_N_CONV;
