@@ -11,18 +11,22 @@
  *   - ARTISTS (seed + global artist number) belong to genre (number mod genres) and play its patterns
  *     with a few steps of their own, at their own tempo (+-5%). Instruments come from a shared pool of
  *     presets (harmonic spectra with a formant, envelopes, vibrato, breath noise; drum kits), as
- *     real artists share instruments: timbre alone rarely identifies an artist, and it is independent
- *     of genre. Production is the artist's strongest stationary mark and is irrelevant to genre and
- *     mood: spectral tilt, two peaking EQs, a top cut, per-instrument balance (+-7 dB), reverb and
- *     mastering loudness, each varied per song. Keys change from song to song (no artist has a key).
+ *     real artists share instruments (two lead presets per artist, the second on about a third of the
+ *     songs): timbre alone rarely identifies an artist, and it is independent of genre. Production is
+ *     the strongest stationary mark and is irrelevant to genre and mood; half of it belongs to the
+ *     artist (spectral tilt, one peaking EQ, a top cut, reverb, per-instrument balance +-5 dB,
+ *     mastering loudness) and half to the song, as albums are produced differently (tilt +-0.8 of the
+ *     artist's +-0.6 range, a second peaking EQ, balance +-5 dB, loudness +-3 dB): the net cannot
+ *     learn artists from production alone. Keys change from song to song (no artist has a key).
  *   - MOOD: every artist has a DOMINANT mood (each block of genres x moods consecutive artists holds
- *     every (genre, mood) pair once), and each song keeps it with probability 0.8, else takes another;
- *     the list carries the song's own mood. A mood moves tempo (x0.84..1.16), mode (major/minor),
+ *     every (genre, mood) pair once), and each song keeps it with probability 0.85, else takes another;
+ *     the list carries the song's own mood. A mood moves tempo (x0.78..1.2), mode (major/minor),
  *     articulation (legato, attack), accents (velocity contrast of strong and weak steps), slow swells,
  *     density of optional notes and hits, bounce (swung off-beats: happy), melodic contour (rising
  *     lines: happy, falling lines and arpeggios: sad), vibrato (sad), tremolo picking (angry),
  *     brightness and loudness (small next to production), and distortion (angry). Contour, bounce
- *     and accents are orders in time: a clip played backwards has the same frame statistics. Because moods mostly follow artists, a net that learns artists learns mood.
+ *     and accents are orders in time: a clip played backwards has the same frame statistics.
+ *     Because moods mostly follow artists, a net that learns artists learns mood.
  *   - So artist identity needs a combination of cues (preset combination, production, tempo, pattern,
  *     dominant mood) and the net's features must carry rhythm, articulation and dynamics, which are
  *     what genre and mood of unseen artists are made of.
@@ -232,10 +236,10 @@ static void mood_make(int j, syn_mood *M)
 {
     static const syn_mood base[4] = {
         /* name    tempo minor bright dens legato attack accent swell level drive bounce vibrato tremolo contour */
-        {"happy", 1.15, 0, 0.25, 0.85, 0.45, 0.5, 0.6, 0.0, 1.0, 0.0, 0.25, 0.0, 0, 0.8},
-        {"sad", 0.82, 1, -0.25, 0.45, 1.8, 3.0, 0.1, 0.3, -1.5, 0.0, 0.0, 0.012, 0, -0.85},
+        {"happy", 1.15, 0, 0.25, 0.85, 0.45, 0.5, 0.6, 0.0, 1.0, 0.0, 0.3, 0.0, 0, 0.8},
+        {"sad", 0.78, 1, -0.25, 0.45, 1.8, 3.0, 0.1, 0.3, -1.5, 0.0, 0.0, 0.008, 0, -0.85},
         {"angry", 1.2, 1, 0.3, 0.95, 0.75, 0.25, 0.9, 0.0, 2.0, 1.2, 0.0, 0.0, 1, 0.0},
-        {"calm", 0.85, 0, -0.2, 0.5, 1.8, 3.0, 0.0, 0.3, -2.0, 0.0, 0.0, 0.0, 0, 0.3},
+        {"calm", 0.95, 0, -0.2, 0.5, 1.8, 3.0, 0.0, 0.3, -2.0, 0.0, 0.0, 0.0, 0, 0.3},
     };
     if (j < 4) {
         *M = base[j];
@@ -315,7 +319,7 @@ static int artist_mood(uint64_t seed, int artist, int n_genres, int n_moods)
 }
 
 /* the song's mood: the artist's dominant mood with probability SYN_MOOD_KEEP, else another */
-#define SYN_MOOD_KEEP 0.8
+#define SYN_MOOD_KEEP 0.85
 static int song_mood(uint64_t seed, int artist, int song, int n_genres, int n_moods)
 {
     int dom = artist_mood(seed, artist, n_genres, n_moods);
@@ -356,7 +360,7 @@ static void artist_make(uint64_t seed, int artist, int n_genres, int n_moods, sy
     A->prog = G.prog[rng_int(&r, 2)];
     /* production: strong, artist-specific colouring of the spectrum and the balance */
     A->tilt = rng_range(&r, -0.6, 0.6);
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < 2; k++) { /* only eq [0] is used: song_render draws the second EQ per song */
         A->eq_hz[k] = exp(rng_range(&r, log(150.0), log(7000.0)));
         A->eq_db[k] = rng_range(&r, -8, 8);
         A->eq_q[k] = rng_range(&r, 0.6, 2.0);

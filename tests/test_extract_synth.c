@@ -8,7 +8,7 @@
  *   - the corpus carries the structure of synth.c's model (deterministic, so fixed numbers): with the
  *     mean log-mel of each song, a held-out song finds its artist (production, instruments) at >= 6x
  *     chance; songs of artists never seen in "training" find their genre from a rhythm profile
- *     (autocorrelation of the spectral flux) at >= 1.75x chance and better than from the mean log-mel
+ *     (autocorrelation of the spectral flux) at >= 1.5x chance and better than from the mean log-mel
  *     (genre is how the music moves); >= 70% of the songs are in their artist's most common mood. */
 #include "extract/extract.h"
 #include "testutil.h"
@@ -116,16 +116,15 @@ static void test_list(void)
     CHECK(strstr(text, "a0020/a0020_s00.wav\ta0020_s00\ta0020\tgenre00\t") != NULL);
     CHECK(strstr(text, "a0021/a0021_s04.wav\ta0021_s04\ta0021\tgenre01\t") != NULL);
     /* a0020 and a0021 share a dominant mood (sad; one of each genre per mood in a block of 6 artists), a0022's is
-     * angry; one song of a0020 is happy (the model's draw for seed 1, fixed) */
+     * angry (the model's draws for seed 1, fixed); with --moods 3 there is no calm */
     CHECK(strstr(text, "a0022/a0022_s02.wav\ta0022_s02\ta0022\tgenre00\tangry\n") != NULL);
     CHECK(strstr(text, "a0021/a0021_s00.wav\ta0021_s00\ta0021\tgenre01\tsad\n") != NULL);
-    int lines = 0, moods[3] = {0};
+    int lines = 0, moods[2] = {0};
     for (char *p = text; *p; p++) lines += *p == '\n';
     CHECK_MSG(lines == 16, "%d lines", lines);
-    moods[0] = strstr(text, "\thappy\n") != NULL;
-    moods[1] = strstr(text, "\tsad\n") != NULL;
-    moods[2] = strstr(text, "\tangry\n") != NULL;
-    CHECK(moods[0] && moods[1] && moods[2] && !strstr(text, "\tcalm\n"));
+    moods[0] = strstr(text, "\tsad\n") != NULL;
+    moods[1] = strstr(text, "\tangry\n") != NULL;
+    CHECK(moods[0] && moods[1] && !strstr(text, "\tcalm\n"));
     free(text);
     snprintf(path, sizeof path, "%s/offset/a0022/a0022_s04.wav", dir);
     float *x = NULL;
@@ -245,7 +244,7 @@ static void test_structure(void)
     int g_spec = genre_right(spec, EXTRACT_N_MELS, artists, songs, genres, n_train);
     fprintf(stderr, "structure: unseen artists' songs -> genre: rhythm profile %d/%d, mean log-mel %d/%d (chance 1/%d)\n",
             g_rhy, gt, g_spec, gt, genres);
-    CHECK_MSG(g_rhy * genres * 4 >= 7 * gt, "genre of unseen artists by rhythm %d/%d, want >= 1.75x chance", g_rhy, gt);
+    CHECK_MSG(g_rhy * genres * 2 >= 3 * gt, "genre of unseen artists by rhythm %d/%d, want >= 1.5x chance", g_rhy, gt);
     CHECK_MSG(g_rhy > g_spec, "genre by rhythm (%d) not above genre by mean log-mel (%d)", g_rhy, g_spec);
     free(spec);
     free(rhy);
