@@ -18,8 +18,8 @@
  *     mastering loudness) and half to the song, as albums are produced differently (tilt +-0.8 of the
  *     artist's +-0.6 range, a second peaking EQ, balance +-5 dB, loudness +-3 dB): the net cannot
  *     learn artists from production alone. Keys change from song to song (no artist has a key).
- *   - MOOD: every artist has a DOMINANT mood (each block of genres x moods consecutive artists holds
- *     every (genre, mood) pair once), and each song keeps it with probability 0.85, else takes another;
+ *   - MOOD: every artist has a DOMINANT mood (any genres x moods consecutive artists hold every
+ *     (genre, mood) pair once), and each song keeps it with probability 0.85, else takes another;
  *     the list carries the song's own mood. A mood moves tempo (x0.78..1.2), mode (major/minor),
  *     articulation (legato, attack), accents (velocity contrast of strong and weak steps), slow swells,
  *     density of optional notes and hits, bounce (swung off-beats: happy), melodic contour (rising
@@ -307,15 +307,14 @@ static void pattern_vary(syn_rng *r, const double *g, double *a, double flip, in
     if (keep0) a[0] = g[0];
 }
 
-/* the artist's dominant mood: over every block of genres x moods consecutive artists each
- * (genre, mood) pair occurs once, so small corpora are balanced; which mood goes with which
- * artist in a block depends on the seed */
+/* the artist's dominant mood: (artist / genres + an offset drawn from the seed) mod moods. Any
+ * genres x moods consecutive artists (from any first number) then hold every (genre, mood) pair
+ * once, so small corpora and --artist-offset ranges are balanced */
 static int artist_mood(uint64_t seed, int artist, int n_genres, int n_moods)
 {
     syn_rng r;
-    int block = artist / (n_genres * n_moods);
-    rng_seed(&r, seed, 8, (uint64_t)block);
-    return (artist / n_genres + rng_int(&r, n_moods)) % n_moods;
+    rng_seed(&r, seed, 8, 0);
+    return (int)(((long)(artist / n_genres) + rng_int(&r, n_moods)) % n_moods);
 }
 
 /* the song's mood: the artist's dominant mood with probability SYN_MOOD_KEEP, else another */
