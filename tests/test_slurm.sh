@@ -89,11 +89,16 @@ inside() {
   done
   [ $requeued = 1 ] && ok "train requeued itself after TERM" || bad "train was not requeued"
   grep -q "interrupted" "$work"/slurm-"$tr_id".out 2>/dev/null && ok "stage log says interrupted" || bad "no 'interrupted' in slurm-$tr_id.out"
-  scontrol update JobId="$tr_id" StartTime=now >/dev/null 2>&1   # skip Slurm's requeue hold
+  # Slurm holds a requeued job ~2 min (BeginTime); skip the hold, but only once slurmd has cleaned up
+  # the first run (its slurmstepd processes are gone): a restart released earlier can fail to launch
+  for _ in $(seq 1 60); do pgrep -f "slurmstepd: \[$tr_id\." >/dev/null || break; sleep 0.5; done
+  sleep 2
+  scontrol update JobId="$tr_id" StartTime=now >/dev/null 2>&1
   wait_jobs "$mel_id,$tr_id" || bad "requeued train finished in time"
   [ "$(state "$tr_id")" = COMPLETED ] && ok "requeued train completed" || bad "requeued train ended $(state "$tr_id")"
   a=$(checksum "$work/tref/model.h5"); b=$(checksum "$work/treq/model.h5")
   [ -n "$a" ] && [ "$a" = "$b" ] && ok "requeued model == uninterrupted model ($a)" || bad "model checksums differ: '$a' vs '$b'"
+  if [ $fail != 0 ]; then echo "--- slurm-$tr_id.out:"; cat "$work"/slurm-"$tr_id".out; echo "--- curves:"; cat "$work"/treq/curves.tsv; echo "--- reference curves:"; cat "$work"/tref/curves.tsv; fi
 }
 export work src A
 # arrays do not cross `export -f`: re-declare them in the inner shell
