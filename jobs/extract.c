@@ -30,6 +30,7 @@
  *   segment_frames, fmin, fmax, spectrum, mel_scale, mel_norm, log_compression.
  */
 #include "extract/extract.h"
+#include "jobs/job_common.h"
 #include "jobs/jobs.h"
 #include "mpi/mpi_util.h"
 #include "mpi/queue.h"
@@ -158,10 +159,6 @@ static int attr_str(mpi_store *s, const char *name, const char *v, char *err, si
     return mpi_store_attr_write_string(s, NULL, name, v ? v : "", err, errlen);
 }
 
-static void hex64(char *buf, size_t n, uint64_t v)
-{
-    snprintf(buf, n, "fnv1a64:%016" PRIx64, v);
-}
 
 /* Creates features.h5 with every dataset (space allocated, /status filled with -1), the list's
  * strings and the attributes that identify the run; then flushes, so a kill leaves a valid file. */
@@ -196,7 +193,7 @@ static int out_create(job_extract *j, MPI_Comm comm, int argc, char **argv, mpi_
     nn_frontend fe = j->net ? *nn_frontend_of(j->net) : nn_frontend_default();
     if (!rc) rc = attr_str(s, "feature_kind", j->baseline ? "logmel-baseline" : "dcnn", err, errlen);
     if (!rc) rc = attr_str(s, "model", j->baseline ? "" : j->model_path, err, errlen);
-    if (j->net) hex64(buf, sizeof buf, nn_checksum(j->net));
+    if (j->net) job_hash_text(buf, sizeof buf, nn_checksum(j->net));
     if (!rc) rc = attr_str(s, "model_checksum", j->net ? buf : "", err, errlen);
     if (!rc) rc = attr_str(s, "model_source", j->net ? nn_source(j->net) : "", err, errlen);
     float mu = 0, sd = 1;
@@ -206,25 +203,8 @@ static int out_create(job_extract *j, MPI_Comm comm, int argc, char **argv, mpi_
     if (!rc) rc = mpi_store_attr_write_int(s, NULL, "segments", j->K, err, errlen);
     if (!rc) rc = mpi_store_attr_write_int(s, NULL, "batch", j->batch, err, errlen);
     if (!rc) rc = mpi_store_attr_write_int(s, NULL, "group_tracks", j->G, err, errlen);
-    if (!rc) rc = attr_str(s, "list", j->list_path, err, errlen);
-    hex64(buf, sizeof buf, j->list.hash);
-    if (!rc) rc = attr_str(s, "list_hash", buf, err, errlen);
     if (!rc) rc = attr_str(s, "mels", j->mels_path ? j->mels_path : "", err, errlen);
-    size_t clen = 1;
-    for (int c = 0; c < j->list.n_cols; c++) clen += strlen(j->list.col_names[c]) + 1;
-    char *cols = calloc(clen, 1);
-    if (!cols && !rc) rc = util_fail(err, errlen, UTIL_EFAIL, "out of memory");
-    for (int c = 0; cols && c < j->list.n_cols; c++) {
-        if (c) strcat(cols, "\t");
-        strcat(cols, j->list.col_names[c]);
-    }
-    if (!rc) rc = attr_str(s, "columns", cols, err, errlen);
-    free(cols);
-    if (!rc) rc = attr_str(s, "version", ARTISTNET_VERSION, err, errlen);
-    if (!rc) rc = mpi_store_attr_write_int(s, NULL, "ranks", mpi_util_size(comm), err, errlen);
-    char *cmd = util_join_argv(argc, argv);
-    if (!rc) rc = attr_str(s, "command_line", cmd, err, errlen);
-    free(cmd);
+    if (!rc) rc = job_write_provenance(s, &j->list, j->list_path, argc, argv, comm, err, errlen);
     if (!rc) rc = mpi_store_attr_write_int(s, NULL, "sr", fe.sr, err, errlen);
     if (!rc) rc = mpi_store_attr_write_int(s, NULL, "n_fft", fe.n_fft, err, errlen);
     if (!rc) rc = mpi_store_attr_write_int(s, NULL, "hop", fe.hop, err, errlen);
@@ -256,12 +236,12 @@ static int out_reopen(job_extract *j, MPI_Comm comm, int argc, char **argv, mpi_
         wantv = j->baseline ? "logmel-baseline" : "dcnn";
     }
     if (!what && j->net) {
-        hex64(want, sizeof want, nn_checksum(j->net));
+        job_hash_text(want, sizeof want, nn_checksum(j->net));
         if ((rc = mpi_store_attr_read_string(s, NULL, "model_checksum", have, sizeof have, err, errlen))) return rc;
         if (strcmp(have, want)) what = "model_checksum", wantv = want;
     }
     if (!what) {
-        hex64(want, sizeof want, j->list.hash);
+        job_hash_text(want, sizeof want, j->list.hash);
         if ((rc = mpi_store_attr_read_string(s, NULL, "list_hash", have, sizeof have, err, errlen))) return rc;
         if (strcmp(have, want)) what = "list_hash (the list file changed)", wantv = want;
     }

@@ -17,6 +17,7 @@
  * version, ranks, command_line.
  */
 #include "extract/extract.h"
+#include "jobs/job_common.h"
 #include "jobs/jobs.h"
 #include "mpi/mpi_util.h"
 #include "mpi/queue.h"
@@ -58,10 +59,6 @@ static int attr_str(mpi_store *s, const char *name, const char *v, char *err, si
     return mpi_store_attr_write_string(s, NULL, name, v ? v : "", err, errlen);
 }
 
-static void list_hash_text(char *buf, size_t n, uint64_t h)
-{
-    snprintf(buf, n, "fnv1a64:%016" PRIx64, h);
-}
 
 /* The log-mel front end of this rank (FFTW plan, window, filterbank). */
 static int mel_plan(mel_job *j, MPI_Comm comm, char *err, size_t errlen)
@@ -110,25 +107,7 @@ static int out_create(mel_job *j, MPI_Comm comm, int argc, char **argv, char *er
     if (!rc) rc = attr_str(s, "log_compression", "log10(1+10*M)", err, errlen);
     if (!rc) rc = attr_str(s, "layout", "mel[track, segment, band, frame]", err, errlen);
     if (!rc) rc = mpi_store_attr_write_int(s, NULL, "segments", j->K, err, errlen);
-    if (!rc) rc = attr_str(s, "list", j->list_path, err, errlen);
-    char buf[64];
-    list_hash_text(buf, sizeof buf, j->list.hash);
-    if (!rc) rc = attr_str(s, "list_hash", buf, err, errlen);
-    size_t clen = 1;
-    for (int c = 0; c < j->list.n_cols; c++) clen += strlen(j->list.col_names[c]) + 1;
-    char *cols = calloc(clen, 1);
-    if (!cols && !rc) rc = util_fail(err, errlen, UTIL_EFAIL, "mel: out of memory");
-    for (int c = 0; cols && c < j->list.n_cols; c++) {
-        if (c) strcat(cols, "\t");
-        strcat(cols, j->list.col_names[c]);
-    }
-    if (!rc) rc = attr_str(s, "columns", cols, err, errlen);
-    free(cols);
-    if (!rc) rc = attr_str(s, "version", ARTISTNET_VERSION, err, errlen);
-    if (!rc) rc = mpi_store_attr_write_int(s, NULL, "ranks", mpi_util_size(comm), err, errlen);
-    char *cmd = util_join_argv(argc, argv);
-    if (!rc) rc = attr_str(s, "command_line", cmd, err, errlen);
-    free(cmd);
+    if (!rc) rc = job_write_provenance(s, &j->list, j->list_path, argc, argv, comm, err, errlen);
     return rc;
 }
 
@@ -139,7 +118,7 @@ static int out_reopen(mel_job *j, MPI_Comm comm, int argc, char **argv, char *er
     if (rc) return rc;
     mpi_store *s = j->s;
     char have[128], want[64];
-    list_hash_text(want, sizeof want, j->list.hash);
+    job_hash_text(want, sizeof want, j->list.hash);
     if ((rc = mpi_store_attr_read_string(s, NULL, "list_hash", have, sizeof have, err, errlen))) return rc;
     if (strcmp(have, want))
         return util_fail(err, errlen, UTIL_EUSAGE, "%s: cannot resume: it was made from another list (list_hash %s, %s has %s)",

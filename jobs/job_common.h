@@ -1,0 +1,17 @@
+/* job_common.h - pieces the track-list jobs (mel, extract) share when they write their outputs. */
+#ifndef ARTISTNET_JOB_COMMON_H
+#define ARTISTNET_JOB_COMMON_H
+#include "mpi/store.h"
+#include "shard/shard.h"
+
+#include <mpi.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* "fnv1a64:<16 hex digits>" */
+void job_hash_text(char *buf, size_t n, uint64_t h);
+/* Collective: root attributes naming the list and the run: list (path), list_hash, columns (the
+ * list's column names, tab-joined), version, ranks, command_line. */
+int job_write_provenance(mpi_store *s, const shard_list *list, const char *list_path, int argc, char **argv,
+                         MPI_Comm comm, char *err, size_t errlen);
+#endif
