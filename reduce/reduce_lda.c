@@ -7,6 +7,7 @@
 #include "util/util.h"
 
 #include <cblas.h>
+#include "reduce/reduce_h5.h"
 #include <hdf5.h>
 #include <lapacke.h>
 #include <math.h>
@@ -367,26 +368,6 @@ int reduce_lda_apply(const reduce_lda_model *m, const float *x, long n, double *
 
 /* ---- lda.h5 ---- */
 
-static int write_d(hid_t f, const char *name, int rank, const hsize_t *dims, const double *v)
-{
-    hid_t sp = H5Screate_simple(rank, dims, NULL);
-    hid_t ds = H5Dcreate2(f, name, H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t e = ds < 0 ? -1 : H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v);
-    if (ds >= 0) H5Dclose(ds);
-    H5Sclose(sp);
-    return e < 0 ? -1 : 0;
-}
-
-static int attr_num(hid_t f, const char *name, hid_t ftype, hid_t mtype, const void *v)
-{
-    hid_t sp = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(f, name, ftype, sp, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t e = a < 0 ? -1 : H5Awrite(a, mtype, v);
-    if (a >= 0) H5Aclose(a);
-    H5Sclose(sp);
-    return e < 0 ? -1 : 0;
-}
-
 static int attr_str(hid_t f, const char *name, const char *v)
 {
     hid_t t = H5Tcopy(H5T_C_S1);
@@ -409,13 +390,13 @@ int reduce_lda_save(const reduce_lda_model *m, const char *path, const char *lab
     hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (f < 0) return util_fail(err, errlen, UTIL_EFAIL, "%s: cannot create", path);
     hsize_t d1 = (hsize_t)m->dim_in, d2[2] = {(hsize_t)m->dim_in, (hsize_t)m->dim_out}, d3 = (hsize_t)m->dim_out;
-    int bad = write_d(f, "mean", 1, &d1, m->mean) | write_d(f, "components", 2, d2, m->components) |
-              write_d(f, "eigenvalues", 1, &d3, m->eigenvalues);
+    int bad = reduce_h5_write_doubles(f, "mean", 1, &d1, m->mean) | reduce_h5_write_doubles(f, "components", 2, d2, m->components) |
+              reduce_h5_write_doubles(f, "eigenvalues", 1, &d3, m->eigenvalues);
     int nc = m->n_classes;
     long long nr = m->n_rows;
-    bad |= attr_num(f, "n_classes", H5T_STD_I32LE, H5T_NATIVE_INT, &nc);
-    bad |= attr_num(f, "n_rows", H5T_STD_I64LE, H5T_NATIVE_LLONG, &nr);
-    bad |= attr_num(f, "shrinkage", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &m->shrinkage);
+    bad |= reduce_h5_attr_num(f, "n_classes", H5T_STD_I32LE, H5T_NATIVE_INT, &nc);
+    bad |= reduce_h5_attr_num(f, "n_rows", H5T_STD_I64LE, H5T_NATIVE_LLONG, &nr);
+    bad |= reduce_h5_attr_num(f, "shrinkage", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &m->shrinkage);
     bad |= attr_str(f, "label_column", label_column);
     bad |= attr_str(f, "features", features_path);
     bad |= attr_str(f, "command_line", command_line);

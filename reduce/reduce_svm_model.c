@@ -6,6 +6,7 @@
 #include "util/util.h"
 
 #include <errno.h>
+#include "reduce/reduce_h5.h"
 #include <hdf5.h>
 #include <math.h>
 #include <stdio.h>
@@ -177,24 +178,9 @@ int reduce_svm_model_set_info(reduce_svm_model *m, const char *lda, uint64_t lda
 
 /* ---- files ---- */
 
-static int write_d(hid_t f, const char *name, hsize_t n, const double *v)
+static int write_d1(hid_t f, const char *name, hsize_t n, const double *v)
 {
-    hid_t sp = H5Screate_simple(1, &n, NULL);
-    hid_t ds = H5Dcreate2(f, name, H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t e = ds < 0 ? -1 : H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v);
-    if (ds >= 0) H5Dclose(ds);
-    H5Sclose(sp);
-    return e < 0 ? -1 : 0;
-}
-
-static int attr_num(hid_t f, const char *name, hid_t ftype, hid_t mtype, const void *v)
-{
-    hid_t sp = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(f, name, ftype, sp, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t e = a < 0 ? -1 : H5Awrite(a, mtype, v);
-    if (a >= 0) H5Aclose(a);
-    H5Sclose(sp);
-    return e < 0 ? -1 : 0;
+    return reduce_h5_write_doubles(f, name, 1, &n, v);
 }
 
 /* fixed-length UTF-8 string attribute (h5py reads bytes) */
@@ -248,19 +234,19 @@ int reduce_svm_model_save(const reduce_svm_model *m, const char *dir, const char
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (f < 0) return util_fail(err, errlen, UTIL_EFAIL, "%s: cannot create", path);
-    int bad = write_d(f, "mean", (hsize_t)m->d, m->mean) | write_d(f, "std", (hsize_t)m->d, m->std) |
+    int bad = write_d1(f, "mean", (hsize_t)m->d, m->mean) | write_d1(f, "std", (hsize_t)m->d, m->std) |
               write_strings(f, "classes", m->classes, m->n_classes);
     long long nt = m->n_train;
     unsigned long long lh = m->lda_hash;
     bad |= attr_str(f, "kernel", m->kernel == REDUCE_SVM_RBF ? "rbf" : "linear");
-    bad |= attr_num(f, "C", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &m->C);
-    bad |= attr_num(f, "gamma", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &m->gamma);
-    bad |= attr_num(f, "majority", H5T_STD_I32LE, H5T_NATIVE_INT, &m->majority);
-    bad |= attr_num(f, "n_train", H5T_STD_I64LE, H5T_NATIVE_LLONG, &nt);
-    bad |= attr_num(f, "inner_accuracy", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &m->inner_accuracy);
-    bad |= attr_num(f, "inner_folds", H5T_STD_I32LE, H5T_NATIVE_INT, &m->inner_folds);
+    bad |= reduce_h5_attr_num(f, "C", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &m->C);
+    bad |= reduce_h5_attr_num(f, "gamma", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &m->gamma);
+    bad |= reduce_h5_attr_num(f, "majority", H5T_STD_I32LE, H5T_NATIVE_INT, &m->majority);
+    bad |= reduce_h5_attr_num(f, "n_train", H5T_STD_I64LE, H5T_NATIVE_LLONG, &nt);
+    bad |= reduce_h5_attr_num(f, "inner_accuracy", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &m->inner_accuracy);
+    bad |= reduce_h5_attr_num(f, "inner_folds", H5T_STD_I32LE, H5T_NATIVE_INT, &m->inner_folds);
     bad |= attr_str(f, "lda", m->lda);
-    bad |= attr_num(f, "lda_hash", H5T_STD_U64LE, H5T_NATIVE_ULLONG, &lh);
+    bad |= reduce_h5_attr_num(f, "lda_hash", H5T_STD_U64LE, H5T_NATIVE_ULLONG, &lh);
     bad |= attr_str(f, "feature_model", m->feature_model);
     bad |= attr_str(f, "svm_model", "svm.model");
     bad |= attr_str(f, "version", ARTISTNET_VERSION);
