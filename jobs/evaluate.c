@@ -114,14 +114,7 @@ static int read_folds_file(const char *path, eval_data *e, char *err, size_t err
         line[strcspn(line, "\r\n")] = 0;
         if (!line[0] || line[0] == '#') continue;
         char *fields[256];
-        int nf = 0;
-        for (char *p = line; nf < 256;) {
-            fields[nf++] = p;
-            char *t = strchr(p, '\t');
-            if (!t) break;
-            *t = 0;
-            p = t + 1;
-        }
+        int nf = util_split_tabs(line, fields, 256);
         if (col_id < 0) {
             ncols = nf;
             col_inner = calloc((size_t)nf, sizeof *col_inner);

@@ -141,14 +141,7 @@ static int mx_index_load(const char *dir, MPI_Comm comm, mx_index *ix, char *err
         line[strcspn(line, "\r\n")] = 0;
         if (lineno == 1 || !line[0]) continue; /* header */
         char *fld[8];
-        int nf = 0;
-        for (char *q = line; nf < 8;) {
-            fld[nf++] = q;
-            char *tab = strchr(q, '\t');
-            if (!tab) break;
-            *tab = 0;
-            q = tab + 1;
-        }
+        int nf = util_split_tabs(line, fld, 8);
         if (nf < 5) {
             rc = util_fail(err, errlen, UTIL_EINPUT, "%s:%d: expected features, list, list_hash, model, model_hash, ...", man, lineno);
             break;

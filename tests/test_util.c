@@ -43,6 +43,10 @@ int main(void)
     char *a6[] = {"train", "--quiet", "--out", "m", "--epochs", "7junk"};
     CHECK(util_opts_parse("train", "t", opts, 6, a6, err, sizeof err) == UTIL_EUSAGE);
 
+    char line[] = "a\tb\t\tc\td", *f[3];
+    CHECK(util_split_tabs(line, f, 3) == 3 && !strcmp(f[0], "a") && !strcmp(f[1], "b") && !strcmp(f[2], ""));
+    char one[] = "x", *g[4];
+    CHECK(util_split_tabs(one, g, 4) == 1 && !strcmp(g[0], "x"));
     CHECK(util_utf8_valid("caf\xc3\xa9", 5));
     CHECK(!util_utf8_valid("caf\xc3", 4));
     CHECK(!util_utf8_valid("\xff", 1));

@@ -294,6 +294,19 @@ int util_utf8_valid(const char *s, size_t n)
     return 1;
 }
 
+int util_split_tabs(char *line, char **fields, int max)
+{
+    int n = 0;
+    for (char *p = line; n < max;) {
+        fields[n++] = p;
+        char *t = strchr(p, '\t');
+        if (!t) break;
+        *t = 0;
+        p = t + 1;
+    }
+    return n;
+}
+
 char *util_join_argv(int argc, char **argv)
 {
     size_t n = 1;

@@ -85,6 +85,9 @@ void util_progress_finish(util_progress *p, long done);
 char *util_strdup(const char *s);
 /* 1 if s is valid UTF-8 */
 int util_utf8_valid(const char *s, size_t n);
+/* Splits line in place at tabs into at most max fields (text after the max-th field is cut off); returns
+ * the number of fields (>= 1). */
+int util_split_tabs(char *line, char **fields, int max);
 /* Joins argv into one line (for attributes): caller frees. */
 char *util_join_argv(int argc, char **argv);
 
