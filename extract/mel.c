@@ -4,18 +4,23 @@
  *   - centred frames, the signal reflect-padded by n_fft/2 at both ends (numpy 'reflect', which for
  *     pads longer than the signal keeps reflecting: index period 2(n-1));
  *   - periodic Hann window of 1024 (scipy get_window('hann', 1024, fftbins=True));
- *   - magnitude |X| of the one-sided FFT (FFTW single-precision r2c);
+ *   - magnitude |X| of the one-sided FFT (FFTW, single precision);
  *   - 128 triangular mel filters on the Slaney scale (linear below 1 kHz, log above), 0..11,025 Hz,
  *     each scaled by 2 / (f[i+2] - f[i]) (librosa norm='slaney'); M = W |X|;
  *   - log10(1 + 10 M).
- * Frames are transformed in batches of `batch` (default EXTRACT_MEL_BATCH = 8) with one
- * fftwf_plan_many_dft_r2c whose output is bin-major (ostride = batch), so the magnitude, the
- * filterbank and the log run over contiguous vectors of `batch` frames. The filterbank is applied
- * sparsely (each band over its own nonzero bins, ~1,000 multiply-adds per frame instead of 65,664):
- * bench/bench_mel measured 2.8 ms per 30-s clip against 7.5 ms with one SGEMM per batch (the best
- * batch for SGEMM, 64). FFTW itself (Debian's build has SSE2/AVX codelets only) is about 60% of the
- * time. FFTW planning is not thread safe, so extract_mel_make/free hold a process-wide lock;
- * extract_mel_compute itself is reentrant per object.
+ * Two real frames go through one complex FFT (frame 2q as the real part, frame 2q+1 as the
+ * imaginary part; A[k] = (Z[k] + conj Z[N-k]) / 2, B[k] = (Z[k] - conj Z[N-k]) / 2i): Debian's FFTW
+ * has AVX codelets for complex DFTs, while its 1024-point r2c plan runs through a scalar radix-2
+ * step, 3x slower per frame. Frames are paired by absolute index (the partner of a clip's last frame
+ * is zeros), so a frame's bits never depend on the range asked for. A batch of `batch` frames
+ * (default EXTRACT_MEL_BATCH = 8) is one fftwf_plan_many_dft call; the magnitudes are transposed in
+ * registers to bin-major (mag[bin * batch + frame]), so the filterbank and the log run over
+ * contiguous vectors of frames. The filterbank is applied sparsely (each band over its own nonzero
+ * bins, ~1,000 multiply-adds per frame instead of 65,664), which bench/bench_mel measures as several
+ * times faster than one SGEMM per batch. bench_mel, 30-s clip, one core: 4.5 ms per clip with the
+ * r2c plan, 1.4-1.8 ms with the paired complex FFT, about half of it FFTW. FFTW planning is not
+ * thread safe, so extract_mel_make/free hold a process-wide lock; extract_mel_compute itself is
+ * reentrant per object.
  */
 #include "extract/extract.h"
 #include "util/util.h"
@@ -33,12 +38,6 @@
 
 #define NB (EXTRACT_N_FFT / 2 + 1) /* 513 one-sided bins */
 #define MEL_PI 3.14159265358979323846
-/* The log loop vectorises only when float compares may be if-converted (no NaN reaches it). */
-#if defined(__GNUC__) && !defined(__clang__)
-#define MEL_NO_TRAP __attribute__((optimize("no-trapping-math")))
-#else
-#define MEL_NO_TRAP
-#endif
 /* The hot loops are compiled twice, for baseline x86-64 (SSE2) and for AVX2+FMA, and the CPU picks
  * at load time (GCC target_clones: ifunc); Debian's FFTW has SSE2/AVX codelets of its own. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
@@ -49,16 +48,20 @@
 #define MEL_AVX 0
 #endif
 
+#define SPEC_DIST (EXTRACT_N_FFT + 8) /* one pair's spectrum: 1024 bins, Z[1024] = Z[0], pad to 32 bytes */
+
 struct extract_mel {
-    int batch, use_gemm;
+    int batch, pairs, use_gemm;
     float *window;       /* periodic Hann, n_fft */
     float *fb;           /* dense filterbank (n_mels x NB), row-major */
     int lo[EXTRACT_N_MELS], len[EXTRACT_N_MELS]; /* nonzero bin range of each band */
     size_t off[EXTRACT_N_MELS];                  /* offset of the band's weights in w */
     float *w;            /* packed nonzero weights */
-    float *in;           /* batch frames, frame-major (idist = n_fft) */
-    fftwf_complex *spec; /* bin-major: spec[bin * batch + frame] */
-    float *mag;          /* bin-major magnitudes */
+    float *edge;         /* two reflect-padded frames (clip edges), 2 n_fft */
+    float *zero;         /* n_fft zeros: the partner of a clip's last frame */
+    fftwf_complex *in;   /* pairs x n_fft: window * (frame 2q + i frame 2q+1) */
+    fftwf_complex *spec; /* pairs x SPEC_DIST: their DFTs */
+    float *mag;          /* bin-major magnitudes: mag[bin * batch + frame] */
     float *mel;          /* band-major: mel[band * batch + frame] */
     fftwf_plan plan;
 };
@@ -101,22 +104,27 @@ static void mel_filterbank(float *fb)
 
 extract_mel *extract_mel_make_opts(int batch, int use_gemm)
 {
-    if (batch < 1 || batch > 1024) return NULL;
+    if (batch < 2 || batch > 1024 || batch % 2) return NULL;
     extract_mel *m = calloc(1, sizeof *m);
     if (!m) return NULL;
     m->batch = batch;
+    m->pairs = batch / 2;
     m->use_gemm = use_gemm;
     m->window = malloc(EXTRACT_N_FFT * sizeof(float));
     m->fb = malloc((size_t)EXTRACT_N_MELS * NB * sizeof(float));
     m->w = malloc((size_t)EXTRACT_N_MELS * NB * sizeof(float));
+    m->edge = fftwf_malloc(2 * EXTRACT_N_FFT * sizeof(float));
+    m->zero = fftwf_malloc(EXTRACT_N_FFT * sizeof(float));
     m->mag = fftwf_malloc((size_t)NB * batch * sizeof(float));
     m->mel = fftwf_malloc((size_t)EXTRACT_N_MELS * batch * sizeof(float));
-    m->in = fftwf_malloc((size_t)EXTRACT_N_FFT * batch * sizeof(float));
-    m->spec = fftwf_malloc((size_t)NB * batch * sizeof(fftwf_complex));
-    if (!m->window || !m->fb || !m->w || !m->mag || !m->mel || !m->in || !m->spec) {
+    m->in = fftwf_malloc((size_t)EXTRACT_N_FFT * m->pairs * sizeof(fftwf_complex));
+    m->spec = fftwf_malloc((size_t)SPEC_DIST * m->pairs * sizeof(fftwf_complex));
+    if (!m->window || !m->fb || !m->w || !m->edge || !m->zero || !m->mag || !m->mel || !m->in || !m->spec) {
         extract_mel_free(m);
         return NULL;
     }
+    memset(m->zero, 0, EXTRACT_N_FFT * sizeof(float));
+    memset(m->spec, 0, (size_t)SPEC_DIST * m->pairs * sizeof(fftwf_complex));
     for (int i = 0; i < EXTRACT_N_FFT; i++)
         m->window[i] = (float)(0.5 - 0.5 * cos(2.0 * MEL_PI * i / EXTRACT_N_FFT));
     mel_filterbank(m->fb);
@@ -136,11 +144,11 @@ extract_mel *extract_mel_make_opts(int batch, int use_gemm)
      * different plans that round differently (1 ulp in /mel, ~3e-6 in features, seen here in 2 of 4
      * runs), which would make outputs depend on the run, the rank count and --resume. ESTIMATE's
      * plan is a pure function of the problem and the FFTW build: the same bits in every process.
-     * It cost ~0.8 ms per 30-s clip in bench_mel. No wisdom is imported anywhere in artistnet. */
+     * No wisdom is imported anywhere in artistnet. */
     int n = EXTRACT_N_FFT;
     pthread_mutex_lock(&planner_lock);
-    m->plan = fftwf_plan_many_dft_r2c(1, &n, batch, m->in, NULL, 1, EXTRACT_N_FFT, m->spec, NULL,
-                                      batch, 1, FFTW_ESTIMATE);
+    m->plan = fftwf_plan_many_dft(1, &n, m->pairs, m->in, NULL, 1, EXTRACT_N_FFT, m->spec, NULL, 1, SPEC_DIST,
+                                  FFTW_FORWARD, FFTW_ESTIMATE);
     pthread_mutex_unlock(&planner_lock);
     if (!m->plan) {
         extract_mel_free(m);
@@ -161,6 +169,8 @@ void extract_mel_free(extract_mel *m)
     fftwf_free(m->spec);
     fftwf_free(m->mag);
     fftwf_free(m->mel);
+    fftwf_free(m->edge);
+    fftwf_free(m->zero);
     free(m->window);
     free(m->fb);
     free(m->w);
@@ -182,17 +192,16 @@ static size_t reflect_index(long long i, size_t n)
 }
 
 /* log10(1 + 10 v) for v >= 0, over a vector: cephes logf's polynomial on the mantissa in
- * [sqrt(1/2), sqrt(2)), written branch-free so the compiler vectorises it (libm's log10f does not
- * vectorise without -ffast-math). Relative error ~1e-7. */
-MEL_CLONES MEL_NO_TRAP static void log10_1p10(float *restrict v, size_t n)
+ * [sqrt(1/2), sqrt(2)), written branch-free with integer selects so that the compiler vectorises it
+ * (libm's log10f does not vectorise without -ffast-math). Relative error ~1e-7. */
+MEL_CLONES static void log10_1p10(float *restrict v, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         union { float f; uint32_t u; } x = {.f = 1.0f + 10.0f * v[i]};
-        float fe = (float)((int32_t)(x.u >> 23) - 126); /* x >= 1: sign bit clear */
-        x.u = (x.u & 0x007fffffu) | 0x3f000000u;        /* mantissa in [0.5, 1) */
-        float small = x.f < 0.70710678f ? 1.0f : 0.0f;
-        fe -= small;
-        float f = x.f * (1.0f + small) - 1.0f;
+        uint32_t mant = x.u & 0x007fffffu, big = mant >= 0x003504f3u; /* mantissa >= sqrt(2) */
+        float fe = (float)((int32_t)(x.u >> 23) - 127 + (int32_t)big); /* x >= 1: sign bit clear */
+        x.u = mant | (0x3f800000u - (big << 23)); /* in [sqrt(1/2), sqrt(2)) */
+        float f = x.f - 1.0f;
         float z = f * f;
         float y = 7.0376836292e-2f;
         y = y * f - 1.1514610310e-1f;
@@ -210,51 +219,110 @@ MEL_CLONES MEL_NO_TRAP static void log10_1p10(float *restrict v, size_t n)
     }
 }
 
-/* |X| over the whole batch, with explicit SIMD: GCC will not vectorise sqrtf while it may have to
- * set errno */
-static void magnitude_sse(const float *restrict p, float *restrict mag, size_t n)
+/* The samples of frame f (unwindowed, n_fft of them): x itself inside the clip, else a
+ * reflect-padded copy in buf */
+static const float *frame_samples(const float *x, size_t n, size_t f, float *buf)
 {
-    size_t i = 0;
-#ifdef __SSE2__
-    for (; i + 4 <= n; i += 4) {
-        __m128 a = _mm_loadu_ps(p + 2 * i), b = _mm_loadu_ps(p + 2 * i + 4);
-        __m128 re = _mm_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)), im = _mm_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1));
-        _mm_storeu_ps(mag + i, _mm_sqrt_ps(_mm_add_ps(_mm_mul_ps(re, re), _mm_mul_ps(im, im))));
+    long long start = (long long)(f * EXTRACT_HOP) - EXTRACT_N_FFT / 2;
+    if (start >= 0 && start + EXTRACT_N_FFT <= (long long)n) return x + start;
+    for (int i = 0; i < EXTRACT_N_FFT; i++) buf[i] = x[reflect_index(start + i, n)];
+    return buf;
+}
+
+/* dst = window * (a + i b): two real frames as one complex signal */
+MEL_CLONES static void pack_pair(float *restrict dst, const float *restrict a, const float *restrict b,
+                                 const float *restrict win)
+{
+    for (int i = 0; i < EXTRACT_N_FFT; i++) {
+        dst[2 * i] = a[i] * win[i];
+        dst[2 * i + 1] = b[i] * win[i];
     }
-#endif
-    for (; i < n; i++) mag[i] = sqrtf(p[2 * i] * p[2 * i] + p[2 * i + 1] * p[2 * i + 1]);
+}
+
+/* Z = DFT(a + i b) of real a, b gives A[k] = (Z[k] + conj Z[N-k]) / 2 and
+ * B[k] = (Z[k] - conj Z[N-k]) / 2i, so
+ *   |A[k]| = |(Re Z[k] + Re Z[N-k]) + i (Im Z[k] - Im Z[N-k])| / 2,
+ *   |B[k]| = |(Im Z[k] + Im Z[N-k]) + i (Re Z[k] - Re Z[N-k])| / 2.
+ * Writes the magnitudes of frames 2q, 2q+1 of every pair q bin-major into mag (row = bin). */
+static void magnitude_pairs_scalar(const float *spec, float *restrict mag, int pairs)
+{
+    const int B = 2 * pairs;
+    for (int q = 0; q < pairs; q++) {
+        const float *z = spec + (size_t)q * SPEC_DIST * 2;
+        for (int k = 0; k < NB; k++) {
+            int r = (EXTRACT_N_FFT - k) & (EXTRACT_N_FFT - 1);
+            float sr = z[2 * k] + z[2 * r], di = z[2 * k + 1] - z[2 * r + 1];
+            float si = z[2 * k + 1] + z[2 * r + 1], dr = z[2 * k] - z[2 * r];
+            mag[(size_t)k * B + 2 * q] = 0.5f * sqrtf(sr * sr + di * di);
+            mag[(size_t)k * B + 2 * q + 1] = 0.5f * sqrtf(si * si + dr * dr);
+        }
+    }
 }
 
 #if MEL_AVX
-__attribute__((target("avx2,fma"))) static void magnitude_avx2(const float *restrict p, float *restrict mag, size_t n)
+/* The same over 8 bins x 4 pairs at a time: 8 frame vectors of 8 bins, transposed in registers
+ * into 8 bin vectors of 8 frames. Needs pairs % 4 == 0 and Z[N] = Z[0] stored after each spectrum. */
+__attribute__((target("avx2,fma"))) static void magnitude_pairs_avx2(const float *spec, float *restrict mag, int pairs)
 {
-    size_t i = 0;
-    const __m256i perm = _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7);
-    for (; i + 8 <= n; i += 8) {
-        __m256 a = _mm256_loadu_ps(p + 2 * i), b = _mm256_loadu_ps(p + 2 * i + 8);
-        /* in-lane shuffles give re/im in the order 0 1 4 5 2 3 6 7; permute back */
-        __m256 re = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)), im = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1));
-        __m256 s2 = _mm256_fmadd_ps(re, re, _mm256_mul_ps(im, im));
-        _mm256_storeu_ps(mag + i, _mm256_permutevar8x32_ps(_mm256_sqrt_ps(s2), perm));
+    const int B = 2 * pairs;
+    const __m256 half = _mm256_set1_ps(0.5f);
+    /* the re/im de-interleave leaves bins in lane order 0 1 4 5 2 3 6 7 */
+    static const int lane_bin[8] = {0, 1, 4, 5, 2, 3, 6, 7};
+    for (int g = 0; g < pairs; g += 4) {
+        for (int k = 0; k < NB - 1; k += 8) {
+            __m256 r[8];
+            for (int p = 0; p < 4; p++) {
+                const float *z = spec + (size_t)(g + p) * SPEC_DIST * 2;
+                __m256 f0 = _mm256_load_ps(z + 2 * k), f1 = _mm256_load_ps(z + 2 * k + 8);
+                /* Z[N-k-j], j = 0..7: Z[N-k-3..N-k] and Z[N-k-7..N-k-4], each reversed */
+                __m256 b0 = _mm256_loadu_ps(z + 2 * (EXTRACT_N_FFT - k - 3));
+                __m256 b1 = _mm256_loadu_ps(z + 2 * (EXTRACT_N_FFT - k - 7));
+                b0 = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(b0), _MM_SHUFFLE(0, 1, 2, 3)));
+                b1 = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(b1), _MM_SHUFFLE(0, 1, 2, 3)));
+                __m256 rk = _mm256_shuffle_ps(f0, f1, _MM_SHUFFLE(2, 0, 2, 0));
+                __m256 ik = _mm256_shuffle_ps(f0, f1, _MM_SHUFFLE(3, 1, 3, 1));
+                __m256 rr = _mm256_shuffle_ps(b0, b1, _MM_SHUFFLE(2, 0, 2, 0));
+                __m256 ir = _mm256_shuffle_ps(b0, b1, _MM_SHUFFLE(3, 1, 3, 1));
+                __m256 sr = _mm256_add_ps(rk, rr), di = _mm256_sub_ps(ik, ir);
+                __m256 si = _mm256_add_ps(ik, ir), dr = _mm256_sub_ps(rk, rr);
+                r[2 * p] = _mm256_mul_ps(half, _mm256_sqrt_ps(_mm256_fmadd_ps(sr, sr, _mm256_mul_ps(di, di))));
+                r[2 * p + 1] = _mm256_mul_ps(half, _mm256_sqrt_ps(_mm256_fmadd_ps(si, si, _mm256_mul_ps(dr, dr))));
+            }
+            __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+            __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+            __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+            __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+            __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+            __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+            __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+            __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+            __m256 c[8] = {
+                _mm256_permute2f128_ps(s0, s4, 0x20), _mm256_permute2f128_ps(s1, s5, 0x20),
+                _mm256_permute2f128_ps(s2, s6, 0x20), _mm256_permute2f128_ps(s3, s7, 0x20),
+                _mm256_permute2f128_ps(s0, s4, 0x31), _mm256_permute2f128_ps(s1, s5, 0x31),
+                _mm256_permute2f128_ps(s2, s6, 0x31), _mm256_permute2f128_ps(s3, s7, 0x31),
+            };
+            for (int j = 0; j < 8; j++) _mm256_storeu_ps(mag + (size_t)(k + lane_bin[j]) * B + 2 * g, c[j]);
+        }
     }
-    for (; i < n; i++) mag[i] = sqrtf(p[2 * i] * p[2 * i] + p[2 * i + 1] * p[2 * i + 1]);
+    /* the Nyquist bin: Z[N - N/2] = Z[N/2] */
+    for (int q = 0; q < pairs; q++) {
+        const float *z = spec + (size_t)q * SPEC_DIST * 2 + 2 * (NB - 1);
+        mag[(size_t)(NB - 1) * B + 2 * q] = 0.5f * sqrtf(4.0f * z[0] * z[0]);
+        mag[(size_t)(NB - 1) * B + 2 * q + 1] = 0.5f * sqrtf(4.0f * z[1] * z[1]);
+    }
 }
 #endif
 
-static void magnitude(const fftwf_complex *restrict s, float *restrict mag, size_t n)
+static void magnitude_pairs(const float *spec, float *restrict mag, int pairs)
 {
 #if MEL_AVX
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-        magnitude_avx2((const float *)s, mag, n);
+    if (pairs % 4 == 0 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        magnitude_pairs_avx2(spec, mag, pairs);
         return;
     }
 #endif
-    magnitude_sse((const float *)s, mag, n);
-}
-
-MEL_CLONES static void window_frame(float *restrict dst, const float *restrict src, const float *restrict win)
-{
-    for (int i = 0; i < EXTRACT_N_FFT; i++) dst[i] = src[i] * win[i];
+    magnitude_pairs_scalar(spec, mag, pairs);
 }
 
 /* mel[b][j] = sum_k W[b][k] mag[k][j] over band b's nonzero bins, vectorised over the batch */
@@ -303,35 +371,37 @@ int extract_mel_compute_range(extract_mel *m, const float *x, size_t n, size_t t
                               float *out, size_t stride)
 {
     if (n < 2) return UTIL_ETRACK;
-    size_t total = extract_mel_frames(n);
+    size_t total = extract_mel_frames(n), end = t0 + nt;
     if (t0 > total || nt > total - t0 || stride < nt) return UTIL_EFAIL;
-    const int B = m->batch;
-    const float *win = m->window;
-    for (size_t t = t0; t < t0 + nt; t += (size_t)B) {
-        size_t nb = t0 + nt - t < (size_t)B ? t0 + nt - t : (size_t)B;
-        for (size_t j = 0; j < (size_t)B; j++) {
-            float *restrict dst = m->in + j * EXTRACT_N_FFT;
-            if (j >= nb) { /* tail of the last batch */
-                memset(dst, 0, EXTRACT_N_FFT * sizeof(float));
-                continue;
-            }
-            long long start = (long long)((t + j) * EXTRACT_HOP) - EXTRACT_N_FFT / 2;
-            if (start >= 0 && start + EXTRACT_N_FFT <= (long long)n) {
-                window_frame(dst, x + start, win);
-            } else {
-                for (int i = 0; i < EXTRACT_N_FFT; i++) dst[i] = x[reflect_index(start + i, n)] * win[i];
-            }
+    const size_t B = (size_t)m->batch;
+    /* frames are paired by absolute index (2q, 2q+1), the partner of the last frame being zeros,
+     * so a frame's values do not depend on the range asked for */
+    for (size_t tb = t0 & ~(size_t)1; tb < end; tb += B) {
+        for (int q = 0; q < m->pairs; q++) {
+            size_t f = tb + 2 * (size_t)q;
+            const float *a = f < end ? frame_samples(x, n, f, m->edge) : m->zero;
+            const float *b = f < end && f + 1 < total ? frame_samples(x, n, f + 1, m->edge + EXTRACT_N_FFT) : m->zero;
+            pack_pair((float *)(m->in + (size_t)q * EXTRACT_N_FFT), a, b, m->window);
         }
         fftwf_execute(m->plan);
-        magnitude(m->spec, m->mag, (size_t)NB * B);
+        for (int q = 0; q < m->pairs; q++) { /* Z[N] = Z[0], so that Z[N - k] needs no wrap */
+            float *z = (float *)(m->spec + (size_t)q * SPEC_DIST);
+            z[2 * EXTRACT_N_FFT] = z[0];
+            z[2 * EXTRACT_N_FFT + 1] = z[1];
+        }
+        magnitude_pairs((const float *)m->spec, m->mag, m->pairs);
         if (m->use_gemm)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, EXTRACT_N_MELS, B, NB, 1.0f, m->fb, NB,
-                        m->mag, B, 0.0f, m->mel, B);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, EXTRACT_N_MELS, (int)B, NB, 1.0f, m->fb, NB,
+                        m->mag, (int)B, 0.0f, m->mel, (int)B);
         else
             filterbank_sparse(m);
         log10_1p10(m->mel, (size_t)EXTRACT_N_MELS * B);
-        for (int b = 0; b < EXTRACT_N_MELS; b++)
-            memcpy(out + (size_t)b * stride + (t - t0), m->mel + (size_t)b * B, nb * sizeof(float));
+        size_t j0 = tb < t0 ? t0 - tb : 0, j1 = end - tb < B ? end - tb : B;
+        for (int b = 0; b < EXTRACT_N_MELS; b++) {
+            float *restrict o = out + (size_t)b * stride + (tb + j0 - t0);
+            const float *restrict v = m->mel + (size_t)b * B + j0;
+            for (size_t j = 0; j < j1 - j0; j++) o[j] = v[j];
+        }
     }
     return UTIL_OK;
 }
