@@ -48,7 +48,9 @@
 #define MEL_AVX 0
 #endif
 
-#define SPEC_DIST (EXTRACT_N_FFT + 8) /* one pair's spectrum: 1024 bins, Z[1024] = Z[0], pad to 32 bytes */
+/* FFTW split format: one pair's input is re[n_fft] then im[n_fft]; its spectrum re[SPEC_LEN] then
+ * im[SPEC_LEN] (1024 bins, Z[1024] = Z[0] so that Z[N - k] needs no wrap, padded to 32 bytes) */
+#define SPEC_LEN (EXTRACT_N_FFT + 8)
 
 struct extract_mel {
     int batch, pairs, use_gemm;
@@ -59,8 +61,8 @@ struct extract_mel {
     float *w;            /* packed nonzero weights */
     float *edge;         /* two reflect-padded frames (clip edges), 2 n_fft */
     float *zero;         /* n_fft zeros: the partner of a clip's last frame */
-    fftwf_complex *in;   /* pairs x n_fft: window * (frame 2q + i frame 2q+1) */
-    fftwf_complex *spec; /* pairs x SPEC_DIST: their DFTs */
+    float *in;           /* pairs x 2 n_fft: window * (frame 2q + i frame 2q+1), split */
+    float *spec;         /* pairs x 2 SPEC_LEN: their DFTs, split */
     float *mag;          /* bin-major magnitudes: mag[bin * batch + frame] */
     float *mel;          /* band-major: mel[band * batch + frame] */
     fftwf_plan plan;
@@ -117,14 +119,14 @@ extract_mel *extract_mel_make_opts(int batch, int use_gemm)
     m->zero = fftwf_malloc(EXTRACT_N_FFT * sizeof(float));
     m->mag = fftwf_malloc((size_t)NB * batch * sizeof(float));
     m->mel = fftwf_malloc((size_t)EXTRACT_N_MELS * batch * sizeof(float));
-    m->in = fftwf_malloc((size_t)EXTRACT_N_FFT * m->pairs * sizeof(fftwf_complex));
-    m->spec = fftwf_malloc((size_t)SPEC_DIST * m->pairs * sizeof(fftwf_complex));
+    m->in = fftwf_malloc((size_t)2 * EXTRACT_N_FFT * m->pairs * sizeof(float));
+    m->spec = fftwf_malloc((size_t)2 * SPEC_LEN * m->pairs * sizeof(float));
     if (!m->window || !m->fb || !m->w || !m->edge || !m->zero || !m->mag || !m->mel || !m->in || !m->spec) {
         extract_mel_free(m);
         return NULL;
     }
     memset(m->zero, 0, EXTRACT_N_FFT * sizeof(float));
-    memset(m->spec, 0, (size_t)SPEC_DIST * m->pairs * sizeof(fftwf_complex));
+    memset(m->spec, 0, (size_t)2 * SPEC_LEN * m->pairs * sizeof(float));
     for (int i = 0; i < EXTRACT_N_FFT; i++)
         m->window[i] = (float)(0.5 - 0.5 * cos(2.0 * MEL_PI * i / EXTRACT_N_FFT));
     mel_filterbank(m->fb);
@@ -145,10 +147,11 @@ extract_mel *extract_mel_make_opts(int batch, int use_gemm)
      * runs), which would make outputs depend on the run, the rank count and --resume. ESTIMATE's
      * plan is a pure function of the problem and the FFTW build: the same bits in every process.
      * No wisdom is imported anywhere in artistnet. */
-    int n = EXTRACT_N_FFT;
+    fftwf_iodim dim = {.n = EXTRACT_N_FFT, .is = 1, .os = 1};
+    fftwf_iodim many = {.n = m->pairs, .is = 2 * EXTRACT_N_FFT, .os = 2 * SPEC_LEN};
     pthread_mutex_lock(&planner_lock);
-    m->plan = fftwf_plan_many_dft(1, &n, m->pairs, m->in, NULL, 1, EXTRACT_N_FFT, m->spec, NULL, 1, SPEC_DIST,
-                                  FFTW_FORWARD, FFTW_ESTIMATE);
+    m->plan = fftwf_plan_guru_split_dft(1, &dim, 1, &many, m->in, m->in + EXTRACT_N_FFT, m->spec, m->spec + SPEC_LEN,
+                                        FFTW_ESTIMATE);
     pthread_mutex_unlock(&planner_lock);
     if (!m->plan) {
         extract_mel_free(m);
@@ -229,13 +232,13 @@ static const float *frame_samples(const float *x, size_t n, size_t f, float *buf
     return buf;
 }
 
-/* dst = window * (a + i b): two real frames as one complex signal */
-MEL_CLONES static void pack_pair(float *restrict dst, const float *restrict a, const float *restrict b,
-                                 const float *restrict win)
+/* re = window * a, im = window * b: two real frames as one complex signal (split format) */
+MEL_CLONES static void pack_pair(float *restrict re, float *restrict im, const float *restrict a,
+                                 const float *restrict b, const float *restrict win)
 {
     for (int i = 0; i < EXTRACT_N_FFT; i++) {
-        dst[2 * i] = a[i] * win[i];
-        dst[2 * i + 1] = b[i] * win[i];
+        re[i] = a[i] * win[i];
+        im[i] = b[i] * win[i];
     }
 }
 
@@ -248,11 +251,10 @@ static void magnitude_pairs_scalar(const float *spec, float *restrict mag, int p
 {
     const int B = 2 * pairs;
     for (int q = 0; q < pairs; q++) {
-        const float *z = spec + (size_t)q * SPEC_DIST * 2;
+        const float *re = spec + (size_t)q * 2 * SPEC_LEN, *im = re + SPEC_LEN;
         for (int k = 0; k < NB; k++) {
-            int r = (EXTRACT_N_FFT - k) & (EXTRACT_N_FFT - 1);
-            float sr = z[2 * k] + z[2 * r], di = z[2 * k + 1] - z[2 * r + 1];
-            float si = z[2 * k + 1] + z[2 * r + 1], dr = z[2 * k] - z[2 * r];
+            int r = EXTRACT_N_FFT - k;
+            float sr = re[k] + re[r], di = im[k] - im[r], si = im[k] + im[r], dr = re[k] - re[r];
             mag[(size_t)k * B + 2 * q] = 0.5f * sqrtf(sr * sr + di * di);
             mag[(size_t)k * B + 2 * q + 1] = 0.5f * sqrtf(si * si + dr * dr);
         }
@@ -261,28 +263,21 @@ static void magnitude_pairs_scalar(const float *spec, float *restrict mag, int p
 
 #if MEL_AVX
 /* The same over 8 bins x 4 pairs at a time: 8 frame vectors of 8 bins, transposed in registers
- * into 8 bin vectors of 8 frames. Needs pairs % 4 == 0 and Z[N] = Z[0] stored after each spectrum. */
+ * into 8 bin vectors of 8 frames. Needs pairs % 4 == 0. */
 __attribute__((target("avx2,fma"))) static void magnitude_pairs_avx2(const float *spec, float *restrict mag, int pairs)
 {
     const int B = 2 * pairs;
     const __m256 half = _mm256_set1_ps(0.5f);
-    /* the re/im de-interleave leaves bins in lane order 0 1 4 5 2 3 6 7 */
-    static const int lane_bin[8] = {0, 1, 4, 5, 2, 3, 6, 7};
+    const __m256i reverse = _mm256_setr_epi32(7, 6, 5, 4, 3, 2, 1, 0);
     for (int g = 0; g < pairs; g += 4) {
         for (int k = 0; k < NB - 1; k += 8) {
             __m256 r[8];
             for (int p = 0; p < 4; p++) {
-                const float *z = spec + (size_t)(g + p) * SPEC_DIST * 2;
-                __m256 f0 = _mm256_load_ps(z + 2 * k), f1 = _mm256_load_ps(z + 2 * k + 8);
-                /* Z[N-k-j], j = 0..7: Z[N-k-3..N-k] and Z[N-k-7..N-k-4], each reversed */
-                __m256 b0 = _mm256_loadu_ps(z + 2 * (EXTRACT_N_FFT - k - 3));
-                __m256 b1 = _mm256_loadu_ps(z + 2 * (EXTRACT_N_FFT - k - 7));
-                b0 = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(b0), _MM_SHUFFLE(0, 1, 2, 3)));
-                b1 = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(b1), _MM_SHUFFLE(0, 1, 2, 3)));
-                __m256 rk = _mm256_shuffle_ps(f0, f1, _MM_SHUFFLE(2, 0, 2, 0));
-                __m256 ik = _mm256_shuffle_ps(f0, f1, _MM_SHUFFLE(3, 1, 3, 1));
-                __m256 rr = _mm256_shuffle_ps(b0, b1, _MM_SHUFFLE(2, 0, 2, 0));
-                __m256 ir = _mm256_shuffle_ps(b0, b1, _MM_SHUFFLE(3, 1, 3, 1));
+                const float *re = spec + (size_t)(g + p) * 2 * SPEC_LEN, *im = re + SPEC_LEN;
+                __m256 rk = _mm256_load_ps(re + k), ik = _mm256_load_ps(im + k);
+                /* Z[N-k-j], j = 0..7 */
+                __m256 rr = _mm256_permutevar8x32_ps(_mm256_loadu_ps(re + EXTRACT_N_FFT - k - 7), reverse);
+                __m256 ir = _mm256_permutevar8x32_ps(_mm256_loadu_ps(im + EXTRACT_N_FFT - k - 7), reverse);
                 __m256 sr = _mm256_add_ps(rk, rr), di = _mm256_sub_ps(ik, ir);
                 __m256 si = _mm256_add_ps(ik, ir), dr = _mm256_sub_ps(rk, rr);
                 r[2 * p] = _mm256_mul_ps(half, _mm256_sqrt_ps(_mm256_fmadd_ps(sr, sr, _mm256_mul_ps(di, di))));
@@ -296,20 +291,22 @@ __attribute__((target("avx2,fma"))) static void magnitude_pairs_avx2(const float
             __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);
             __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE);
             __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-            __m256 c[8] = {
-                _mm256_permute2f128_ps(s0, s4, 0x20), _mm256_permute2f128_ps(s1, s5, 0x20),
-                _mm256_permute2f128_ps(s2, s6, 0x20), _mm256_permute2f128_ps(s3, s7, 0x20),
-                _mm256_permute2f128_ps(s0, s4, 0x31), _mm256_permute2f128_ps(s1, s5, 0x31),
-                _mm256_permute2f128_ps(s2, s6, 0x31), _mm256_permute2f128_ps(s3, s7, 0x31),
-            };
-            for (int j = 0; j < 8; j++) _mm256_storeu_ps(mag + (size_t)(k + lane_bin[j]) * B + 2 * g, c[j]);
+            float *o = mag + (size_t)k * B + 2 * g;
+            _mm256_storeu_ps(o + 0 * B, _mm256_permute2f128_ps(s0, s4, 0x20));
+            _mm256_storeu_ps(o + 1 * B, _mm256_permute2f128_ps(s1, s5, 0x20));
+            _mm256_storeu_ps(o + 2 * B, _mm256_permute2f128_ps(s2, s6, 0x20));
+            _mm256_storeu_ps(o + 3 * B, _mm256_permute2f128_ps(s3, s7, 0x20));
+            _mm256_storeu_ps(o + 4 * B, _mm256_permute2f128_ps(s0, s4, 0x31));
+            _mm256_storeu_ps(o + 5 * B, _mm256_permute2f128_ps(s1, s5, 0x31));
+            _mm256_storeu_ps(o + 6 * B, _mm256_permute2f128_ps(s2, s6, 0x31));
+            _mm256_storeu_ps(o + 7 * B, _mm256_permute2f128_ps(s3, s7, 0x31));
         }
     }
-    /* the Nyquist bin: Z[N - N/2] = Z[N/2] */
+    /* the Nyquist bin: Z[N - N/2] = Z[N/2], so |A| = |Re Z|, |B| = |Im Z| */
     for (int q = 0; q < pairs; q++) {
-        const float *z = spec + (size_t)q * SPEC_DIST * 2 + 2 * (NB - 1);
-        mag[(size_t)(NB - 1) * B + 2 * q] = 0.5f * sqrtf(4.0f * z[0] * z[0]);
-        mag[(size_t)(NB - 1) * B + 2 * q + 1] = 0.5f * sqrtf(4.0f * z[1] * z[1]);
+        const float *re = spec + (size_t)q * 2 * SPEC_LEN, *im = re + SPEC_LEN;
+        mag[(size_t)(NB - 1) * B + 2 * q] = 0.5f * sqrtf(4.0f * re[NB - 1] * re[NB - 1]);
+        mag[(size_t)(NB - 1) * B + 2 * q + 1] = 0.5f * sqrtf(4.0f * im[NB - 1] * im[NB - 1]);
     }
 }
 #endif
@@ -381,15 +378,16 @@ int extract_mel_compute_range(extract_mel *m, const float *x, size_t n, size_t t
             size_t f = tb + 2 * (size_t)q;
             const float *a = f < end ? frame_samples(x, n, f, m->edge) : m->zero;
             const float *b = f < end && f + 1 < total ? frame_samples(x, n, f + 1, m->edge + EXTRACT_N_FFT) : m->zero;
-            pack_pair((float *)(m->in + (size_t)q * EXTRACT_N_FFT), a, b, m->window);
+            float *re = m->in + (size_t)q * 2 * EXTRACT_N_FFT;
+            pack_pair(re, re + EXTRACT_N_FFT, a, b, m->window);
         }
         fftwf_execute(m->plan);
         for (int q = 0; q < m->pairs; q++) { /* Z[N] = Z[0], so that Z[N - k] needs no wrap */
-            float *z = (float *)(m->spec + (size_t)q * SPEC_DIST);
-            z[2 * EXTRACT_N_FFT] = z[0];
-            z[2 * EXTRACT_N_FFT + 1] = z[1];
+            float *re = m->spec + (size_t)q * 2 * SPEC_LEN, *im = re + SPEC_LEN;
+            re[EXTRACT_N_FFT] = re[0];
+            im[EXTRACT_N_FFT] = im[0];
         }
-        magnitude_pairs((const float *)m->spec, m->mag, m->pairs);
+        magnitude_pairs(m->spec, m->mag, m->pairs);
         if (m->use_gemm)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, EXTRACT_N_MELS, (int)B, NB, 1.0f, m->fb, NB,
                         m->mag, (int)B, 0.0f, m->mel, (int)B);
