@@ -5,7 +5,8 @@
  * for normalising, unbiased for the running average (PyTorch BatchNorm1d semantics; see nn.h).
  * Two-pass mean / variance; partial sums in float over blocks of rows, blocks summed in double.
  * Eval: the running statistics and the conv bias fold into one scale and shift per channel,
- * applied with ReLU and max-pooling in a single pass over z.
+ * applied with ReLU and max-pooling in a single pass over z that writes the next layer's
+ * zero-padded input.
  */
 #include "nn/nn_internal.h"
 
@@ -174,14 +175,17 @@ NN_HOT void nn_bn_train_backward(const float *z, const float *y, float *dy, int 
     }
 }
 
-NN_HOT void nn_bn_eval_relu_pool(const float *z, int B, int T, int C, int pool, const float *scale,
-                                 const float *shift, float *p)
+NN_HOT void nn_bn_eval_relu_pool(const float *z, int B, int T, int Tz, int C, int pool, const float *scale,
+                                 const float *shift, int pad_left, int pad_right, float *p)
 {
-    const int to = T / pool;
-    for (int b = 0; b < B; b++)
+    const int to = T / pool, tq = to + pad_left + pad_right;
+    for (int b = 0; b < B; b++) {
+        float *pb = p + (size_t)b * tq * C;
+        memset(pb, 0, (size_t)pad_left * C * sizeof(float));
+        memset(pb + (size_t)(pad_left + to) * C, 0, (size_t)pad_right * C * sizeof(float));
         for (int t = 0; t < to; t++) {
-            float *pr = p + ((size_t)b * to + t) * C;
-            const float *zr = z + ((size_t)b * T + (size_t)t * pool) * C;
+            float *pr = pb + (size_t)(pad_left + t) * C;
+            const float *zr = z + ((size_t)b * Tz + (size_t)t * pool) * C;
             for (int c = 0; c < C; c++) {
                 float v = zr[c] * scale[c] + shift[c];
                 pr[c] = v > 0.0f ? v : 0.0f;
@@ -194,4 +198,5 @@ NN_HOT void nn_bn_eval_relu_pool(const float *z, int B, int T, int C, int pool, 
                 }
             }
         }
+    }
 }

@@ -1,5 +1,6 @@
 /* conv.c - 1-D convolution with Keras/TensorFlow "same" padding as im2col + one OpenBLAS SGEMM over
- * the whole batch (darknet's convolutional_layer.c does the 2-D analogue).
+ * the whole batch (darknet's convolutional_layer.c does the 2-D analogue) for training, and without
+ * im2col for inference (nn_conv_forward_padded: k accumulating SGEMMs over a zero-padded batch).
  *
  * Channels-last activations (rows b*T + t, C columns): the im2col row of output frame t is the k
  * input rows t - pad .. t - pad + k - 1 laid end to end, a single contiguous copy away from the
@@ -91,4 +92,20 @@ void nn_conv_backward(const float *col, const float *dz, int B, int T, int cin, 
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, kc, cout, 1.0f, dz, cout, w, cout, 0.0f,
                 out, kc);
     if (k > 1) nn_conv_col2im(dcol, B, T, cin, k, dx);
+}
+
+void nn_conv_forward_padded(const float *x, int B, int T, int cin, int cout, int k, int channels_first,
+                            const float *w, float *z)
+{
+    const int Tp = T + k - 1, rows = B * Tp - (k - 1);
+    for (int j = 0; j < k; j++) {
+        const float *wj = w + (size_t)j * cin * cout;
+        const float beta = j ? 1.0f : 0.0f;
+        if (channels_first) /* x is cin x (B*Tp): the tap-j matrix is its transpose from column j */
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, rows, cout, cin, 1.0f, x + j, B * Tp, wj, cout,
+                        beta, z, cout);
+        else /* x is (B*Tp) x cin: the tap-j matrix starts at row j */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, cout, cin, 1.0f, x + (size_t)j * cin, cin,
+                        wj, cout, beta, z, cout);
+    }
 }

@@ -66,7 +66,7 @@ static void ws_free(nn_model *m)
     free(m->x0);
     for (int l = 0; l < NN_N_CONV; l++) {
         nn_conv_ws *w = &m->ws[l];
-        free(w->col); free(w->z); free(w->y); free(w->p); free(w->mean); free(w->invstd);
+        free(w->col); free(w->xp); free(w->z); free(w->y); free(w->p); free(w->mean); free(w->invstd);
     }
     free(m->drop); free(m->logits); free(m->dlogits); free(m->dfeat); free(m->mask);
     free(m->dp[0]); free(m->dp[1]); free(m->dy); free(m->dcol);
@@ -88,7 +88,9 @@ int nn_reserve(nn_model *m, int n, char *err, size_t errlen)
         nn_conv_ws *w = &m->ws[l];
         size_t rows = B * d->t_in;
         if (d->k > 1) ok &= (w->col = malloc(rows * d->k * d->cin * sizeof(float))) != NULL;
-        ok &= (w->z = malloc(rows * d->cout * sizeof(float))) != NULL;
+        size_t rows_pad = B * (d->t_in + d->k - 1);
+        ok &= (w->xp = malloc(rows_pad * d->cin * sizeof(float))) != NULL;
+        ok &= (w->z = malloc(rows_pad * d->cout * sizeof(float))) != NULL;
         ok &= (w->y = malloc(rows * d->cout * sizeof(float))) != NULL;
         ok &= (w->p = malloc(B * d->t_out * d->cout * sizeof(float))) != NULL;
         ok &= (w->mean = malloc(B * d->cout * sizeof(float))) != NULL;

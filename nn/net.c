@@ -5,8 +5,9 @@
 #include "util/util.h"
 
 #ifndef NN_EVAL_CHUNK
-#define NN_EVAL_CHUNK 8
+#define NN_EVAL_CHUNK 8  /* segments per block-1 pass in inference */
 #endif
+#define NN_EVAL_BATCH 64 /* segments per pass of blocks 2-5 in inference */
 
 #include <math.h>
 #include <stdlib.h>
@@ -30,29 +31,52 @@ NN_HOT static void normalise_input(const nn_model *m, const float *segs, int n, 
     }
 }
 
-/* Eval-mode conv stack for n <= chunk segments; writes n x 256 features to feat. */
-static void forward_eval_chunk(nn_model *m, const float *segs, int n, float *feat)
+/* Inference input: xp (128 x n*Tp, channels-first, Tp = 129 + pad_left + pad_right) holds segment b's
+ * normalised band c at columns b*Tp + pad_left .. + 128, zeros in its pad columns: the band-major
+ * segments are copied row by row, with no transpose (nn_conv_forward_padded reads the transpose). */
+NN_HOT static void normalise_input_padded(const nn_model *m, const float *segs, int n, int pad_left, int pad_right,
+                                          float *xp)
 {
-    normalise_input(m, segs, n, m->x0);
-    const float *x = m->x0;
-    float scale[NN_FEATURE_DIM], shift[NN_FEATURE_DIM];
-    for (int l = 0; l < NN_N_CONV; l++) {
-        const nn_conv_desc *d = &m->conv[l];
-        nn_conv_ws *w = &m->ws[l];
-        nn_conv_forward(x, n, d->t_in, d->cin, d->cout, d->k, m->params + d->w_off, NULL, w->col, w->z);
-        const float *g = m->params + d->g_off, *be = m->params + d->beta_off, *bias = m->params + d->b_off;
-        const float *rm = m->bn + d->rm_off, *rv = m->bn + d->rv_off;
-        for (int c = 0; c < d->cout; c++) {
-            scale[c] = g[c] / sqrtf(rv[c] + m->bn_eps);
-            shift[c] = be[c] + (bias[c] - rm[c]) * scale[c];
+    const float mu = m->norm_mean, inv = 1.0f / m->norm_std;
+    const int Tp = NN_IN_FRAMES + pad_left + pad_right;
+    for (int c = 0; c < NN_IN_CHANNELS; c++)
+        for (int b = 0; b < n; b++) {
+            const float *sc = segs + (size_t)b * NN_SEG_SIZE + (size_t)c * NN_IN_FRAMES;
+            float *x = xp + ((size_t)c * n + b) * Tp;
+            for (int t = 0; t < pad_left; t++) x[t] = 0.0f;
+            x += pad_left;
+            for (int t = 0; t < NN_IN_FRAMES; t++) x[t] = (sc[t] - mu) * inv;
+            for (int t = NN_IN_FRAMES; t < NN_IN_FRAMES + pad_right; t++) x[t] = 0.0f;
         }
-        nn_bn_eval_relu_pool(w->z, n, d->t_in, d->cout, d->pool, scale, shift, l == NN_N_CONV - 1 ? feat : w->p);
-        x = w->p;
-    }
 }
 
-/* Inference runs the batch in chunks of NN_EVAL_CHUNK segments through all layers so that the
- * im2col and conv outputs of a chunk stay in cache (measured in bench_nn; see nn.h). */
+/* Eval-mode block l (0-based) on the n segments of its padded input ws[l].xp: conv, then BN with the
+ * running statistics + ReLU + max-pool written as the next block's padded input (or into out, the
+ * n x 256 features, after the last block). */
+static void eval_block(nn_model *m, int l, int n, float *out)
+{
+    const nn_conv_desc *d = &m->conv[l];
+    nn_conv_ws *w = &m->ws[l];
+    nn_conv_forward_padded(w->xp, n, d->t_in, d->cin, d->cout, d->k, l == 0, m->params + d->w_off, w->z);
+    float scale[NN_FEATURE_DIM], shift[NN_FEATURE_DIM];
+    const float *g = m->params + d->g_off, *be = m->params + d->beta_off, *bias = m->params + d->b_off;
+    const float *rm = m->bn + d->rm_off, *rv = m->bn + d->rv_off;
+    for (int c = 0; c < d->cout; c++) {
+        scale[c] = g[c] / sqrtf(rv[c] + m->bn_eps);
+        shift[c] = be[c] + (bias[c] - rm[c]) * scale[c];
+    }
+    int pad_left = 0, pad_right = 0;
+    if (l < NN_N_CONV - 1) {
+        pad_left = m->conv[l + 1].pad_left;
+        pad_right = m->conv[l + 1].k - 1 - pad_left;
+    }
+    nn_bn_eval_relu_pool(w->z, n, d->t_in, d->t_in + d->k - 1, d->cout, d->pool, scale, shift, pad_left, pad_right,
+                         out);
+}
+
+/* Block 1 (three quarters of the FLOPs, the largest activations) runs in chunks of eval_chunk()
+ * segments so that its padded input and conv output stay in L2; blocks 2-5 run over up to
+ * NN_EVAL_BATCH segments at once, so their small GEMMs get more rows (see nn.h). */
 static int eval_chunk(void)
 {
     static int chunk = 0;
@@ -65,10 +89,20 @@ static int eval_chunk(void)
 
 static void forward_eval(nn_model *m, const float *segs, int n, float *feat)
 {
-    const int chunk = eval_chunk();
-    for (int s = 0; s < n; s += chunk)
-        forward_eval_chunk(m, segs + (size_t)s * NN_SEG_SIZE, n - s < chunk ? n - s : chunk,
-                           feat + (size_t)s * NN_FEATURE_DIM);
+    const int chunk = eval_chunk(), batch = m->cap < NN_EVAL_BATCH ? m->cap : NN_EVAL_BATCH;
+    const nn_conv_desc *d0 = &m->conv[0], *d1 = &m->conv[1];
+    const size_t seg_x1 = (size_t)(d1->t_in + d1->k - 1) * d1->cin; /* one segment of block 2's input */
+    for (int s0 = 0; s0 < n; s0 += batch) {
+        const int nb = n - s0 < batch ? n - s0 : batch;
+        for (int s = 0; s < nb; s += chunk) {
+            const int nc = nb - s < chunk ? nb - s : chunk;
+            normalise_input_padded(m, segs + (size_t)(s0 + s) * NN_SEG_SIZE, nc, d0->pad_left,
+                                   d0->k - 1 - d0->pad_left, m->ws[0].xp);
+            eval_block(m, 0, nc, m->ws[1].xp + (size_t)s * seg_x1);
+        }
+        for (int l = 1; l < NN_N_CONV; l++)
+            eval_block(m, l, nb, l < NN_N_CONV - 1 ? m->ws[l + 1].xp : feat + (size_t)s0 * NN_FEATURE_DIM);
+    }
 }
 
 static int check_call(nn_model *m, const float *segs, int n, const void *out, char *err, size_t errlen)

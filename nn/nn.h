@@ -41,9 +41,14 @@
  * micro-batch means (out), sum of micro-batch unbiased variances (out); then the number of
  * micro-batches; then the number of segments.
  *
- * Inference runs a batch through all layers in chunks of 8 segments (env ARTISTNET_NN_CHUNK
- * overrides) so the im2col and conv outputs of a chunk stay in cache: measured 25-35% faster than
- * one GEMM over 64 segments, whose 17 MB im2col matrix streams through memory (bench_nn).
+ * Inference builds no im2col: each block's input is held zero-padded ("same" padding) for the whole
+ * batch, so the im2col row of a frame is a contiguous slice of it and a conv is k accumulating SGEMMs
+ * (K = in channels) straight on that buffer; BN (running statistics, conv bias folded in) + ReLU +
+ * max-pool is one pass that writes the next block's padded input. The first block reads the
+ * band-major segments as they are (copied with the normalisation into a padded channels-first
+ * buffer, no transpose) and runs in chunks of 8 segments (env ARTISTNET_NN_CHUNK overrides) so its
+ * 0.5 MB input and output stay in L2; blocks 2-5 run over up to 64 segments at once. Measured in
+ * bench_nn at about 1.2-1.3x the previous im2col + one SGEMM per chunk.
  * Work buffers are allocated for `max_batch` segments when the model is made and grown on demand.
  * One OpenBLAS thread (nn_blas_setup). A model is not thread-safe; use one per thread.
  * Errors: functions return 0 or a negative UTIL_E* code with a message in err (may be NULL).

@@ -3,8 +3,8 @@
  *
  * Activations are channels-last: a batch of B segments with T frames and C channels is a row-major
  * (B*T) x C matrix, row b*T + t. This makes im2col rows contiguous copies, conv = one SGEMM
- * (B*T x k*Cin) * (k*Cin x Cout) over the whole batch, and BN / ReLU / pooling loops that vectorise
- * over channels. The kernels take their dimensions as arguments so tests can check them on small
+ * (B*T x k*Cin) * (k*Cin x Cout) over the whole batch (training), or k SGEMMs on a zero-padded copy
+ * with no im2col (inference), and BN / ReLU / pooling loops that vectorise over channels. The kernels take their dimensions as arguments so tests can check them on small
  * shapes against finite differences.
  */
 #ifndef ARTISTNET_NN_INTERNAL_H
@@ -32,7 +32,9 @@ typedef struct {
 
 typedef struct {
     float *col;          /* im2col of the layer input, B*t_in x k*cin (NULL for k = 1) */
-    float *z;            /* conv output without bias, B*t_in x cout */
+    float *xp;           /* inference: zero-padded layer input, B*(t_in + k - 1) x cin (layer 1: its
+                            transpose, cin x B*(t_in + k - 1)) */
+    float *z;            /* conv output without bias, B*t_in x cout (inference: B*(t_in + k - 1) x cout) */
     float *y;            /* training: relu(bn(z + bias)), B*t_in x cout */
     float *p;            /* pooled output, B*t_out x cout (layer 5: the features) */
     float *mean, *invstd; /* training: per micro-batch group, G x cout (mean of z without bias) */
@@ -52,7 +54,7 @@ struct nn_model {
 
     /* work buffers for cap segments */
     int cap;
-    float *x0;                  /* normalised input, B*129 x 128 */
+    float *x0;                  /* training: normalised input, B*129 x 128 */
     nn_conv_ws ws[NN_N_CONV];
     float *drop, *logits, *dlogits, *dfeat, *mask;
     float *dp[2];               /* ping-pong gradients w.r.t. pooled outputs */
@@ -71,6 +73,13 @@ void nn_conv_col2im(const float *dcol, int B, int T, int cin, int k, float *dx);
 /* z = im2col(x) w (+ bias if non-NULL); col: workspace B*T x k*cin (unused when k = 1) */
 void nn_conv_forward(const float *x, int B, int T, int cin, int cout, int k, const float *w,
                      const float *bias, float *col, float *z);
+/* Inference without im2col. x holds B segments of T frames, each zero-padded Keras-"same" style to
+ * Tp = T + k - 1 frames ((k-1)/2 zero frames before, k/2 after); channels_first = 0: x is (B*Tp) x cin
+ * (row b*Tp + t), 1: x is cin x (B*Tp). Then im2col row b*Tp + t is the k padded frames from b*Tp + t
+ * on, so z = sum_j x[rows from j] w_j: k accumulating SGEMMs (K = cin) over the whole batch, no copy.
+ * z: (B*Tp - k + 1) x cout; row b*Tp + t is frame t of segment b for t < T (rows t >= T: junk). */
+void nn_conv_forward_padded(const float *x, int B, int T, int cin, int cout, int k, int channels_first,
+                            const float *w, float *z);
 /* dw += col^T dz, dbias += colsum(dz) (if non-NULL), dx = dz w^T mapped back (if non-NULL);
  * col: the forward's im2col (x itself when k = 1); dcol: workspace B*T x k*cin */
 void nn_conv_backward(const float *col, const float *dz, int B, int T, int cin, int cout, int k,
@@ -95,9 +104,11 @@ int nn_bn_train_forward_pool(const float *z, int rows, int C, int group_rows, in
 void nn_bn_train_backward(const float *z, const float *y, float *dy, int rows, int C, int group_rows,
                           const float *gamma, const float *mean, const float *invstd, float *dgamma,
                           float *dbeta, float *dbias, double *acc);
-/* Eval: p = maxpool(relu(z * scale + shift)) in one pass, pool 1 = no pooling. */
-void nn_bn_eval_relu_pool(const float *z, int B, int T, int C, int pool, const float *scale,
-                          const float *shift, float *p);
+/* Eval: p = maxpool(relu(z * scale + shift)) in one pass, pool 1 = no pooling. Segment b's T frames
+ * are z rows b*Tz + t (Tz >= T); its T/pool outputs go to p rows b*Tq + pad_left + t with
+ * Tq = T/pool + pad_left + pad_right, and its pad rows are zeroed: the next layer's padded input. */
+void nn_bn_eval_relu_pool(const float *z, int B, int T, int Tz, int C, int pool, const float *scale,
+                          const float *shift, int pad_left, int pad_right, float *p);
 
 /* ---- pool.c ---- */
 void nn_maxpool_forward(const float *y, int B, int T, int C, int pool, float *p);
