@@ -3,6 +3,9 @@
  * Nesterov update) in segments/s, GFLOP/s of inference (22.3 MFLOP per segment forward) against
  * the SGEMM rate measured for the conv-1 shape (M 128, K 512, N 64 x 129), and the OpenBLAS kernel
  * set. Targets (issue 4): inference >= 1.1x PyTorch and >= 85% of the SGEMM limit; training >= 1.2x.
+ * The SGEMM limit is one thread, warmed up, best of repetitions before and after ours; its 17 MB
+ * operand streams from memory, so the same FLOPs in 8 pieces of N = 8 x 129 (cache-resident, as
+ * the net's first block runs) are also measured and printed as the stricter bound.
  * usage: bench_nn [seconds per measurement] [path of nn_torch.py]   (PYTHON3 from the environment) */
 #include "nn/nn.h"
 #include "nn/nn_blas.h"
@@ -45,6 +48,15 @@ static void run_sgemm(void *p)
 {
     bench_ctx *x = p;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 64 * 129, 128, 512, 1.0f, x->a, 512, x->b, 128, 0.0f, x->c, 128);
+}
+
+/* the same GEMM in 8 pieces of 8 segments (N 8 x 129 each) */
+static void run_sgemm_pieces(void *p)
+{
+    bench_ctx *x = p;
+    for (int s = 0; s < 64; s += 8)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 8 * 129, 128, 512, 1.0f, x->a + (size_t)s * 129 * 512, 512,
+                    x->b, 128, 0.0f, x->c + (size_t)s * 129 * 128, 128);
 }
 
 static void run_infer(void *p)
@@ -93,7 +105,9 @@ int main(int argc, char **argv)
     x.c = malloc((size_t)64 * 129 * 128 * sizeof(float));
     for (size_t i = 0; i < (size_t)64 * 129 * 512; i++) x.a[i] = (float)(i % 97) * 0.01f;
     for (size_t i = 0; i < 512 * 128; i++) x.b[i] = (float)(i % 89) * 0.01f;
-    double gemm = measure(run_sgemm, &x, 2.0 * 64 * 129 * 128 * 512) / 1e9;
+    const double gemm_flop = 2.0 * 64 * 129 * 128 * 512;
+    double gemm = measure(run_sgemm, &x, gemm_flop) / 1e9;
+    double pieces = measure(run_sgemm_pieces, &x, gemm_flop) / 1e9;
 
     /* inference, batch 64 */
     x.n = 64;
@@ -114,15 +128,17 @@ int main(int argc, char **argv)
     double train = measure(run_train, &x, 32);
     nn_free(x.m);
     /* the machine is shared: take the better of two SGEMM measurements, before and after ours */
-    double gemm2 = measure(run_sgemm, &x, 2.0 * 64 * 129 * 128 * 512) / 1e9;
+    double gemm2 = measure(run_sgemm, &x, gemm_flop) / 1e9, pieces2 = measure(run_sgemm_pieces, &x, gemm_flop) / 1e9;
     if (gemm2 > gemm) gemm = gemm2;
+    if (pieces2 > pieces) pieces = pieces2;
 
     double t_inf = 0, t_train = 0;
     int have_torch = torch_rates(script, &t_inf, &t_train) == 0;
     double gf = infer * FLOP_PER_SEG / 1e9;
-    printf("SGEMM conv-1 shape (M 128, K 512, N 64x129): %.1f GFLOP/s\n", gemm);
-    printf("inference (batch 64): ours %.0f segments/s = %.1f GFLOP/s = %.0f%% of the SGEMM rate (target >= 85%%)\n",
-           infer, gf, 100 * gf / gemm);
+    printf("SGEMM conv-1 shape (M 128, K 512, N 64x129): %.1f GFLOP/s; in 8 pieces of N 8x129: %.1f GFLOP/s\n", gemm,
+           pieces);
+    printf("inference (batch 64): ours %.0f segments/s = %.1f GFLOP/s = %.0f%% of the SGEMM rate (target >= 85%%), "
+           "%.0f%% of the 8-piece rate\n", infer, gf, 100 * gf / gemm, 100 * gf / pieces);
     printf("training (batch 32, 5000 classes): ours %.0f segments/s\n", train);
     if (have_torch) {
         printf("PyTorch 1 thread: inference %.0f segments/s, training %.0f segments/s\n", t_inf, t_train);
