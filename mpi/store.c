@@ -10,6 +10,7 @@
 #include <hdf5.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 struct mpi_store {
     MPI_Comm comm;
@@ -229,6 +230,24 @@ typedef struct {
     size_t row, pos;
 } row_pos;
 
+/* After a failed write: HDF5's MPI-IO driver reports only "file write failed"; say so when the
+ * file system holding the file has less room left than the write needed. */
+static void disk_full_hint(const mpi_store *s, size_t bytes, char *err, size_t errlen)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", s->path);
+    char *slash = strrchr(dir, '/');
+    if (slash) *(slash == dir ? slash + 1 : slash) = 0;
+    else snprintf(dir, sizeof dir, ".");
+    struct statvfs fs;
+    if (statvfs(dir, &fs) != 0) return;
+    unsigned long long avail = (unsigned long long)fs.f_bavail * fs.f_frsize;
+    size_t len = strlen(err);
+    if (avail < bytes + (1u << 20) && len + 1 < errlen)
+        snprintf(err + len, errlen - len, " (the file system is full: %llu bytes free; free space, then run again with --resume)",
+                 avail);
+}
+
 static int cmp_row_pos(const void *a, const void *b)
 {
     const row_pos *x = a, *y = b;
@@ -264,7 +283,7 @@ static int rows_io(mpi_store *s, const char *name, hid_t mtype, size_t esize, co
         if (rows[i] >= dims[0]) {
             rc = util_fail(err, errlen, UTIL_EFAIL, "%s: %s: row %zu out of range (%llu rows)", s->path, name,
                            rows[i], (unsigned long long)dims[0]);
-            goto done;
+            goto checked;
         }
         if (i && rows[i] <= rows[i - 1]) sorted = 0;
     }
@@ -274,14 +293,14 @@ static int rows_io(mpi_store *s, const char *name, hid_t mtype, size_t esize, co
         sbuf = malloc(n * row_bytes > 0 ? n * row_bytes : 1);
         if (!rp || !srows || !sbuf) {
             rc = util_fail(err, errlen, UTIL_EFAIL, "%s: %s: out of memory", s->path, name);
-            goto done;
+            goto checked;
         }
         for (size_t i = 0; i < n; i++) rp[i] = (row_pos){rows[i], i};
         qsort(rp, n, sizeof *rp, cmp_row_pos);
         for (size_t i = 0; i < n; i++) {
             if (i && rp[i].row == rp[i - 1].row) {
                 rc = util_fail(err, errlen, UTIL_EFAIL, "%s: %s: row %zu given twice", s->path, name, rp[i].row);
-                goto done;
+                goto checked;
             }
             srows[i] = rp[i].row;
             if (write) memcpy(sbuf + i * row_bytes, (char *)buf + rp[i].pos * row_bytes, row_bytes);
@@ -289,10 +308,13 @@ static int rows_io(mpi_store *s, const char *name, hid_t mtype, size_t esize, co
         use_rows = srows;
         use_buf = sbuf;
     }
-    if (select_rows(fsp, use_rows, n) < 0) {
-        rc = h5fail(s, name, "H5Sselect_hyperslab", err, errlen);
-        goto done;
-    }
+    if (select_rows(fsp, use_rows, n) < 0) rc = h5fail(s, name, "H5Sselect_hyperslab", err, errlen);
+checked:
+    /* a collective transfer is entered by every rank or by none, and fails on every rank or on
+     * none: a write that fails on one rank only (a full disk) must not leave the others waiting in
+     * the next collective call */
+    if (collective) rc = mpi_util_agree(s->comm, rc, err, errlen);
+    if (rc) goto done;
     hsize_t mdims[MPI_STORE_MAX_RANK];
     mdims[0] = n ? n : 1;
     for (int i = 1; i < r; i++) mdims[i] = dims[i];
@@ -308,12 +330,13 @@ static int rows_io(mpi_store *s, const char *name, hid_t mtype, size_t esize, co
     char dummy[16];
     void *b = n ? (void *)use_buf : (void *)dummy;
     herr_t hr = write ? H5Dwrite(d, mtype, msp, fsp, dxpl, b) : H5Dread(d, mtype, msp, fsp, dxpl, b);
+    /* before any other HDF5 call: each one clears the error stack that h5fail reads */
+    if (hr < 0) rc = h5fail(s, name, write ? "H5Dwrite (rows)" : "H5Dread (rows)", err, errlen);
+    if (hr < 0 && write) disk_full_hint(s, n * row_bytes, err, errlen);
     H5Pclose(dxpl);
     H5Sclose(msp);
-    if (hr < 0) {
-        rc = h5fail(s, name, write ? "H5Dwrite (rows)" : "H5Dread (rows)", err, errlen);
-        goto done;
-    }
+    if (collective) rc = mpi_util_agree(s->comm, rc, err, errlen);
+    if (rc) goto done;
     if (!write && !sorted)
         for (size_t i = 0; i < n; i++) memcpy((char *)buf + rp[i].pos * row_bytes, sbuf + i * row_bytes, row_bytes);
 done:
