@@ -4,14 +4,17 @@
  * plus a few blocks. Every failure is a per-track error (UTIL_ETRACK) whose message starts with the
  * file name: missing/unreadable file, not audio, zero length, absurd sample rate or channel count,
  * decode error or truncated data (fewer frames than the header declares), non-finite samples, longer
- * than EXTRACT_MAX_SECONDS. */
+ * than EXTRACT_MAX_SECONDS. extract_audio_load_timed (prefetch.h) also splits the time into decoding
+ * (open, read, downmix, checks) and soxr resampling, for the jobs' per-stage timers. */
 #include "extract/extract.h"
+#include "extract/prefetch.h"
 #include "util/util.h"
 
 #include <errno.h>
 #include <math.h>
 #include <sndfile.h>
 #include <soxr.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -29,6 +32,38 @@ static int reserve(float **buf, size_t *cap, size_t need)
     *buf = p;
     *cap = c;
     return 0;
+}
+
+/* mono[i] = mean of frame i's channels, as the per-frame sum ((0 + x0) + x1 + ...) * (1 / ch) (for one
+ * channel 0 + x0: the same bits as the general formula), in loops the compiler vectorizes. */
+static void downmix(const float *buf, size_t n, int ch, float *mono)
+{
+    const float inv = 1.0f / (float)ch;
+    if (ch == 1) {
+        for (size_t i = 0; i < n; i++) mono[i] = 0.0f + buf[i];
+    } else if (ch == 2) {
+        for (size_t i = 0; i < n; i++) mono[i] = ((0.0f + buf[2 * i]) + buf[2 * i + 1]) * inv;
+    } else {
+        for (size_t i = 0; i < n; i++) mono[i] = 0.0f;
+        for (int c = 0; c < ch; c++)
+            for (size_t i = 0; i < n; i++) mono[i] += buf[i * (size_t)ch + (size_t)c];
+        for (size_t i = 0; i < n; i++) mono[i] *= inv;
+    }
+}
+
+/* index of the first NaN or Inf in x[0..n), n if none: an OR over the exponent bits first (vectorizes) */
+static size_t first_nonfinite(const float *x, size_t n)
+{
+    uint32_t any = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t b;
+        memcpy(&b, x + i, sizeof b);
+        any |= (b & 0x7f800000u) == 0x7f800000u;
+    }
+    if (!any) return n;
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i])) return i;
+    return n;
 }
 
 /* RIFF WAV: 1 when the data chunk's size claims more bytes than the file holds (libsndfile quietly
@@ -72,6 +107,14 @@ static int length_is_exact(int format)
 int extract_audio_load(const char *path, int sr_out, float **out, size_t *n, double *src_seconds,
                        char *err, size_t errlen)
 {
+    return extract_audio_load_timed(path, sr_out, out, n, src_seconds, NULL, err, errlen);
+}
+
+int extract_audio_load_timed(const char *path, int sr_out, float **out, size_t *n, double *src_seconds,
+                             extract_audio_times *times, char *err, size_t errlen)
+{
+    const double t_start = util_now();
+    double t_rs = 0; /* inside soxr: the rest of the time is decoding (open, read, downmix, checks) */
     *out = NULL;
     *n = 0;
     if (src_seconds) *src_seconds = 0;
@@ -145,18 +188,13 @@ int extract_audio_load(const char *path, int sr_out, float **out, size_t *n, dou
             rc = util_fail(err, errlen, UTIL_ETRACK, "%s: too long (more than %d s)", path, EXTRACT_MAX_SECONDS);
             goto done;
         }
-        const float inv = 1.0f / (float)ch;
-        for (sf_count_t i = 0; i < got; i++) {
-            float s = 0;
-            for (int c = 0; c < ch; c++) s += buf[i * ch + c];
-            mono[i] = ch == 1 ? s : s * inv;
+        downmix(buf, (size_t)got, ch, mono);
+        const size_t bad = first_nonfinite(mono, (size_t)got);
+        if (bad < (size_t)got) {
+            rc = util_fail(err, errlen, UTIL_ETRACK, "%s: non-finite sample (%s) at frame %lld", path,
+                           isnan(mono[bad]) ? "NaN" : "Inf", (long long)(got_total + (sf_count_t)bad));
+            goto done;
         }
-        for (sf_count_t i = 0; i < got; i++)
-            if (!isfinite(mono[i])) {
-                rc = util_fail(err, errlen, UTIL_ETRACK, "%s: non-finite sample (%s) at frame %lld", path,
-                               isnan(mono[i]) ? "NaN" : "Inf", (long long)(got_total + i));
-                goto done;
-            }
         got_total += got;
         if (!resample) {
             if (reserve(out, &cap, len + (size_t)got) != 0) goto oom;
@@ -165,7 +203,9 @@ int extract_audio_load(const char *path, int sr_out, float **out, size_t *n, dou
         } else {
             size_t room = (size_t)((double)got * ratio) + 256, odone = 0;
             if (reserve(out, &cap, len + room) != 0) goto oom;
+            double t0 = util_now();
             soxr_error_t se = soxr_process(sx, mono, (size_t)got, NULL, *out + len, room, &odone);
+            t_rs += util_now() - t0;
             if (se) {
                 rc = util_fail(err, errlen, UTIL_EFAIL, "%s: soxr_process: %s", path, se);
                 goto done;
@@ -198,7 +238,9 @@ int extract_audio_load(const char *path, int sr_out, float **out, size_t *n, dou
         for (;;) {
             size_t room = 4096, odone = 0;
             if (reserve(out, &cap, len + room) != 0) goto oom;
+            double t0 = util_now();
             soxr_error_t se = soxr_process(sx, NULL, 0, NULL, *out + len, room, &odone);
+            t_rs += util_now() - t0;
             if (se) {
                 rc = util_fail(err, errlen, UTIL_EFAIL, "%s: soxr_process (flush): %s", path, se);
                 goto done;
@@ -207,11 +249,10 @@ int extract_audio_load(const char *path, int sr_out, float **out, size_t *n, dou
             if (odone == 0) break;
         }
     }
-    for (size_t i = 0; resample && i < len; i++) /* soxr turns huge finite samples into Inf (tests/fuzz) */
-        if (!isfinite((*out)[i])) {
-            rc = util_fail(err, errlen, UTIL_ETRACK, "%s: non-finite sample after resampling (samples too large)", path);
-            goto done;
-        }
+    if (resample && first_nonfinite(*out, len) < len) { /* soxr turns huge finite samples into Inf (tests/fuzz) */
+        rc = util_fail(err, errlen, UTIL_ETRACK, "%s: non-finite sample after resampling (samples too large)", path);
+        goto done;
+    }
     *n = len;
     if (src_seconds) *src_seconds = (double)got_total / info.samplerate;
     goto done;
@@ -222,6 +263,10 @@ done:
     sf_close(sf);
     free(buf);
     free(mono);
+    if (times) {
+        times->resample += t_rs;
+        times->decode += util_now() - t_start - t_rs;
+    }
     if (rc != UTIL_OK) {
         free(*out);
         *out = NULL;

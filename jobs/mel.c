@@ -17,6 +17,7 @@
  * version, ranks, command_line.
  */
 #include "extract/extract.h"
+#include "extract/prefetch.h"
 #include "jobs/job_common.h"
 #include "jobs/jobs.h"
 #include "mpi/mpi_util.h"
@@ -39,10 +40,18 @@
 /* dataset names the list's columns must not take */
 static const char *const mel_reserved[] = {"ids", "mel", "n_segments", "status", "errors", NULL};
 
+/* per-stage wall time of this rank, summed over ranks in the summary (where the time goes) */
+enum { MEL_ST_SETUP, MEL_ST_DECODE, MEL_ST_RESAMPLE, MEL_ST_WAIT, MEL_ST_MEL, MEL_ST_QUEUE, MEL_ST_WRITE,
+       MEL_ST_FLUSH, MEL_ST_BARRIER, MEL_ST_TOTAL, MEL_ST_N };
+static const char *const mel_stage_names[MEL_ST_TOTAL] = {
+    "setup (list, file, plan)", "decode", "resample", "wait for prefetch", "log-mel", "queue wait",
+    "write rows", "flush (H5Fflush+sync)", "end-of-round wait"};
+
 typedef struct {
     const char *list_path, *out_path;
-    int K, resume, quiet, round, chunk;
+    int K, resume, quiet, round, chunk, prefetch;
     shard_list list;
+    extract_prefetch *pf;
     mpi_store *s;
     extract_mel *m;
     /* this round's rows on this rank */
@@ -52,6 +61,7 @@ typedef struct {
     int *nseg;
     signed char *status;
     char **errs;
+    double t[MEL_ST_N];
 } mel_job;
 
 static int attr_str(mpi_store *s, const char *name, const char *v, char *err, size_t errlen)
@@ -186,7 +196,16 @@ static int process_track(mel_job *j, size_t row, double *seconds, char *err, siz
     j->rows[i] = row;
     int ns = 0;
     *seconds = 0;
-    int rc = extract_track_segments(j->m, j->list.paths[row], j->K, segs, &ns, seconds, j->errs[i], UTIL_ERRLEN);
+    /* the track's samples: decoded ahead by the prefetch thread, or here (extract/prefetch.h) */
+    float *x = NULL;
+    size_t n = 0;
+    int rc = extract_prefetch_take(j->pf, &x, &n, seconds, j->errs[i], UTIL_ERRLEN);
+    if (rc == UTIL_OK) {
+        double t = util_now();
+        rc = extract_samples_segments(j->m, x, n, j->list.paths[row], j->K, segs, &ns, j->errs[i], UTIL_ERRLEN);
+        j->t[MEL_ST_MEL] += util_now() - t;
+    }
+    free(x);
     if (rc != UTIL_OK) {
         /* every per-track problem is data: status 1 and the message; zeros in /mel */
         if (!j->errs[i][0]) snprintf(j->errs[i], UTIL_ERRLEN, "%s: failed (code %d)", j->list.paths[row], rc);
@@ -204,11 +223,15 @@ static int process_track(mel_job *j, size_t row, double *seconds, char *err, siz
 static int write_round(mel_job *j, char *err, size_t errlen)
 {
     mpi_store *s = j->s;
+    double t = util_now();
     int rc = mpi_store_rows_write(s, "mel", MPI_STORE_F32, j->rows, j->n, j->mel, err, errlen);
     if (!rc) rc = mpi_store_rows_write(s, "n_segments", MPI_STORE_I32, j->rows, j->n, j->nseg, err, errlen);
     if (!rc) rc = mpi_store_strings_rows_write(s, "errors", j->rows, j->n, (const char *const *)j->errs, err, errlen);
     if (!rc) rc = mpi_store_rows_write(s, "status", MPI_STORE_I8, j->rows, j->n, j->status, err, errlen);
+    double t2 = util_now();
+    j->t[MEL_ST_WRITE] += t2 - t;
     if (!rc) rc = mpi_store_flush(s, err, errlen);
+    j->t[MEL_ST_FLUSH] += util_now() - t2;
     j->n = 0;
     return rc;
 }
@@ -222,12 +245,36 @@ static void mel_free(mel_job *j)
     free(j->nseg);
     free(j->status);
     if (j->m) extract_mel_free(j->m);
+    extract_prefetch_free(j->pf);
     shard_list_free(&j->list);
 }
 
 /* counts from /status (all ranks) and the first failures, for the summary */
-static int summary(mel_job *j, MPI_Comm comm, double t0, double audio, size_t done_now, char *err, size_t errlen)
+/* Rank 0: the per-stage times summed over ranks. With the prefetch thread, decode and resample run
+ * beside the main thread's stages (overlapped): the main thread waited for them `wait for prefetch`. */
+static void print_stages(const mel_job *j, MPI_Comm comm, int prefetch)
 {
+    double t[MEL_ST_N];
+    MPI_Reduce(j->t, t, MEL_ST_N, MPI_DOUBLE, MPI_SUM, 0, comm);
+    if (mpi_util_rank(comm) != 0 || j->quiet) return;
+    fprintf(stderr, "mel: time per stage, summed over ranks (%.2f rank-seconds%s):\n", t[MEL_ST_TOTAL],
+            prefetch ? "; decode and resample in the prefetch thread, overlapped" : "");
+    double sum = 0;
+    for (int s = 0; s < MEL_ST_TOTAL; s++) {
+        int thread = prefetch && (s == MEL_ST_DECODE || s == MEL_ST_RESAMPLE);
+        if (!thread) sum += t[s];
+        if (t[s] > 0)
+            fprintf(stderr, "  %-26s %9.3f s  %5.1f%%%s\n", mel_stage_names[s], t[s],
+                    t[MEL_ST_TOTAL] > 0 ? 100 * t[s] / t[MEL_ST_TOTAL] : 0.0, thread ? "  (prefetch thread)" : "");
+    }
+    fprintf(stderr, "  %-26s %9.3f s  %5.1f%%\n", "other", t[MEL_ST_TOTAL] - sum,
+            t[MEL_ST_TOTAL] > 0 ? 100 * (t[MEL_ST_TOTAL] - sum) / t[MEL_ST_TOTAL] : 0.0);
+}
+
+static int summary(mel_job *j, MPI_Comm comm, double t0, double audio, size_t done_now, int prefetch, char *err,
+                   size_t errlen)
+{
+    j->t[MEL_ST_TOTAL] = util_now() - t0;
     size_t N = j->list.n;
     signed char *st = malloc(N ? N : 1);
     if (!st) return util_fail(err, errlen, UTIL_EFAIL, "mel: out of memory");
@@ -243,7 +290,7 @@ static int summary(mel_job *j, MPI_Comm comm, double t0, double audio, size_t do
     if (!rc && failed) rc = mpi_store_strings_read(j->s, "errors", &errs, &ne, err, errlen);
     if (!rc && mpi_util_rank(comm) == 0 && !j->quiet) {
         double el = util_now() - t0;
-        fprintf(stderr, "mel: %zu tracks in %s: %zu ok, %zu failed, %zu pending; this run %zu tracks in %.1f s "
+        fprintf(stderr, "mel: %zu tracks in %s: %zu ok, %zu failed, %zu pending; this run %zu tracks in %.2f s "
                         "(%.2f tracks/s, %.0fx realtime, %d ranks)\n",
                 N, j->out_path, ok, failed, pending, done_now, el, el > 0 ? (double)done_now / el : 0,
                 el > 0 ? audio / el : 0, mpi_util_size(comm));
@@ -257,6 +304,7 @@ static int summary(mel_job *j, MPI_Comm comm, double t0, double audio, size_t do
     }
     mpi_store_strings_free(errs, ne);
     free(st);
+    print_stages(j, comm, prefetch); /* collective */
     if (!rc && pending)
         rc = util_fail(err, errlen, UTIL_EINTR, "%s: %zu of %zu tracks still to do", j->out_path, pending, N);
     return rc;
@@ -273,6 +321,8 @@ int job_mel_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errlen)
         {"resume", UTIL_OPT_FLAG, &j.resume, NULL, "continue an interrupted run: only rows not done yet (/status -1)", 0, 0, 0},
         {"round", UTIL_OPT_INT, &j.round, "0", "tracks per collective write, all ranks (0: 32 per rank)", 0, 1000000, 0},
         {"chunk", UTIL_OPT_INT, &j.chunk, "0", "largest chunk of tracks a worker gets at once (0: 16)", 0, 100000, 0},
+        {"prefetch", UTIL_OPT_INT, &j.prefetch, "-1",
+         "decode+resample up to N tracks ahead in a thread (-1: 1 when this rank has a spare core, else 0)", -1, 4, 0},
         {"quiet", UTIL_OPT_FLAG, &j.quiet, NULL, "no progress lines or summary", 0, 0, 0},
         {0}};
     int rc = util_opts_parse("mel", "log-mel segments of a track list -> mels.h5 (mpirun -n N for N ranks)", opts,
@@ -300,6 +350,9 @@ int job_mel_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errlen)
     mpi_queue *q = NULL;
     if (!rc) rc = mpi_util_agree(comm, mpi_queue_make(comm, todo, n_todo, (size_t)j.round, j.chunk, &q, err, errlen), err, errlen);
     free(todo);
+    const int prefetch = rc ? 0 : extract_prefetch_auto(comm, j.prefetch);
+    if (!rc) rc = mpi_util_agree(comm, extract_prefetch_make(prefetch > 0, prefetch > 0 ? prefetch : 1, &j.pf, err, errlen), err, errlen);
+    j.t[MEL_ST_SETUP] = util_now() - t0;
     util_progress pr;
     util_progress_start(&pr, "mel", "tracks", (long)n_todo, rank == 0 && !j.quiet);
     double audio_local = 0;
@@ -317,9 +370,23 @@ int job_mel_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errlen)
             break;
         }
         round_no++;
-        size_t row;
-        int got, first = 1;
-        while ((got = mpi_queue_next(q, &row, err, errlen)) > 0) {
+        /* With the prefetch thread, the next track of the round is claimed before the current one
+         * is processed, so it decodes meanwhile; rows and values do not depend on it. */
+        size_t row, next;
+        double tq = util_now();
+        int got = mpi_queue_next(q, &row, err, errlen), first = 1;
+        j.t[MEL_ST_QUEUE] += util_now() - tq;
+        if (got > 0) rc = extract_prefetch_push(j.pf, j.list.paths[row], err, errlen);
+        while (!rc && got > 0) {
+            int got_next = 0;
+            if (prefetch) {
+                tq = util_now();
+                got_next = mpi_queue_next(q, &next, err, errlen);
+                j.t[MEL_ST_QUEUE] += util_now() - tq;
+                if (got_next > 0) rc = extract_prefetch_push(j.pf, j.list.paths[next], err, errlen);
+                if (got_next < 0) rc = got_next;
+                if (rc) break;
+            }
             double sec = 0;
             if ((rc = process_track(&j, row, &sec, err, errlen))) break;
             if (hook_sig && round_no == hook_round && first) raise(hook_sig);
@@ -332,8 +399,25 @@ int job_mel_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errlen)
                 mpi_queue_progress(q, &d, &pr.audio_seconds);
                 util_progress_update(&pr, (long)d, 0);
             }
+            if (prefetch) {
+                got = got_next;
+                row = next;
+            } else {
+                tq = util_now();
+                got = mpi_queue_next(q, &row, err, errlen);
+                j.t[MEL_ST_QUEUE] += util_now() - tq;
+                if (got > 0) rc = extract_prefetch_push(j.pf, j.list.paths[row], err, errlen);
+            }
         }
-        if (got < 0) rc = got;
+        if (!rc && got < 0) rc = got;
+        if (rc) { /* a fatal error: drain the round so the collectives still meet */
+            size_t dummy;
+            char e2[UTIL_ERRLEN];
+            while (mpi_queue_next(q, &dummy, e2, sizeof e2) > 0) {}
+        }
+        tq = util_now(); /* waiting here = load imbalance at the end of the round */
+        rc = mpi_util_agree(comm, rc, err, errlen);
+        j.t[MEL_ST_BARRIER] += util_now() - tq;
         /* a failed rank still takes part in the collective write (with its rows so far) */
         int wrc = write_round(&j, err, errlen);
         rc = mpi_util_agree(comm, rc ? rc : wrc, err, errlen);
@@ -346,8 +430,15 @@ int job_mel_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errlen)
     util_progress_finish(&pr, (long)done_all);
     int interrupted = q && mpi_queue_interrupted(q);
     mpi_queue_free(q);
+    if (j.pf) {
+        extract_audio_times at;
+        extract_prefetch_times(j.pf, &at, &j.t[MEL_ST_WAIT]);
+        j.t[MEL_ST_DECODE] = at.decode;
+        j.t[MEL_ST_RESAMPLE] = at.resample;
+        if (!prefetch) j.t[MEL_ST_WAIT] = 0; /* decoding on this thread: counted as decode + resample */
+    }
     if (!rc && j.s) {
-        rc = mpi_util_agree(comm, summary(&j, comm, t0, audio, (size_t)done_all, err, errlen), err, errlen);
+        rc = mpi_util_agree(comm, summary(&j, comm, t0, audio, (size_t)done_all, prefetch, err, errlen), err, errlen);
         if (rc == UTIL_EINTR && !interrupted) rc = util_fail(err, errlen, UTIL_EFAIL, "%s: rows left pending without an interrupt", j.out_path);
     }
     if (j.s) {

@@ -1,0 +1,53 @@
+/* prefetch.h - decode ahead of compute: a thread per rank that decodes + resamples the next tracks
+ * (extract_audio_load) while the caller computes log-mel and runs the net on the current ones.
+ * Tracks are pushed in processing order and taken in the same order; at most `depth` decoded
+ * tracks wait for the caller, plus the one being decoded, so memory stays bounded (a 30-s clip is
+ * 2.6 MB of float samples). Results are exactly what extract_audio_load returns on the caller's
+ * thread (same code, same libsndfile and soxr calls), so outputs do not depend on prefetching.
+ * Without a thread (threaded 0) take() decodes on the caller's thread: one code path for both.
+ *
+ * The thread calls no MPI and blocks every signal (SIGTERM stays with the main thread, which polls
+ * util_interrupted()). It only pays with a spare core: extract_prefetch_auto() says whether this
+ * rank has one (its CPU affinity mask, shared with the other ranks of the node when unbound).
+ *
+ *   extract_prefetch *p; extract_prefetch_make(1, 1, &p, err, errlen);
+ *   extract_prefetch_push(p, path_a, ...); extract_prefetch_push(p, path_b, ...);
+ *   rc = extract_prefetch_take(p, &x, &n, &secs, msg, msglen);   (path_a; path_b decodes meanwhile)
+ */
+#ifndef ARTISTNET_EXTRACT_PREFETCH_H
+#define ARTISTNET_EXTRACT_PREFETCH_H
+#include <mpi.h>
+#include <stddef.h>
+
+/* Seconds spent decoding (open, read, downmix, checks) and resampling (soxr); accumulated (+=). */
+typedef struct {
+    double decode, resample;
+} extract_audio_times;
+
+/* extract_audio_load (extract.h) that also adds its decode and resample times to *times (may be NULL). */
+int extract_audio_load_timed(const char *path, int sr_out, float **out, size_t *n, double *src_seconds,
+                             extract_audio_times *times, char *err, size_t errlen);
+
+typedef struct extract_prefetch extract_prefetch;
+
+/* threaded 1: start the decode thread; depth (>= 1): decoded tracks kept ready ahead of take(). */
+int extract_prefetch_make(int threaded, int depth, extract_prefetch **out, char *err, size_t errlen);
+/* Queue one track (path copied). */
+int extract_prefetch_push(extract_prefetch *p, const char *path, char *err, size_t errlen);
+/* The oldest queued track, as extract_audio_load at EXTRACT_SR would return it: the same code, *x
+ * (caller frees), *n, *seconds and msg. Blocks until it is decoded. UTIL_EFAIL with msg when
+ * nothing is queued. */
+int extract_prefetch_take(extract_prefetch *p, float **x, size_t *n, double *seconds, char *msg, size_t msglen);
+/* tracks pushed and not taken yet */
+size_t extract_prefetch_queued(const extract_prefetch *p);
+/* Times so far: decode and resample (on whichever thread decoded), and *wait (may be NULL): the
+ * caller's time blocked in take() (threaded) or decoding in it (not threaded). */
+void extract_prefetch_times(const extract_prefetch *p, extract_audio_times *t, double *wait);
+/* Stops the thread and drops tracks not taken. */
+void extract_prefetch_free(extract_prefetch *p);
+
+/* --prefetch option of the jobs: opt < 0 (auto): 1 when this rank has a spare core (its affinity
+ * mask holds >= 2 CPUs per rank of the node that share it), else 0; opt >= 0: opt. Collective
+ * over comm (the node's ranks are counted with MPI_Comm_split_type). */
+int extract_prefetch_auto(MPI_Comm comm, int opt);
+#endif
