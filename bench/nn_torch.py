@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """nn_torch.py - the peer for bench_nn: the same Table-1 DCNN in PyTorch on one thread.
 Prints `torch_infer_seg_per_s X` (eval, batch 64) and `torch_train_seg_per_s Y` (batch 32, 5000
-classes, forward + backward + Nesterov SGD step), each the best of a few timed repetitions.
+classes, forward + backward + Nesterov SGD step), each the best of timed repetitions in interleaved
+rounds (as bench_nn).
 usage: nn_torch.py [seconds per measurement]"""
 import sys
 import time
@@ -30,17 +31,19 @@ class Net(nn.Module):
         return self.head(self.features(x).flatten(1))
 
 
-def rate(fn, batch):
-    fn()
-    best = 0.0
-    t_end = time.perf_counter() + SECONDS
-    while time.perf_counter() < t_end:
-        t0 = time.perf_counter()
-        n = 0
-        while time.perf_counter() - t0 < SECONDS / 4:
-            fn()
-            n += batch
-        best = max(best, n / (time.perf_counter() - t0))
+def rates(fns, batches, rounds=4):
+    """best rate of each fn over interleaved rounds of about SECONDS/4 each (the machine is shared)"""
+    best = [0.0] * len(fns)
+    for _ in range(rounds):
+        for i, (fn, batch) in enumerate(zip(fns, batches)):
+            if best[i] == 0.0:
+                fn()  # warm-up
+            t0 = time.perf_counter()
+            n = 0
+            while time.perf_counter() - t0 < SECONDS / 4:
+                fn()
+                n += batch
+            best[i] = max(best[i], n / (time.perf_counter() - t0))
     return best
 
 
@@ -48,25 +51,23 @@ def main():
     torch.manual_seed(0)
     net = Net(5000)
     x64 = torch.rand(64, 128, 129)
-    net.eval()
-
-    def infer():
-        with torch.no_grad():
-            net.features(x64)
-
-    ri = rate(infer, 64)
-    net.train()
     x32 = torch.rand(32, 128, 129)
     y32 = torch.randint(0, 5000, (32,))
     opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, nesterov=True)
     loss_fn = nn.CrossEntropyLoss()
 
+    def infer():
+        net.eval()
+        with torch.no_grad():
+            net.features(x64)
+
     def train():
+        net.train()
         opt.zero_grad()
         loss_fn(net(x32), y32).backward()
         opt.step()
 
-    rt = rate(train, 32)
+    ri, rt = rates([infer, train], [64, 32])
     print(f"torch_version {torch.__version__}")
     print(f"torch_infer_seg_per_s {ri:.1f}")
     print(f"torch_train_seg_per_s {rt:.1f}")
