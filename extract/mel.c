@@ -37,7 +37,6 @@
 #endif
 
 #define NB (EXTRACT_N_FFT / 2 + 1) /* 513 one-sided bins */
-#define MEL_PI 3.14159265358979323846
 /* The hot loops are compiled twice, for baseline x86-64 (SSE2) and for AVX2+FMA, and the CPU picks
  * at load time (GCC target_clones: ifunc); Debian's FFTW has SSE2/AVX codelets of its own. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
@@ -48,14 +47,17 @@
 #define MEL_AVX 0
 #endif
 
-/* FFTW split format: one pair's input is re[n_fft] then im[n_fft]; its spectrum re[SPEC_LEN] then
- * im[SPEC_LEN] (1024 bins, Z[1024] = Z[0] so that Z[N - k] needs no wrap, padded to 32 bytes) */
-#define SPEC_LEN (EXTRACT_N_FFT + 8)
+/* FFTW split format. Pair q of a batch has re = frame 2q, im = frame 2q+1: both read in place from
+ * the signal, re at offset 1024 q, im at 1024 q + 512. Its spectrum is re[SPEC_LEN] then im[SPEC_LEN]
+ * with the 1024 bins at offset SPEC_PAD, wrapped around by one bin on both sides (Z[-1] = Z[N-1],
+ * Z[N] = Z[0], Z[N+1] = Z[1]) for the window's 3-tap convolution; 32-byte aligned */
+#define SPEC_PAD 8
+#define SPEC_LEN (EXTRACT_N_FFT + 2 * SPEC_PAD)
+#define SPAN(pairs) ((size_t)(pairs) * EXTRACT_N_FFT + EXTRACT_HOP) /* samples a batch reads */
 
 struct extract_mel {
     int batch, pairs, use_gemm;
     int avx2;            /* the CPU has AVX2 + FMA and batch % 8 == 0: the hand-vectorised paths */
-    float *window;       /* periodic Hann, n_fft */
     float *fb;           /* dense filterbank (n_mels x NB), row-major */
     int lo[EXTRACT_N_MELS], len[EXTRACT_N_MELS]; /* nonzero bin range of each band */
     size_t off[EXTRACT_N_MELS];                  /* offset of the band's weights in w */
@@ -64,9 +66,7 @@ struct extract_mel {
     int glo[EXTRACT_N_MELS / 4], glen[EXTRACT_N_MELS / 4];
     size_t goff[EXTRACT_N_MELS / 4];
     float *gw;
-    float *edge;         /* two reflect-padded frames (clip edges), 2 n_fft */
-    float *zero;         /* n_fft zeros: the partner of a clip's last frame */
-    float *in;           /* pairs x 2 n_fft: window * (frame 2q + i frame 2q+1), split */
+    float *in;           /* a batch's samples, SPAN(pairs), when they cannot be read in place */
     float *spec;         /* pairs x 2 SPEC_LEN: their DFTs, split */
     float *mag;          /* bin-major magnitudes: mag[bin * batch + frame] */
     float *mel;          /* band-major: mel[band * batch + frame] */
@@ -120,24 +120,19 @@ extract_mel *extract_mel_make_opts(int batch, int use_gemm)
 #if MEL_AVX
     m->avx2 = batch % 8 == 0 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #endif
-    m->window = malloc(EXTRACT_N_FFT * sizeof(float));
     m->fb = malloc((size_t)EXTRACT_N_MELS * NB * sizeof(float));
     m->w = malloc((size_t)EXTRACT_N_MELS * NB * sizeof(float));
     m->gw = calloc((size_t)EXTRACT_N_MELS * NB, sizeof(float));
-    m->edge = fftwf_malloc(2 * EXTRACT_N_FFT * sizeof(float));
-    m->zero = fftwf_malloc(EXTRACT_N_FFT * sizeof(float));
     m->mag = fftwf_malloc((size_t)NB * batch * sizeof(float));
     m->mel = fftwf_malloc((size_t)EXTRACT_N_MELS * batch * sizeof(float));
-    m->in = fftwf_malloc((size_t)2 * EXTRACT_N_FFT * m->pairs * sizeof(float));
+    m->in = fftwf_malloc(SPAN(m->pairs) * sizeof(float));
     m->spec = fftwf_malloc((size_t)2 * SPEC_LEN * m->pairs * sizeof(float));
-    if (!m->window || !m->fb || !m->w || !m->gw || !m->edge || !m->zero || !m->mag || !m->mel || !m->in || !m->spec) {
+    if (!m->fb || !m->w || !m->gw || !m->mag || !m->mel || !m->in || !m->spec) {
         extract_mel_free(m);
         return NULL;
     }
-    memset(m->zero, 0, EXTRACT_N_FFT * sizeof(float));
+    memset(m->in, 0, SPAN(m->pairs) * sizeof(float));
     memset(m->spec, 0, (size_t)2 * SPEC_LEN * m->pairs * sizeof(float));
-    for (int i = 0; i < EXTRACT_N_FFT; i++)
-        m->window[i] = (float)(0.5 - 0.5 * cos(2.0 * MEL_PI * i / EXTRACT_N_FFT));
     mel_filterbank(m->fb);
     size_t off = 0;
     for (int b = 0; b < EXTRACT_N_MELS; b++) {
@@ -172,9 +167,10 @@ extract_mel *extract_mel_make_opts(int batch, int use_gemm)
      * plan is a pure function of the problem and the FFTW build: the same bits in every process.
      * No wisdom is imported anywhere in artistnet. */
     fftwf_iodim dim = {.n = EXTRACT_N_FFT, .is = 1, .os = 1};
-    fftwf_iodim many = {.n = m->pairs, .is = 2 * EXTRACT_N_FFT, .os = 2 * SPEC_LEN};
+    fftwf_iodim many = {.n = m->pairs, .is = EXTRACT_N_FFT, .os = 2 * SPEC_LEN};
     pthread_mutex_lock(&planner_lock);
-    m->plan = fftwf_plan_guru_split_dft(1, &dim, 1, &many, m->in, m->in + EXTRACT_N_FFT, m->spec, m->spec + SPEC_LEN,
+    m->plan = fftwf_plan_guru_split_dft(1, &dim, 1, &many, m->in, m->in + EXTRACT_HOP, m->spec + SPEC_PAD,
+                                        m->spec + SPEC_LEN + SPEC_PAD,
                                         FFTW_ESTIMATE);
     pthread_mutex_unlock(&planner_lock);
     if (!m->plan) {
@@ -196,9 +192,6 @@ void extract_mel_free(extract_mel *m)
     fftwf_free(m->spec);
     fftwf_free(m->mag);
     fftwf_free(m->mel);
-    fftwf_free(m->edge);
-    fftwf_free(m->zero);
-    free(m->window);
     free(m->fb);
     free(m->w);
     free(m->gw);
@@ -247,66 +240,78 @@ MEL_CLONES static void log10_1p10(float *restrict v, size_t n)
     }
 }
 
-/* The samples of frame f (unwindowed, n_fft of them): x itself inside the clip, else a
- * reflect-padded copy in buf */
-static const float *frame_samples(const float *x, size_t n, size_t f, float *buf)
+/* The padded signal y[s0 .. s0 + span) (y[i] = x[i - n_fft/2] reflected, numpy 'reflect'): x itself
+ * when the span lies inside the clip and x has the alignment the FFTW plan was made for (FFTW's
+ * new-array execute requires it; the plan, and so the bits, are the same either way), else a copy
+ * in buf */
+static const float *batch_samples(const float *x, size_t n, long long s0, size_t span, float *buf)
 {
-    long long start = (long long)(f * EXTRACT_HOP) - EXTRACT_N_FFT / 2;
-    if (start >= 0 && start + EXTRACT_N_FFT <= (long long)n) return x + start;
-    for (int i = 0; i < EXTRACT_N_FFT; i++) buf[i] = x[reflect_index(start + i, n)];
+    long long a = s0 - EXTRACT_N_FFT / 2; /* index into x */
+    if (a >= 0 && a + (long long)span <= (long long)n && fftwf_alignment_of((float *)x) == fftwf_alignment_of(buf))
+        return x + a;
+    size_t i = 0;
+    for (; i < span && a + (long long)i < 0; i++) buf[i] = x[reflect_index(a + (long long)i, n)];
+    if (i < span && a + (long long)i < (long long)n) {
+        size_t inside = (size_t)((long long)n - (a + (long long)i));
+        if (inside > span - i) inside = span - i;
+        memcpy(buf + i, x + a + (long long)i, inside * sizeof(float));
+        i += inside;
+    }
+    for (; i < span; i++) buf[i] = x[reflect_index(a + (long long)i, n)];
     return buf;
 }
 
-/* re = window * a, im = window * b: two real frames as one complex signal (split format) */
-MEL_CLONES static void pack_pair(float *restrict re, float *restrict im, const float *restrict a,
-                                 const float *restrict b, const float *restrict win)
-{
-    for (int i = 0; i < EXTRACT_N_FFT; i++) {
-        re[i] = a[i] * win[i];
-        im[i] = b[i] * win[i];
-    }
-}
-
-/* Z = DFT(a + i b) of real a, b gives A[k] = (Z[k] + conj Z[N-k]) / 2 and
- * B[k] = (Z[k] - conj Z[N-k]) / 2i, so
- *   |A[k]| = |(Re Z[k] + Re Z[N-k]) + i (Im Z[k] - Im Z[N-k])| / 2,
- *   |B[k]| = |(Im Z[k] + Im Z[N-k]) + i (Re Z[k] - Re Z[N-k])| / 2.
+/* Z = DFT(a + i b) of the unwindowed real frames a, b. The periodic Hann window is the 3-tap
+ * convolution W[k] = Z[k]/2 - (Z[k-1] + Z[k+1])/4 in frequency (w[n] = 1/2 - e^{2 pi i n/N}/4 -
+ * e^{-2 pi i n/N}/4); with U = 2 W = Z[k] - (Z[k-1] + Z[k+1])/2 the windowed frames' spectra are
+ * A[k] = (U[k] + conj U[N-k]) / 4 and B[k] = (U[k] - conj U[N-k]) / 4i, so
+ *   |A[k]| = |(Re U[k] + Re U[N-k]) + i (Im U[k] - Im U[N-k])| / 4,
+ *   |B[k]| = |(Im U[k] + Im U[N-k]) + i (Re U[k] - Re U[N-k])| / 4.
  * Writes the magnitudes of frames 2q, 2q+1 of every pair q bin-major into mag (row = bin). */
 static void magnitude_pairs_scalar(const float *spec, float *restrict mag, int pairs)
 {
     const int B = 2 * pairs;
     for (int q = 0; q < pairs; q++) {
-        const float *re = spec + (size_t)q * 2 * SPEC_LEN, *im = re + SPEC_LEN;
+        const float *re = spec + (size_t)q * 2 * SPEC_LEN + SPEC_PAD, *im = re + SPEC_LEN;
         for (int k = 0; k < NB; k++) {
             int r = EXTRACT_N_FFT - k;
-            float sr = re[k] + re[r], di = im[k] - im[r], si = im[k] + im[r], dr = re[k] - re[r];
-            mag[(size_t)k * B + 2 * q] = 0.5f * sqrtf(sr * sr + di * di);
-            mag[(size_t)k * B + 2 * q + 1] = 0.5f * sqrtf(si * si + dr * dr);
+            float urk = re[k] - 0.5f * (re[k - 1] + re[k + 1]), uik = im[k] - 0.5f * (im[k - 1] + im[k + 1]);
+            float urr = re[r] - 0.5f * (re[r - 1] + re[r + 1]), uir = im[r] - 0.5f * (im[r - 1] + im[r + 1]);
+            float sr = urk + urr, di = uik - uir, si = uik + uir, dr = urk - urr;
+            mag[(size_t)k * B + 2 * q] = 0.25f * sqrtf(sr * sr + di * di);
+            mag[(size_t)k * B + 2 * q + 1] = 0.25f * sqrtf(si * si + dr * dr);
         }
     }
 }
 
 #if MEL_AVX
+/* U = Z[k] - (Z[k-1] + Z[k+1]) / 2 of 8 bins from p */
+__attribute__((target("avx2,fma"))) static inline __m256 hann_avx2(const float *p)
+{
+    return _mm256_fnmadd_ps(_mm256_add_ps(_mm256_loadu_ps(p - 1), _mm256_loadu_ps(p + 1)), _mm256_set1_ps(0.5f),
+                            _mm256_loadu_ps(p));
+}
+
 /* The same over 8 bins x 4 pairs at a time: 8 frame vectors of 8 bins, transposed in registers
  * into 8 bin vectors of 8 frames. Needs pairs % 4 == 0. */
 __attribute__((target("avx2,fma"))) static void magnitude_pairs_avx2(const float *spec, float *restrict mag, int pairs)
 {
     const int B = 2 * pairs;
-    const __m256 half = _mm256_set1_ps(0.5f);
+    const __m256 quarter = _mm256_set1_ps(0.25f);
     const __m256i reverse = _mm256_setr_epi32(7, 6, 5, 4, 3, 2, 1, 0);
     for (int g = 0; g < pairs; g += 4) {
         for (int k = 0; k < NB - 1; k += 8) {
             __m256 r[8];
             for (int p = 0; p < 4; p++) {
-                const float *re = spec + (size_t)(g + p) * 2 * SPEC_LEN, *im = re + SPEC_LEN;
-                __m256 rk = _mm256_load_ps(re + k), ik = _mm256_load_ps(im + k);
-                /* Z[N-k-j], j = 0..7 */
-                __m256 rr = _mm256_permutevar8x32_ps(_mm256_loadu_ps(re + EXTRACT_N_FFT - k - 7), reverse);
-                __m256 ir = _mm256_permutevar8x32_ps(_mm256_loadu_ps(im + EXTRACT_N_FFT - k - 7), reverse);
+                const float *re = spec + (size_t)(g + p) * 2 * SPEC_LEN + SPEC_PAD, *im = re + SPEC_LEN;
+                __m256 rk = hann_avx2(re + k), ik = hann_avx2(im + k);
+                /* U[N-k-j], j = 0..7 */
+                __m256 rr = _mm256_permutevar8x32_ps(hann_avx2(re + EXTRACT_N_FFT - k - 7), reverse);
+                __m256 ir = _mm256_permutevar8x32_ps(hann_avx2(im + EXTRACT_N_FFT - k - 7), reverse);
                 __m256 sr = _mm256_add_ps(rk, rr), di = _mm256_sub_ps(ik, ir);
                 __m256 si = _mm256_add_ps(ik, ir), dr = _mm256_sub_ps(rk, rr);
-                r[2 * p] = _mm256_mul_ps(half, _mm256_sqrt_ps(_mm256_fmadd_ps(sr, sr, _mm256_mul_ps(di, di))));
-                r[2 * p + 1] = _mm256_mul_ps(half, _mm256_sqrt_ps(_mm256_fmadd_ps(si, si, _mm256_mul_ps(dr, dr))));
+                r[2 * p] = _mm256_mul_ps(quarter, _mm256_sqrt_ps(_mm256_fmadd_ps(sr, sr, _mm256_mul_ps(di, di))));
+                r[2 * p + 1] = _mm256_mul_ps(quarter, _mm256_sqrt_ps(_mm256_fmadd_ps(si, si, _mm256_mul_ps(dr, dr))));
             }
             __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
             __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
@@ -327,15 +332,15 @@ __attribute__((target("avx2,fma"))) static void magnitude_pairs_avx2(const float
             _mm256_storeu_ps(o + 7 * B, _mm256_permute2f128_ps(s3, s7, 0x31));
         }
     }
-    /* the Nyquist bin: Z[N - N/2] = Z[N/2], so |A| = |Re Z|, |B| = |Im Z| */
+    /* the Nyquist bin k = N/2 = N - k: |A| = |Re U| / 2, |B| = |Im U| / 2 */
     for (int q = 0; q < pairs; q++) {
-        const float *re = spec + (size_t)q * 2 * SPEC_LEN, *im = re + SPEC_LEN;
-        mag[(size_t)(NB - 1) * B + 2 * q] = 0.5f * sqrtf(4.0f * re[NB - 1] * re[NB - 1]);
-        mag[(size_t)(NB - 1) * B + 2 * q + 1] = 0.5f * sqrtf(4.0f * im[NB - 1] * im[NB - 1]);
+        const float *re = spec + (size_t)q * 2 * SPEC_LEN + SPEC_PAD + NB - 1, *im = re + SPEC_LEN;
+        float ur = re[0] - 0.5f * (re[-1] + re[1]), ui = im[0] - 0.5f * (im[-1] + im[1]);
+        mag[(size_t)(NB - 1) * B + 2 * q] = 0.25f * sqrtf(4.0f * ur * ur);
+        mag[(size_t)(NB - 1) * B + 2 * q + 1] = 0.25f * sqrtf(4.0f * ui * ui);
     }
 }
 #endif
-
 
 /* mel[b][j] = sum_k W[b][k] mag[k][j] over band b's nonzero bins, vectorised over the batch */
 /* mel[b][j] = sum_k W[b][k] mag[k][j] over band b's nonzero bins, vectorised over the batch:
@@ -481,21 +486,20 @@ int extract_mel_compute_range(extract_mel *m, const float *x, size_t n, size_t t
     size_t total = extract_mel_frames(n), end = t0 + nt;
     if (t0 > total || nt > total - t0 || stride < nt) return UTIL_EFAIL;
     const size_t B = (size_t)m->batch;
-    /* frames are paired by absolute index (2q, 2q+1), the partner of the last frame being zeros,
-     * so a frame's values do not depend on the range asked for */
+    /* frames are paired by absolute index (2q, 2q+1) and always read from the padded signal (also
+     * beyond the last frame), so a frame's values do not depend on the range asked for */
     for (size_t tb = t0 & ~(size_t)1; tb < end; tb += B) {
-        for (int q = 0; q < m->pairs; q++) {
-            size_t f = tb + 2 * (size_t)q;
-            const float *a = f < end ? frame_samples(x, n, f, m->edge) : m->zero;
-            const float *b = f < end && f + 1 < total ? frame_samples(x, n, f + 1, m->edge + EXTRACT_N_FFT) : m->zero;
-            float *re = m->in + (size_t)q * 2 * EXTRACT_N_FFT;
-            pack_pair(re, re + EXTRACT_N_FFT, a, b, m->window);
-        }
-        fftwf_execute(m->plan);
-        for (int q = 0; q < m->pairs; q++) { /* Z[N] = Z[0], so that Z[N - k] needs no wrap */
-            float *re = m->spec + (size_t)q * 2 * SPEC_LEN, *im = re + SPEC_LEN;
+        const float *y = batch_samples(x, n, (long long)(tb * EXTRACT_HOP), SPAN(m->pairs), m->in);
+        fftwf_execute_split_dft(m->plan, (float *)y, (float *)y + EXTRACT_HOP, m->spec + SPEC_PAD,
+                                m->spec + SPEC_LEN + SPEC_PAD);
+        for (int q = 0; q < m->pairs; q++) { /* wrap the spectra around by one bin */
+            float *re = m->spec + (size_t)q * 2 * SPEC_LEN + SPEC_PAD, *im = re + SPEC_LEN;
+            re[-1] = re[EXTRACT_N_FFT - 1];
             re[EXTRACT_N_FFT] = re[0];
+            re[EXTRACT_N_FFT + 1] = re[1];
+            im[-1] = im[EXTRACT_N_FFT - 1];
             im[EXTRACT_N_FFT] = im[0];
+            im[EXTRACT_N_FFT + 1] = im[1];
         }
         size_t j0 = tb < t0 ? t0 - tb : 0, j1 = end - tb < B ? end - tb : B;
 #if MEL_AVX
