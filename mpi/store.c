@@ -18,6 +18,8 @@ struct mpi_store {
     hid_t file;
     char *path;
     mpi_store_io io;
+    unsigned long long promised; /* bytes of datasets created without fill (sparse until written) */
+    int created, half_made;      /* made by mpi_store_create; a dataset of it could not be created */
 };
 
 /* innermost HDF5 error description (the most specific one) */
@@ -73,6 +75,52 @@ static size_t type_size(mpi_store_type t)
     return 4;
 }
 
+/* Free bytes of the file system holding the store's file; -1 when it does not say (f_blocks 0, as
+ * some FUSE file systems report) or statvfs fails. */
+static long long free_bytes(const mpi_store *s)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", s->path);
+    char *slash = strrchr(dir, '/');
+    if (slash) *(slash == dir ? slash + 1 : slash) = 0;
+    else snprintf(dir, sizeof dir, ".");
+    struct statvfs fs;
+    if (statvfs(dir, &fs) != 0 || fs.f_blocks == 0) return -1;
+    return (long long)fs.f_bavail * (long long)fs.f_frsize;
+}
+
+/* After a failed write: HDF5's MPI-IO driver reports only "file write failed"; say so when the
+ * file system holding the file has less room left than the write needed. */
+static void disk_full_hint(const mpi_store *s, size_t bytes, char *err, size_t errlen)
+{
+    long long avail = free_bytes(s);
+    size_t len = strlen(err);
+    if (avail >= 0 && (unsigned long long)avail < bytes + (1u << 20) && len + 1 < errlen)
+        snprintf(err + len, errlen - len,
+                 " (the file system is full: %lld bytes free; free space, then run again with --resume)", avail);
+}
+
+/* Collective, before creating a dataset with early allocation: fail cleanly on every rank when the
+ * file system cannot hold it. HDF5 writes fill values while creating the dataset, and when that
+ * write fails on one rank only, the other ranks wait for it forever inside H5Dcreate. */
+static int space_check(mpi_store *s, const char *name, unsigned long long bytes, int filled, char *err,
+                       size_t errlen)
+{
+    int rc = UTIL_OK;
+    if (s->rank == 0) {
+        long long avail = free_bytes(s);
+        unsigned long long need = s->promised + bytes + (256u << 10);
+        if (avail >= 0 && (unsigned long long)avail < need)
+            rc = util_fail(err, errlen, UTIL_EFAIL,
+                           "%s: %s: not enough space: the file needs %.1f MB more, the file system has %.1f MB free",
+                           s->path, name, need / 1e6, avail / 1e6);
+    }
+    if (!filled) s->promised += bytes;
+    rc = mpi_util_agree(s->comm, rc, err, errlen);
+    if (rc) s->half_made = 1;
+    return rc;
+}
+
 static int store_open(MPI_Comm comm, const char *path, int create, int writable, mpi_store **out, char *err,
                       size_t errlen)
 {
@@ -90,6 +138,7 @@ static int store_open(MPI_Comm comm, const char *path, int create, int writable,
     MPI_Info info = MPI_INFO_NULL;
     H5Pset_fapl_mpio(fapl, comm, info);
     H5Pset_coll_metadata_write(fapl, 1);
+    s->created = create;
     if (create) s->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     else s->file = H5Fopen(path, writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl);
     H5Pclose(fapl);
@@ -128,6 +177,9 @@ int mpi_store_close(mpi_store *s, char *err, size_t errlen)
     if (!s) return UTIL_OK;
     int rc = UTIL_OK;
     if (s->file >= 0 && H5Fclose(s->file) < 0) rc = h5fail(s, NULL, "H5Fclose", err, errlen);
+    /* a new file without all its datasets (no space for them) is no output: remove it, so that a
+     * --resume after freeing space starts afresh instead of refusing a file it cannot read */
+    if (s->created && s->half_made && s->rank == 0) remove(s->path);
     free(s->path);
     free(s);
     return rc;
@@ -151,6 +203,8 @@ int mpi_store_dataset_create(mpi_store *s, const char *name, mpi_store_type t, i
         ch[i] = dims[i] ? dims[i] : 1;
         if (i) row_bytes *= dims[i];
     }
+    int rc = space_check(s, name, (unsigned long long)row_bytes * dims[0], fill != NULL, err, errlen);
+    if (rc) return rc;
     hid_t sp = H5Screate_simple(rank, hd, NULL);
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     if (chunk_rows >= 0 && dims[0] > 0) {
@@ -170,12 +224,14 @@ int mpi_store_dataset_create(mpi_store *s, const char *name, mpi_store_type t, i
     hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
     H5Pset_create_intermediate_group(lcpl, 1);
     hid_t d = H5Dcreate2(s->file, name, file_type(t), sp, lcpl, dcpl, H5P_DEFAULT);
+    if (d < 0) rc = h5fail(s, name, "H5Dcreate (create the dataset)", err, errlen);
     H5Pclose(lcpl);
     H5Pclose(dcpl);
     H5Sclose(sp);
-    if (d < 0) return h5fail(s, name, "H5Dcreate (create the dataset)", err, errlen);
-    H5Dclose(d);
-    return UTIL_OK;
+    if (d >= 0) H5Dclose(d);
+    rc = mpi_util_agree(s->comm, rc, err, errlen);
+    if (rc) s->half_made = 1;
+    return rc;
 }
 
 int mpi_store_dataset_dims(mpi_store *s, const char *name, int *rank, size_t *dims, char *err, size_t errlen)
@@ -229,24 +285,6 @@ static hid_t select_rows(hid_t fsp, const size_t *rows, size_t n)
 typedef struct {
     size_t row, pos;
 } row_pos;
-
-/* After a failed write: HDF5's MPI-IO driver reports only "file write failed"; say so when the
- * file system holding the file has less room left than the write needed. */
-static void disk_full_hint(const mpi_store *s, size_t bytes, char *err, size_t errlen)
-{
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", s->path);
-    char *slash = strrchr(dir, '/');
-    if (slash) *(slash == dir ? slash + 1 : slash) = 0;
-    else snprintf(dir, sizeof dir, ".");
-    struct statvfs fs;
-    if (statvfs(dir, &fs) != 0) return;
-    unsigned long long avail = (unsigned long long)fs.f_bavail * fs.f_frsize;
-    size_t len = strlen(err);
-    if (avail < bytes + (1u << 20) && len + 1 < errlen)
-        snprintf(err + len, errlen - len, " (the file system is full: %llu bytes free; free space, then run again with --resume)",
-                 avail);
-}
 
 static int cmp_row_pos(const void *a, const void *b)
 {
@@ -404,6 +442,9 @@ static size_t utf8_fit(const char *s, size_t width)
 static int strings_create(mpi_store *s, const char *name, size_t n, size_t width, int fill_empty, hid_t *dset,
                           hid_t *type, char *err, size_t errlen)
 {
+    *dset = -1;
+    int rc = space_check(s, name, (unsigned long long)n * width, fill_empty, err, errlen);
+    if (rc) return rc;
     hsize_t dims[1] = {n};
     hid_t sp = H5Screate_simple(1, dims, NULL);
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
@@ -423,11 +464,14 @@ static int strings_create(mpi_store *s, const char *name, size_t n, size_t width
     H5Pclose(lcpl);
     H5Pclose(dcpl);
     H5Sclose(sp);
-    if (*dset < 0) {
+    if (*dset < 0) rc = h5fail(s, name, "H5Dcreate (string dataset)", err, errlen);
+    rc = mpi_util_agree(s->comm, rc, err, errlen);
+    if (rc) {
+        s->half_made = 1;
+        if (*dset >= 0) H5Dclose(*dset);
         H5Tclose(*type);
-        return h5fail(s, name, "H5Dcreate (string dataset)", err, errlen);
     }
-    return UTIL_OK;
+    return rc;
 }
 
 int mpi_store_strings_write(mpi_store *s, const char *name, const char *const *values, size_t n,
@@ -459,6 +503,7 @@ int mpi_store_strings_write(mpi_store *s, const char *name, const char *const *v
     char dummy[1];
     if (H5Dwrite(d, t, msp, fsp, dxpl, buf ? (void *)buf : (void *)dummy) < 0 && !rc)
         rc = h5fail(s, name, "H5Dwrite (strings)", err, errlen);
+    rc = mpi_util_agree(s->comm, rc, err, errlen); /* rank 0 writes: the others learn of its failure */
     H5Pclose(dxpl);
     H5Sclose(fsp);
     H5Sclose(msp);

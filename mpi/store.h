@@ -33,7 +33,8 @@ int mpi_store_open(MPI_Comm comm, const char *path, int writable, mpi_store **ou
 /* Collective: flush metadata and raw data to the file (after this a killed job leaves a readable
  * file whose rows written so far are on disk). */
 int mpi_store_flush(mpi_store *s, char *err, size_t errlen);
-/* Collective; frees s even on error. */
+/* Collective; frees s even on error. A file made by mpi_store_create in which a dataset could not
+ * be created (e.g. not enough space: the creators check free space first) is removed. */
 int mpi_store_close(mpi_store *s, char *err, size_t errlen);
 const char *mpi_store_path(const mpi_store *s);
 
