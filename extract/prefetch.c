@@ -197,7 +197,7 @@ void extract_prefetch_free(extract_prefetch *p)
     free(p);
 }
 
-int extract_prefetch_auto(MPI_Comm comm, int opt)
+int extract_prefetch_auto(MPI_Comm comm, int opt, int depth)
 {
     MPI_Comm node;
     int local = 1;
@@ -213,5 +213,5 @@ int extract_prefetch_auto(MPI_Comm comm, int opt)
     long online = sysconf(_SC_NPROCESSORS_ONLN);
     /* unbound (the mask is the whole node): the node's ranks share it; bound: the mask is ours */
     int per_rank = mine >= online ? mine / (local > 0 ? local : 1) : mine;
-    return per_rank >= 2 ? 1 : 0;
+    return per_rank >= 2 ? depth : 0;
 }

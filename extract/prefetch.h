@@ -46,8 +46,8 @@ void extract_prefetch_times(const extract_prefetch *p, extract_audio_times *t, d
 /* Stops the thread and drops tracks not taken. */
 void extract_prefetch_free(extract_prefetch *p);
 
-/* --prefetch option of the jobs: opt < 0 (auto): 1 when this rank has a spare core (its affinity
- * mask holds >= 2 CPUs per rank of the node that share it), else 0; opt >= 0: opt. Collective
- * over comm (the node's ranks are counted with MPI_Comm_split_type). */
-int extract_prefetch_auto(MPI_Comm comm, int opt);
+/* --prefetch option of the jobs: opt < 0 (auto): `depth` when this rank has a spare core (its
+ * affinity mask holds >= 2 CPUs per rank of the node that share it), else 0; opt >= 0: opt.
+ * Collective over comm (the node's ranks are counted with MPI_Comm_split_type). */
+int extract_prefetch_auto(MPI_Comm comm, int opt, int depth);
 #endif

@@ -30,6 +30,7 @@
  *   segment_frames, fmin, fmax, spectrum, mel_scale, mel_norm, log_compression.
  */
 #include "extract/extract.h"
+#include "extract/prefetch.h"
 #include "jobs/job_common.h"
 #include "jobs/jobs.h"
 #include "mpi/mpi_util.h"
@@ -52,14 +53,19 @@
 #define JOB_STATUS_PENDING (-1)
 #define JOB_STATUS_FAILED 1
 
-enum { ST_SETUP, ST_AUDIO, ST_MEL, ST_READ, ST_NET, ST_POOL, ST_WRITE, ST_QUEUE, ST_BARRIER, ST_CLOSE, ST_TOTAL, ST_N };
-static const char *const stage_names[ST_TOTAL] = {"setup (list, model, file)", "decode+resample", "log-mel", "read mels.h5", "net forward",
+enum { ST_SETUP, ST_DECODE, ST_RESAMPLE, ST_WAIT, ST_MEL, ST_READ, ST_NET, ST_POOL, ST_WRITE, ST_QUEUE, ST_BARRIER,
+       ST_CLOSE, ST_TOTAL, ST_N };
+static const char *const stage_names[ST_TOTAL] = {"setup (list, model, file)", "decode", "resample (soxr)",
+                                                  "wait for prefetch", "log-mel", "read mels.h5", "net forward",
                                                   "pooling", "write+flush", "queue wait", "end-of-round wait", "close"};
 
 typedef struct {
     /* options */
     const char *model_path, *list_path, *out_path, *mels_path;
-    int K, seg_feat, resume, batch, baseline, quiet, round;
+    int K, seg_feat, resume, batch, baseline, quiet, round, prefetch_opt;
+    int prefetch;               /* decode thread on: tracks decoded ahead (0: decoded in take()) */
+    extract_prefetch *pf;
+    mpi_queue *q;               /* the work queue, polled between tracks (rank 0 answers workers) */
     /* inputs */
     shard_list list;
     nn_model *net;
@@ -302,9 +308,12 @@ static int track_segments(job_extract *j, size_t r, float *segs, int *n_seg, dou
     }
     float *x = NULL;
     size_t n = 0;
-    int rc = extract_audio_load(j->list.paths[r], EXTRACT_SR, &x, &n, seconds, msg, msglen);
-    t = now_add(&j->t[ST_AUDIO], t);
-    if (rc) return rc;
+    int rc = extract_prefetch_take(j->pf, &x, &n, seconds, msg, msglen); /* pushed when the group was claimed */
+    t = util_now();
+    if (rc) {
+        free(x);
+        return rc;
+    }
     rc = extract_samples_segments(j->mel, x, n, j->list.paths[r], j->K, segs, n_seg, msg, msglen);
     now_add(&j->t[ST_MEL], t);
     free(x);
@@ -373,6 +382,8 @@ static int group_process(job_extract *j, size_t g, double *seconds, char *err, s
     int total = 0;
     *seconds = 0;
     for (size_t r = r0; r < r1; r++) {
+        int prc = j->q ? mpi_queue_poll(j->q, err, errlen) : 0; /* rank 0: answer workers between tracks */
+        if (prc) return prc;
         long s = round_slot(j, r);
         if (s < 0) return util_fail(err, errlen, UTIL_EFAIL, "out of memory for the round's rows");
         slot[r - r0] = s;
@@ -393,6 +404,8 @@ static int group_process(job_extract *j, size_t g, double *seconds, char *err, s
         total += ns;
         *seconds += secs;
     }
+    int prc = j->q ? mpi_queue_poll(j->q, err, errlen) : 0;
+    if (prc) return prc;
     double t = util_now();
     if (!j->baseline && total > 0) {
         int rc = nn_forward_features(j->net, j->segs, total, j->segfeat, err, errlen);
@@ -422,6 +435,22 @@ static int group_process(job_extract *j, size_t g, double *seconds, char *err, s
     }
     now_add(&j->t[ST_POOL], t);
     return 0;
+}
+
+/* This rank's next group of the round from the queue (1, 0 at the end of the round, or an error);
+ * its tracks are queued for decoding (unless reading mels.h5 or draining after an error). */
+static int group_claim(job_extract *j, mpi_queue *q, size_t *g, int draining, char *err, size_t errlen)
+{
+    double t = util_now();
+    int got = mpi_queue_next(q, g, err, errlen);
+    now_add(&j->t[ST_QUEUE], t);
+    if (got <= 0 || j->mels || draining) return got;
+    const size_t r0 = *g * (size_t)j->G, r1 = r0 + (size_t)j->G < j->list.n ? r0 + (size_t)j->G : j->list.n;
+    for (size_t r = r0; r < r1; r++) {
+        int rc = extract_prefetch_push(j->pf, j->list.paths[r], err, errlen);
+        if (rc) return rc;
+    }
+    return got;
 }
 
 /* Collective: this rank's rows of the round; /status last, then a flush. */
@@ -462,6 +491,7 @@ static void job_free(job_extract *j)
     shard_list_free(&j->list);
     nn_free(j->net);
     extract_mel_free(j->mel);
+    extract_prefetch_free(j->pf);
     free(j->mels_nseg);
     free(j->mels_status);
     if (j->mels_err) mpi_store_strings_free(j->mels_err, j->mels_n);
@@ -493,11 +523,15 @@ static void print_summary(const job_extract *j, MPI_Comm comm, size_t n_todo, in
     printf("extract: %.2f s on %d rank%s: %.2f tracks/s, %.1f x realtime\n", wall, size, size > 1 ? "s" : "",
            wall > 0 ? done / wall : 0.0, wall > 0 ? secs / wall : 0.0);
     double sum = 0;
-    for (int s = 0; s < ST_TOTAL; s++) sum += t[s];
-    printf("extract: time per stage, summed over ranks (%.2f rank-seconds):\n", t[ST_TOTAL]);
-    for (int s = 0; s < ST_TOTAL; s++)
+    printf("extract: time per stage, summed over ranks (%.2f rank-seconds%s):\n", t[ST_TOTAL],
+           j->prefetch ? "; decode and resample in the prefetch thread, overlapped" : "");
+    for (int s = 0; s < ST_TOTAL; s++) {
+        const int thread = j->prefetch && (s == ST_DECODE || s == ST_RESAMPLE);
+        if (!thread) sum += t[s];
         if (t[s] > 0)
-            printf("  %-26s %9.3f s  %5.1f%%\n", stage_names[s], t[s], t[ST_TOTAL] > 0 ? 100 * t[s] / t[ST_TOTAL] : 0.0);
+            printf("  %-26s %9.3f s  %5.1f%%%s\n", stage_names[s], t[s], t[ST_TOTAL] > 0 ? 100 * t[s] / t[ST_TOTAL] : 0.0,
+                   thread ? "  (prefetch thread)" : "");
+    }
     printf("  %-26s %9.3f s  %5.1f%%\n", "other", t[ST_TOTAL] - sum,
            t[ST_TOTAL] > 0 ? 100 * (t[ST_TOTAL] - sum) / t[ST_TOTAL] : 0.0);
     printf("extract: wrote %s\n", j->out_path);
@@ -521,6 +555,8 @@ int job_extract_main(int argc, char **argv, MPI_Comm comm, char *err, size_t err
          "segments per forward pass: fixed groups of max(1, batch/K) tracks (part of the result: kept on --resume)", 1, 4096, 0},
         {"round", UTIL_OPT_INT, &j.round, "0", "tracks per collective write (0: 32 groups per rank)", 0, 1 << 30, 0},
         {"resume", UTIL_OPT_FLAG, &j.resume, "", "continue an interrupted run (rows with /status -1)", 0, -1, 0},
+        {"prefetch", UTIL_OPT_INT, &j.prefetch_opt, "-1",
+         "decode+resample up to N tracks ahead in a thread (-1: 2 when this rank has a spare core, else 0)", -1, 16, 0},
         {"quiet", UTIL_OPT_FLAG, &j.quiet, "", "no progress lines and no summary", 0, -1, 0},
         {NULL, 0, NULL, NULL, NULL, 0, 0, 0}};
     int rc = util_opts_parse("extract",
@@ -593,6 +629,12 @@ int job_extract_main(int argc, char **argv, MPI_Comm comm, char *err, size_t err
     if (!rc) {
         size_t round = j.round > 0 ? ((size_t)j.round + (size_t)j.G - 1) / (size_t)j.G : 0;
         rc = mpi_queue_make(comm, groups, n_groups, round, 0, &q, err, errlen);
+        j.q = q;
+        rc = mpi_util_agree(comm, rc, err, errlen);
+    }
+    if (!rc) {
+        j.prefetch = extract_prefetch_auto(comm, j.mels ? 0 : j.prefetch_opt, 2);
+        rc = extract_prefetch_make(j.prefetch > 0, j.prefetch > 0 ? j.prefetch : 1, &j.pf, err, errlen);
         rc = mpi_util_agree(comm, rc, err, errlen);
     }
     int interrupted = 0;
@@ -602,15 +644,26 @@ int job_extract_main(int argc, char **argv, MPI_Comm comm, char *err, size_t err
         util_progress_start(&prog, "extract", "tracks", (long)n_todo, rank == 0 && !j.quiet);
         int r, rounds = 0;
         while ((r = mpi_queue_round(q, err, errlen)) > 0) {
-            int local = 0;
+            /* With the prefetch thread the next group is claimed before the current one is
+             * processed, so its tracks decode meanwhile; groups and values do not depend on it. */
+            int local = 0, have = 0;
+            size_t item = 0, next = 0;
             for (;;) {
-                size_t item;
-                double t = util_now();
-                int got = mpi_queue_next(q, &item, err, errlen);
-                now_add(&j.t[ST_QUEUE], t);
-                if (got < 0 && !local) local = got;
-                if (got <= 0) break;
+                if (!have) {
+                    int got = group_claim(&j, q, &item, local, err, errlen);
+                    if (got < 0 && !local) local = got;
+                    if (got <= 0) break;
+                }
+                have = 0;
                 if (local) continue; /* a fatal error: drain the round so the collectives still meet */
+                if (j.prefetch) {
+                    int got = group_claim(&j, q, &next, local, err, errlen);
+                    if (got < 0) {
+                        local = got;
+                        continue;
+                    }
+                    have = got > 0;
+                }
                 double secs = 0;
                 local = group_process(&j, item, &secs, err, errlen);
                 j.audio_seconds += secs;
@@ -621,6 +674,7 @@ int job_extract_main(int argc, char **argv, MPI_Comm comm, char *err, size_t err
                     done *= (size_t)j.G;
                     util_progress_update(&prog, (long)(done < n_todo ? done : n_todo), 0);
                 }
+                if (have) item = next;
             }
             double tb = util_now(); /* waiting here = load imbalance at the end of the round */
             rc = mpi_util_agree(comm, local, err, errlen);
@@ -635,6 +689,13 @@ int job_extract_main(int argc, char **argv, MPI_Comm comm, char *err, size_t err
         rc = mpi_util_agree(comm, rc, err, errlen);
         interrupted = !rc && mpi_queue_interrupted(q);
         if (!rc && !interrupted) util_progress_finish(&prog, (long)n_todo);
+    }
+    if (j.pf) {
+        extract_audio_times at;
+        extract_prefetch_times(j.pf, &at, &j.t[ST_WAIT]);
+        j.t[ST_DECODE] = at.decode;
+        j.t[ST_RESAMPLE] = at.resample;
+        if (!j.prefetch) j.t[ST_WAIT] = 0; /* decoded on this thread: counted as decode + resample */
     }
     double tc = util_now();
     if (q) mpi_queue_free(q);

@@ -149,6 +149,12 @@ static int serve(mpi_queue *q, int block, char *err, size_t errlen)
     }
 }
 
+int mpi_queue_poll(mpi_queue *q, char *err, size_t errlen)
+{
+    if (q->rank != 0 || q->size < 2 || !q->in_round) return UTIL_OK;
+    return serve(q, 0, err, errlen);
+}
+
 static int worker_request(mpi_queue *q, char *err, size_t errlen)
 {
     double msg[3] = {q->pend_items, q->pend_units, q->local_int ? 1.0 : 0.0};

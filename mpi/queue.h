@@ -38,6 +38,10 @@ int mpi_queue_round(mpi_queue *q, char *err, size_t errlen);
 /* This rank's next item of the round: 1 with *item set; 0 when the round is over for this rank
  * (every rank must call until 0); negative: MPI error. Rank 0 answers requests in here. */
 int mpi_queue_next(mpi_queue *q, size_t *item, char *err, size_t errlen);
+/* Rank 0: answer the requests that have arrived, without blocking (other ranks: nothing). A job
+ * whose items are long (a group of tracks) calls it between the parts of an item, so a worker
+ * waits for its next chunk at most one part, not one item. */
+int mpi_queue_poll(mpi_queue *q, char *err, size_t errlen);
 /* One item finished; units (e.g. seconds of audio) add to the progress rank 0 sees. */
 void mpi_queue_report(mpi_queue *q, double units);
 /* Rank 0: items finished and units over all ranks so far (workers' counts arrive with their

@@ -33,6 +33,11 @@ for np in 2 3; do
   mel $np --list "$L" --out "$T/m$np.h5" --segments $K --round 4 --chunk 1; expect "$np ranks exit 0" test $? = 0
   expect "$np ranks == 1 rank" h5 same "$T/m1.h5" "$T/m$np.h5"
 done
+# the decode prefetch thread (1 and 2 ranks) and a flush after every round: the same file
+mel 1 --list "$L" --out "$T/p1.h5" --segments $K --round 4 --prefetch 2 --sync-every 0; expect "prefetch run exits 0" test $? = 0
+expect "1 rank with prefetch == without" h5 same "$T/m1.h5" "$T/p1.h5"
+mel 2 --list "$L" --out "$T/p2.h5" --segments $K --round 4 --chunk 1 --prefetch 1; expect "2 ranks prefetch exits 0" test $? = 0
+expect "2 ranks with prefetch == 1 rank" h5 same "$T/m1.h5" "$T/p2.h5"
 # exactly three failures, with their messages
 "$PYTHON3" - "$T/m1.h5" >"$T/st.txt" <<'PY'
 import sys, h5py
@@ -47,7 +52,7 @@ expect "too short message" grep -q 'too short' "$T/st.txt"
 
 # SIGKILL in round 3 (rounds 1-2 on disk), then --resume at another rank count
 for np in 1 2; do
-  ARTISTNET_MEL_TEST_SIGNAL=KILL:3 mel $np --list "$L" --out "$T/k$np.h5" --segments $K --round 4 >/dev/null 2>&1
+  ARTISTNET_MEL_TEST_SIGNAL=KILL:3 mel $np --list "$L" --out "$T/k$np.h5" --segments $K --round 4 --prefetch $((np - 1)) >/dev/null 2>&1
   rc=$?; expect "SIGKILL run ($np ranks) did not finish (exit $rc)" test $rc != 0
   "$PYTHON3" -c "import h5py,sys; s=h5py.File(sys.argv[1],'r')['status'][()]; sys.exit(0 if (s==-1).sum()>0 and (s!=-1).sum()>=8 else 1)" "$T/k$np.h5"
   expect "killed file readable, rounds 1-2 done, rest pending ($np ranks)" test $? = 0
@@ -55,7 +60,7 @@ for np in 1 2; do
   expect "resume after SIGKILL ($np ranks) == clean run" h5 same "$T/m1.h5" "$T/k$np.h5"
 done
 # SIGTERM: finish the tracks in hand, write, exit 3; --resume completes
-ARTISTNET_MEL_TEST_SIGNAL=TERM:2 $MPIEXEC --oversubscribe -n 2 "$ARTISTNET" mel --list "$L" --out "$T/t.h5" --segments $K --round 4 2>"$T/term.log"
+ARTISTNET_MEL_TEST_SIGNAL=TERM:2 $MPIEXEC --oversubscribe -n 2 "$ARTISTNET" mel --list "$L" --out "$T/t.h5" --segments $K --round 4 --prefetch 1 2>"$T/term.log"
 rc=$?; expect "SIGTERM exits 3 (got $rc)" test $rc = 3
 expect "SIGTERM message" grep -q 'run again with --resume' "$T/term.log"
 mel 3 --list "$L" --out "$T/t.h5" --segments $K --round 4 --resume; expect "resume after SIGTERM exits 0" test $? = 0

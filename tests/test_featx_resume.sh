@@ -36,7 +36,7 @@ run $MPIEXEC --oversubscribe -n 3 "$ARTISTNET" extract $O --out "$T/k2.h5" --res
 run "$CHECK" same "$T/ref.h5" "$T/k2.h5"
 
 # 3. SIGTERM on 2 ranks -> exit 3 -> resume on 1 rank; then a resume with nothing left to do
-ARTISTNET_FAULT_AFTER_ROUNDS=2:15 $MPI -n 2 "$ARTISTNET" extract $O --out "$T/t.h5" > "$T/t.log" 2>&1
+ARTISTNET_FAULT_AFTER_ROUNDS=2:15 $MPI -n 2 "$ARTISTNET" extract $O --out "$T/t.h5" --prefetch 2 > "$T/t.log" 2>&1
 rc=$?; [ $rc = 3 ] || { echo "FAILED: SIGTERM run exited $rc, expected 3" >&2; cat "$T/t.log" >&2; fail=1; }
 grep -q -- "--resume" "$T/t.log" || { echo "FAILED: no resume hint in the message" >&2; cat "$T/t.log" >&2; fail=1; }
 run "$CHECK" pending "$T/t.h5"
