@@ -1,10 +1,20 @@
-# tests/reliability.cmake - the reliability suite's fuzzing and sanitizer checks (issue 11), label
-# `reliability`. Not registered inside a sanitizer build (the ASan check builds and runs one: it
-# must not recurse).
-#   reliability_fuzz  scripts/fuzz: the libFuzzer targets of tests/fuzz, 40 s each (clang only)
-#   reliability_asan  scripts/setup --sanitize, then the unit tests under ASan+UBSan+LSan
-#                     (ASAN_CTEST_ARGS="-LE bench|reliability" for the whole suite)
+# tests/reliability.cmake - the reliability suite (issue 11), label `reliability`:
+#   reliability_rank    one rank of a 3-rank mel / extract SIGKILLed mid-job: fails fast (< 30 s),
+#                       Open MPI names the rank, nothing left running; --resume == uninterrupted
+#   reliability_disk    full disk (small tmpfs mounts): clear error naming the file, exit 1, done
+#                       rows intact, --resume after freeing space == uninterrupted
+#   reliability_memory  extract's peak RSS per rank on 1,000 tracks < 64 MB and not above 100 tracks'
+#   reliability_fuzz    scripts/fuzz: the libFuzzer targets of tests/fuzz, 40 s each (clang only)
+#   reliability_asan    scripts/setup --sanitize, then the CTest suite under ASan+UBSan+LSan
+# The kill/resume and bad-input tests of each job live with the job's tests (mel_mpi,
+# test_featx_resume, train, pipeline). The rank and disk tests also run inside the sanitizer
+# build; memory, fuzz and asan do not (ASan's own memory; the ASan check must not recurse).
+an_script_test(reliability_rank reliability test_reliability_rank.sh $<TARGET_FILE:test_featx_check>)
+an_script_test(reliability_disk reliability test_reliability_disk.sh $<TARGET_FILE:test_featx_check>)
+set_tests_properties(reliability_rank reliability_disk PROPERTIES TIMEOUT 600)
 if(NOT SANITIZE)
+  an_script_test(reliability_memory reliability test_reliability_memory.sh $<TARGET_FILE:test_featx_check>)
+  set_tests_properties(reliability_memory PROPERTIES TIMEOUT 300)
   find_program(AN_CLANG clang)
   if(AN_CLANG)
     an_script_test(reliability_fuzz reliability test_reliability_fuzz.sh)
