@@ -5,7 +5,7 @@
 #include "util/util.h"
 
 #ifndef NN_EVAL_CHUNK
-#define NN_EVAL_CHUNK 8  /* segments per block-1 pass in inference */
+#define NN_EVAL_CHUNK 4  /* segments per block-1 pass in inference */
 #endif
 #define NN_EVAL_BATCH 64 /* segments per pass of blocks 2-5 in inference */
 

@@ -46,9 +46,10 @@
  * (K = in channels) straight on that buffer; BN (running statistics, conv bias folded in) + ReLU +
  * max-pool is one pass that writes the next block's padded input. The first block reads the
  * band-major segments as they are (copied with the normalisation into a padded channels-first
- * buffer, no transpose) and runs in chunks of 8 segments (env ARTISTNET_NN_CHUNK overrides) so its
- * 0.5 MB input and output stay in L2; blocks 2-5 run over up to 64 segments at once. Measured in
- * bench_nn at about 1.2-1.3x the previous im2col + one SGEMM per chunk.
+ * buffer, no transpose) and runs in chunks of 4 segments (env ARTISTNET_NN_CHUNK overrides) so its
+ * input and conv output (0.27 MB each) stay in L2 (chunks of 4-12 measured equal with a 2 MB L2, 16
+ * and more slower); blocks 2-5 run over up to 64 segments at once. About 1.2x the throughput of
+ * the previous im2col + one SGEMM per chunk of 8 (bench_nn, one thread).
  * Work buffers are allocated for `max_batch` segments when the model is made and grown on demand.
  * One OpenBLAS thread (nn_blas_setup). A model is not thread-safe; use one per thread.
  * Errors: functions return 0 or a negative UTIL_E* code with a message in err (may be NULL).
