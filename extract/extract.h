@@ -33,10 +33,11 @@ int extract_audio_load(const char *path, int sr_out, float **out, size_t *n, dou
                        char *err, size_t errlen);
 
 /* ---- log-mel (mel.c) ---- */
-typedef struct extract_mel extract_mel; /* FFTW plan, window, filterbank, scratch: one per thread */
+typedef struct extract_mel extract_mel; /* FFTW plan, filterbank, scratch: one per thread */
 
-/* Builds the FFTW plan (FFTW_MEASURE, under a process-wide lock: planning is not thread safe), the
- * window and the filterbank once. One object per thread. NULL when out of memory. */
+/* Builds the FFTW plan (FFTW_ESTIMATE: the same plan, so the same bits, in every process; under a
+ * process-wide lock, planning is not thread safe) and the filterbank once. One object per thread.
+ * NULL when out of memory. */
 extract_mel *extract_mel_make(void);
 void extract_mel_free(extract_mel *m);
 /* frames of a clip of n samples: 1 + n / hop (centred, reflect-padded) */
@@ -47,15 +48,20 @@ size_t extract_mel_frames(size_t n);
 int extract_mel_compute(extract_mel *m, const float *x, size_t n, float *out, size_t stride);
 /* The mel filterbank (EXTRACT_N_MELS x (n_fft/2+1), row-major), for tests. */
 const float *extract_mel_filterbank(const extract_mel *m);
-/* Frames [t0, t0 + nt) only (same values as the full computation), band-major into out with row
+/* Frames [t0, t0 + nt) only (the same bits as the full computation), band-major into out with row
  * stride `stride` (>= nt). Used to compute just the segments a track keeps. 0, UTIL_ETRACK (n < 2)
  * or UTIL_EFAIL (range outside the clip). */
 int extract_mel_compute_range(extract_mel *m, const float *x, size_t n, size_t t0, size_t nt,
                               float *out, size_t stride);
-/* extract_mel_make with a chosen FFT batch (frames per FFTW call) and filterbank method (0: sparse,
- * 1: one SGEMM per batch), for the benchmark. NULL on failure. */
-#define EXTRACT_MEL_BATCH 8
-extract_mel *extract_mel_make_opts(int batch, int use_gemm);
+/* extract_mel_make with a chosen batch (frames per FFTW call and per filterbank pass; even, and 8,
+ * 16 or 32 for the AVX2 / AVX-512 code) and flags, for tests and the benchmark. NULL on failure. */
+#define EXTRACT_MEL_BATCH 16
+#define EXTRACT_MEL_GEMM 1     /* the filterbank as one SGEMM per batch instead of sparse bands */
+#define EXTRACT_MEL_NO_AVX512 2 /* at most AVX2 (which gives the same bits as AVX-512) */
+#define EXTRACT_MEL_PORTABLE 4  /* plain C only (FFTW keeps its own SIMD) */
+extract_mel *extract_mel_make_opts(int batch, int flags);
+/* the code path an object uses: 0 plain C, 1 AVX2 + FMA, 2 AVX-512 */
+int extract_mel_simd(const extract_mel *m);
 
 /* ---- segments (segment.c) ---- */
 /* Start frames of up to k segments of EXTRACT_SEG_FRAMES frames in a clip of n_frames frames:

@@ -8,19 +8,35 @@
  *   - 128 triangular mel filters on the Slaney scale (linear below 1 kHz, log above), 0..11,025 Hz,
  *     each scaled by 2 / (f[i+2] - f[i]) (librosa norm='slaney'); M = W |X|;
  *   - log10(1 + 10 M).
- * Two real frames go through one complex FFT (frame 2q as the real part, frame 2q+1 as the
- * imaginary part; A[k] = (Z[k] + conj Z[N-k]) / 2, B[k] = (Z[k] - conj Z[N-k]) / 2i): Debian's FFTW
- * has AVX codelets for complex DFTs, while its 1024-point r2c plan runs through a scalar radix-2
- * step, 3x slower per frame. Frames are paired by absolute index (the partner of a clip's last frame
- * is zeros), so a frame's bits never depend on the range asked for. A batch of `batch` frames
- * (default EXTRACT_MEL_BATCH = 8) is one fftwf_plan_many_dft call; the magnitudes are transposed in
- * registers to bin-major (mag[bin * batch + frame]), so the filterbank and the log run over
- * contiguous vectors of frames. The filterbank is applied sparsely (each band over its own nonzero
- * bins, ~1,000 multiply-adds per frame instead of 65,664), which bench/bench_mel measures as several
- * times faster than one SGEMM per batch. bench_mel, 30-s clip, one core: 4.5 ms per clip with the
- * r2c plan, 1.4-1.8 ms with the paired complex FFT, about half of it FFTW. FFTW planning is not
- * thread safe, so extract_mel_make/free hold a process-wide lock; extract_mel_compute itself is
- * reentrant per object.
+ * How (bench/bench_mel, 30-s clip, one core of a shared 2-core Xeon, best of 3; numpy peer 15.7-17.6
+ * ms in the same runs): 4.5 ms per clip with one r2c plan per frame batch, 1.3-1.4 ms now, of which
+ * FFTW is ~60% (perf), the magnitude pass ~18%, log + store ~8%, filterbank ~6%.
+ *   - Two real frames per complex FFT: frame 2q is the real part, frame 2q+1 the imaginary part,
+ *     A[k] = (Z[k] + conj Z[N-k]) / 2, B[k] = (Z[k] - conj Z[N-k]) / 2i. Debian's FFTW has AVX
+ *     codelets for complex DFTs, but its 1024-point r2c plan runs a scalar radix-2 step: 3x slower
+ *     per frame. FFTW split format, one guru plan per batch of `batch` frames (EXTRACT_MEL_BATCH).
+ *   - No windowed copy of the frames: FFTW reads them in place from the signal (new-array execute,
+ *     frame 2q at 1024 q and 2q+1 at 1024 q + 512), and the periodic Hann window is applied in
+ *     frequency as its exact 3-tap convolution Z[k]/2 - (Z[k-1] + Z[k+1])/4. Batches touching the
+ *     clip edges (reflect padding), or samples FFTW cannot read at that alignment, are copied first;
+ *     the plan is the same, so are the bits (tested).
+ *   - FFTW_ESTIMATE, not FFTW_MEASURE: MEASURE times candidate algorithms, so two processes pick
+ *     different plans that round differently (1 ulp in /mel, ~3e-6 in features, seen here in 2 of
+ *     4 runs), which would make outputs depend on the run, the rank count and --resume. ESTIMATE's
+ *     plan is a pure function of the problem and the FFTW build: the same bits in every process.
+ *     (PATIENT found no faster plan for this problem here.) No wisdom is imported anywhere.
+ *   - Frames are paired by absolute index and read from the padded signal even past the last frame,
+ *     so a frame's bits never depend on the range asked for (segments = the full log-mel, tested).
+ *   - Magnitudes are transposed in registers to bin-major (mag[bin * batch + frame]); the
+ *     filterbank is applied sparsely (each band over its own nonzero bins: ~1,000 multiply-adds per
+ *     frame, not 65,664), bands in order of length so the loop counts repeat for the branch
+ *     predictor; then log10(1 + 10 M) with a cephes-style polynomial, 8 or 16 frames at a time.
+ *     One SGEMM per batch instead (EXTRACT_MEL_GEMM) is ~3x slower overall.
+ *   - Hand-vectorised AVX2+FMA and AVX-512 paths (runtime dispatch), the same operations in the same
+ *     order on every lane, hence the same bits on either (tested); the plain C path (no FMA; also
+ *     what sanitizer builds and other CPUs run) agrees within 1e-6.
+ * FFTW planning is not thread safe, so extract_mel_make/free hold a process-wide lock;
+ * extract_mel_compute itself is reentrant per object.
  */
 #include "extract/extract.h"
 #include "util/util.h"
@@ -41,6 +57,7 @@
  * at load time (GCC target_clones: ifunc); Debian's FFTW has SSE2/AVX codelets of its own. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
 #define MEL_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#define MEL_AVX512_T __attribute__((target("avx512f,avx2,fma")))
 #define MEL_AVX 1
 #else
 #define MEL_CLONES
@@ -57,15 +74,12 @@
 
 struct extract_mel {
     int batch, pairs, use_gemm;
-    int avx2;            /* the CPU has AVX2 + FMA and batch % 8 == 0: the hand-vectorised paths */
+    int simd;            /* 0 portable C, 1 AVX2 + FMA (batch 8, 16 or 32), 2 AVX-512 (batch 16 or 32) */
     float *fb;           /* dense filterbank (n_mels x NB), row-major */
     int lo[EXTRACT_N_MELS], len[EXTRACT_N_MELS]; /* nonzero bin range of each band */
+    int order[EXTRACT_N_MELS];                   /* bands by length: runs of equal loop counts */
     size_t off[EXTRACT_N_MELS];                  /* offset of the band's weights in w */
     float *w;            /* packed nonzero weights */
-    /* the same weights by groups of 4 bands, dense over the group's bins: gw[k * 4 + band] */
-    int glo[EXTRACT_N_MELS / 4], glen[EXTRACT_N_MELS / 4];
-    size_t goff[EXTRACT_N_MELS / 4];
-    float *gw;
     float *in;           /* a batch's samples, SPAN(pairs), when they cannot be read in place */
     float *spec;         /* pairs x 2 SPEC_LEN: their DFTs, split */
     float *mag;          /* bin-major magnitudes: mag[bin * batch + frame] */
@@ -109,25 +123,27 @@ static void mel_filterbank(float *fb)
     }
 }
 
-extract_mel *extract_mel_make_opts(int batch, int use_gemm)
+extract_mel *extract_mel_make_opts(int batch, int flags)
 {
     if (batch < 2 || batch > 1024 || batch % 2) return NULL;
     extract_mel *m = calloc(1, sizeof *m);
     if (!m) return NULL;
     m->batch = batch;
     m->pairs = batch / 2;
-    m->use_gemm = use_gemm;
+    m->use_gemm = (flags & EXTRACT_MEL_GEMM) != 0;
 #if MEL_AVX
-    m->avx2 = batch % 8 == 0 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    if ((batch == 8 || batch == 16 || batch == 32) && !(flags & EXTRACT_MEL_PORTABLE) &&
+        __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        m->simd = 1;
+    if (batch >= 16 && m->simd && !(flags & EXTRACT_MEL_NO_AVX512) && __builtin_cpu_supports("avx512f")) m->simd = 2;
 #endif
     m->fb = malloc((size_t)EXTRACT_N_MELS * NB * sizeof(float));
     m->w = malloc((size_t)EXTRACT_N_MELS * NB * sizeof(float));
-    m->gw = calloc((size_t)EXTRACT_N_MELS * NB, sizeof(float));
     m->mag = fftwf_malloc((size_t)NB * batch * sizeof(float));
     m->mel = fftwf_malloc((size_t)EXTRACT_N_MELS * batch * sizeof(float));
     m->in = fftwf_malloc(SPAN(m->pairs) * sizeof(float));
     m->spec = fftwf_malloc((size_t)2 * SPEC_LEN * m->pairs * sizeof(float));
-    if (!m->fb || !m->w || !m->gw || !m->mag || !m->mel || !m->in || !m->spec) {
+    if (!m->fb || !m->w || !m->mag || !m->mel || !m->in || !m->spec) {
         extract_mel_free(m);
         return NULL;
     }
@@ -143,24 +159,14 @@ extract_mel *extract_mel_make_opts(int batch, int use_gemm)
         m->lo[b] = lo < NB ? lo : 0;
         m->len[b] = lo < NB ? hi - lo + 1 : 0;
         m->off[b] = off;
-        memcpy(m->w + off, row + m->lo[b], (size_t)m->len[b] * sizeof(float));
+        /* the magnitude passes leave 4 |X| (see magnitude_pairs_scalar): the 1/4 goes into the
+         * weights, exactly (a power of two) */
+        for (int k = 0; k < m->len[b]; k++) m->w[off + (size_t)k] = 0.25f * row[m->lo[b] + k];
         off += (size_t)m->len[b];
     }
-    off = 0;
-    for (int g = 0; g < EXTRACT_N_MELS / 4; g++) {
-        int lo = NB, hi = 0;
-        for (int b = 4 * g; b < 4 * g + 4; b++) {
-            if (m->len[b] == 0) continue;
-            if (m->lo[b] < lo) lo = m->lo[b];
-            if (m->lo[b] + m->len[b] > hi) hi = m->lo[b] + m->len[b];
-        }
-        m->glo[g] = lo < hi ? lo : 0;
-        m->glen[g] = lo < hi ? hi - lo : 0;
-        m->goff[g] = off;
-        for (int k = 0; k < m->glen[g]; k++)
-            for (int i = 0; i < 4; i++) m->gw[off + 4 * (size_t)k + i] = m->fb[(size_t)(4 * g + i) * NB + m->glo[g] + k];
-        off += 4 * (size_t)m->glen[g];
-    }
+    for (int i = 0, n = 0; n < EXTRACT_N_MELS; i++) /* lengths are at most NB */
+        for (int b = 0; b < EXTRACT_N_MELS; b++)
+            if (m->len[b] == i) m->order[n++] = b;
     /* FFTW_ESTIMATE, not FFTW_MEASURE: MEASURE times candidate algorithms, so two processes pick
      * different plans that round differently (1 ulp in /mel, ~3e-6 in features, seen here in 2 of 4
      * runs), which would make outputs depend on the run, the rank count and --resume. ESTIMATE's
@@ -194,13 +200,14 @@ void extract_mel_free(extract_mel *m)
     fftwf_free(m->mel);
     free(m->fb);
     free(m->w);
-    free(m->gw);
     free(m);
 }
 
 size_t extract_mel_frames(size_t n) { return 1 + n / EXTRACT_HOP; }
 
 const float *extract_mel_filterbank(const extract_mel *m) { return m->fb; }
+
+int extract_mel_simd(const extract_mel *m) { return m->simd; }
 
 /* numpy 'reflect' index for any integer position (n >= 2): period 2(n-1) */
 static size_t reflect_index(long long i, size_t n)
@@ -267,7 +274,8 @@ static const float *batch_samples(const float *x, size_t n, long long s0, size_t
  * A[k] = (U[k] + conj U[N-k]) / 4 and B[k] = (U[k] - conj U[N-k]) / 4i, so
  *   |A[k]| = |(Re U[k] + Re U[N-k]) + i (Im U[k] - Im U[N-k])| / 4,
  *   |B[k]| = |(Im U[k] + Im U[N-k]) + i (Re U[k] - Re U[N-k])| / 4.
- * Writes the magnitudes of frames 2q, 2q+1 of every pair q bin-major into mag (row = bin). */
+ * Writes 4 |A[k]|, 4 |B[k]| (frames 2q, 2q+1 of every pair q) bin-major into mag (row = bin); the
+ * filterbank weights carry the 1/4. */
 static void magnitude_pairs_scalar(const float *spec, float *restrict mag, int pairs)
 {
     const int B = 2 * pairs;
@@ -278,8 +286,8 @@ static void magnitude_pairs_scalar(const float *spec, float *restrict mag, int p
             float urk = re[k] - 0.5f * (re[k - 1] + re[k + 1]), uik = im[k] - 0.5f * (im[k - 1] + im[k + 1]);
             float urr = re[r] - 0.5f * (re[r - 1] + re[r + 1]), uir = im[r] - 0.5f * (im[r - 1] + im[r + 1]);
             float sr = urk + urr, di = uik - uir, si = uik + uir, dr = urk - urr;
-            mag[(size_t)k * B + 2 * q] = 0.25f * sqrtf(sr * sr + di * di);
-            mag[(size_t)k * B + 2 * q + 1] = 0.25f * sqrtf(si * si + dr * dr);
+            mag[(size_t)k * B + 2 * q] = sqrtf(sr * sr + di * di);
+            mag[(size_t)k * B + 2 * q + 1] = sqrtf(si * si + dr * dr);
         }
     }
 }
@@ -297,7 +305,6 @@ __attribute__((target("avx2,fma"))) static inline __m256 hann_avx2(const float *
 __attribute__((target("avx2,fma"))) static void magnitude_pairs_avx2(const float *spec, float *restrict mag, int pairs)
 {
     const int B = 2 * pairs;
-    const __m256 quarter = _mm256_set1_ps(0.25f);
     const __m256i reverse = _mm256_setr_epi32(7, 6, 5, 4, 3, 2, 1, 0);
     for (int g = 0; g < pairs; g += 4) {
         for (int k = 0; k < NB - 1; k += 8) {
@@ -310,8 +317,8 @@ __attribute__((target("avx2,fma"))) static void magnitude_pairs_avx2(const float
                 __m256 ir = _mm256_permutevar8x32_ps(hann_avx2(im + EXTRACT_N_FFT - k - 7), reverse);
                 __m256 sr = _mm256_add_ps(rk, rr), di = _mm256_sub_ps(ik, ir);
                 __m256 si = _mm256_add_ps(ik, ir), dr = _mm256_sub_ps(rk, rr);
-                r[2 * p] = _mm256_mul_ps(quarter, _mm256_sqrt_ps(_mm256_fmadd_ps(sr, sr, _mm256_mul_ps(di, di))));
-                r[2 * p + 1] = _mm256_mul_ps(quarter, _mm256_sqrt_ps(_mm256_fmadd_ps(si, si, _mm256_mul_ps(dr, dr))));
+                r[2 * p] = _mm256_sqrt_ps(_mm256_fmadd_ps(sr, sr, _mm256_mul_ps(di, di)));
+                r[2 * p + 1] = _mm256_sqrt_ps(_mm256_fmadd_ps(si, si, _mm256_mul_ps(dr, dr)));
             }
             __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
             __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
@@ -336,8 +343,8 @@ __attribute__((target("avx2,fma"))) static void magnitude_pairs_avx2(const float
     for (int q = 0; q < pairs; q++) {
         const float *re = spec + (size_t)q * 2 * SPEC_LEN + SPEC_PAD + NB - 1, *im = re + SPEC_LEN;
         float ur = re[0] - 0.5f * (re[-1] + re[1]), ui = im[0] - 0.5f * (im[-1] + im[1]);
-        mag[(size_t)(NB - 1) * B + 2 * q] = 0.25f * sqrtf(4.0f * ur * ur);
-        mag[(size_t)(NB - 1) * B + 2 * q + 1] = 0.25f * sqrtf(4.0f * ui * ui);
+        mag[(size_t)(NB - 1) * B + 2 * q] = sqrtf(4.0f * ur * ur);
+        mag[(size_t)(NB - 1) * B + 2 * q + 1] = sqrtf(4.0f * ui * ui);
     }
 }
 #endif
@@ -411,58 +418,11 @@ __attribute__((target("avx2,fma"))) static inline __m256 log10_1p10_avx2(__m256 
     return _mm256_mul_ps(r, _mm256_set1_ps(0.43429448190325182f));
 }
 
-/* Filterbank into m->mel by groups of 4 bands, dense over the group's bins (about 2.5 times the
- * multiply-adds of the sparse bands, but 8 independent FMA chains of 16 frames and no branch per
- * band; the zero weights add exact zeros, so each band's sum is the sparse one); then log and
- * store: out row b gets frames [j0, j1) of the batch at out + b * stride. */
-__attribute__((target("avx2,fma"))) static void mel_bands_avx2(const extract_mel *m, float *out, size_t stride,
+/* log and store: out row b gets frames [j0, j1) of the batch at out + b * stride */
+__attribute__((target("avx2,fma"))) static void log_store_avx2(const extract_mel *m, float *out, size_t stride,
                                                              size_t j0, size_t j1)
 {
     const int B = m->batch;
-    for (int g = 0; g < EXTRACT_N_MELS / 4; g++) {
-        for (int v = 0; v < B; v += 16) {
-            const float *w = m->gw + m->goff[g];
-            const float *col = m->mag + (size_t)m->glo[g] * B + v;
-            float *mel = m->mel + (size_t)4 * g * B + v;
-            if (v + 16 <= B) {
-                __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
-                for (int k = 0; k < m->glen[g]; k++, col += B, w += 4) {
-                    __m256 x0 = _mm256_loadu_ps(col), x1 = _mm256_loadu_ps(col + 8);
-                    __m256 w0 = _mm256_broadcast_ss(w), w1 = _mm256_broadcast_ss(w + 1);
-                    __m256 w2 = _mm256_broadcast_ss(w + 2), w3 = _mm256_broadcast_ss(w + 3);
-                    a0 = _mm256_fmadd_ps(w0, x0, a0);
-                    c0 = _mm256_fmadd_ps(w0, x1, c0);
-                    a1 = _mm256_fmadd_ps(w1, x0, a1);
-                    c1 = _mm256_fmadd_ps(w1, x1, c1);
-                    a2 = _mm256_fmadd_ps(w2, x0, a2);
-                    c2 = _mm256_fmadd_ps(w2, x1, c2);
-                    a3 = _mm256_fmadd_ps(w3, x0, a3);
-                    c3 = _mm256_fmadd_ps(w3, x1, c3);
-                }
-                _mm256_storeu_ps(mel, a0);
-                _mm256_storeu_ps(mel + 8, c0);
-                _mm256_storeu_ps(mel + B, a1);
-                _mm256_storeu_ps(mel + B + 8, c1);
-                _mm256_storeu_ps(mel + 2 * B, a2);
-                _mm256_storeu_ps(mel + 2 * B + 8, c2);
-                _mm256_storeu_ps(mel + 3 * B, a3);
-                _mm256_storeu_ps(mel + 3 * B + 8, c3);
-            } else { /* the last 8 frames when batch % 16 == 8 */
-                __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-                for (int k = 0; k < m->glen[g]; k++, col += B, w += 4) {
-                    __m256 x0 = _mm256_loadu_ps(col);
-                    a0 = _mm256_fmadd_ps(_mm256_broadcast_ss(w), x0, a0);
-                    a1 = _mm256_fmadd_ps(_mm256_broadcast_ss(w + 1), x0, a1);
-                    a2 = _mm256_fmadd_ps(_mm256_broadcast_ss(w + 2), x0, a2);
-                    a3 = _mm256_fmadd_ps(_mm256_broadcast_ss(w + 3), x0, a3);
-                }
-                _mm256_storeu_ps(mel, a0);
-                _mm256_storeu_ps(mel + B, a1);
-                _mm256_storeu_ps(mel + 2 * B, a2);
-                _mm256_storeu_ps(mel + 3 * B, a3);
-            }
-        }
-    }
     for (int b = 0; b < EXTRACT_N_MELS; b++) {
         const float *v = m->mel + (size_t)b * B;
         float *o = out + (size_t)b * stride;
@@ -473,6 +433,166 @@ __attribute__((target("avx2,fma"))) static void mel_bands_avx2(const extract_mel
                 float tmp[8];
                 _mm256_storeu_ps(tmp, log10_1p10_avx2(_mm256_loadu_ps(v + i)));
                 for (size_t j = i < j0 ? j0 : i; j < i + 8 && j < j1; j++) o[j - j0] = tmp[j - i];
+            }
+        }
+    }
+}
+#endif
+
+#if MEL_AVX
+/* Sparse filterbank into m->mel: each band over its own bins, nv vectors of 8 frames in registers;
+ * the bands in order of length, so that the loop count repeats and the branch predictor keeps up */
+static inline __attribute__((always_inline, target("avx2,fma"))) void fb_sparse_avx2_nv(const extract_mel *m,
+                                                                                      const int nv)
+{
+    const int B = m->batch;
+    for (int i = 0; i < EXTRACT_N_MELS; i++) {
+        const int b = m->order[i];
+        __m256 a[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+        const float *w = m->w + m->off[b];
+        const float *col = m->mag + (size_t)m->lo[b] * B;
+        for (int k = 0; k < m->len[b]; k++, col += B) {
+            __m256 wk = _mm256_broadcast_ss(w + k);
+            for (int v = 0; v < nv; v++) a[v] = _mm256_fmadd_ps(wk, _mm256_loadu_ps(col + 8 * v), a[v]);
+        }
+        for (int v = 0; v < nv; v++) _mm256_storeu_ps(m->mel + (size_t)b * B + 8 * v, a[v]);
+    }
+}
+
+__attribute__((target("avx2,fma"))) static void fb_sparse_avx2(const extract_mel *m)
+{
+    switch (m->batch) {
+    case 8: fb_sparse_avx2_nv(m, 1); break;
+    case 16: fb_sparse_avx2_nv(m, 2); break;
+    case 32: fb_sparse_avx2_nv(m, 4); break;
+    }
+}
+
+MEL_AVX512_T static inline __attribute__((always_inline)) void fb_sparse_avx512_nv(const extract_mel *m, const int nv)
+{
+    const int B = m->batch;
+    for (int i = 0; i < EXTRACT_N_MELS; i++) {
+        const int b = m->order[i];
+        __m512 a[2] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
+        const float *w = m->w + m->off[b];
+        const float *col = m->mag + (size_t)m->lo[b] * B;
+        for (int k = 0; k < m->len[b]; k++, col += B) {
+            __m512 wk = _mm512_set1_ps(w[k]);
+            for (int v = 0; v < nv; v++) a[v] = _mm512_fmadd_ps(wk, _mm512_loadu_ps(col + 16 * v), a[v]);
+        }
+        for (int v = 0; v < nv; v++) _mm512_storeu_ps(m->mel + (size_t)b * B + 16 * v, a[v]);
+    }
+}
+
+MEL_AVX512_T static void fb_sparse_avx512(const extract_mel *m)
+{
+    switch (m->batch) {
+    case 16: fb_sparse_avx512_nv(m, 1); break;
+    case 32: fb_sparse_avx512_nv(m, 2); break;
+    }
+}
+#endif
+
+#if MEL_AVX
+/* The AVX-512 versions of magnitude_pairs_avx2 and log_store_avx2: 16 lanes, the same operations
+ * in the same order on every lane, so the same bits. */
+#define MEL_AVX512_T __attribute__((target("avx512f,avx2,fma")))
+
+MEL_AVX512_T static inline __m512 hann_avx512(const float *p)
+{
+    return _mm512_fnmadd_ps(_mm512_add_ps(_mm512_loadu_ps(p - 1), _mm512_loadu_ps(p + 1)), _mm512_set1_ps(0.5f),
+                            _mm512_loadu_ps(p));
+}
+
+/* 16 bins x 8 pairs at a time: 16 frame vectors of 16 bins, transposed in registers into 16 bin
+ * vectors of 16 frames. Needs pairs % 8 == 0. */
+MEL_AVX512_T static void magnitude_pairs_avx512(const float *spec, float *restrict mag, int pairs)
+{
+    const int B = 2 * pairs;
+    const __m512i reverse = _mm512_setr_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    for (int g = 0; g < pairs; g += 8) {
+        for (int k = 0; k < NB - 1; k += 16) {
+            __m512 r[16], t[16], u[16];
+            for (int p = 0; p < 8; p++) {
+                const float *re = spec + (size_t)(g + p) * 2 * SPEC_LEN + SPEC_PAD, *im = re + SPEC_LEN;
+                __m512 rk = hann_avx512(re + k), ik = hann_avx512(im + k);
+                __m512 rr = _mm512_permutexvar_ps(reverse, hann_avx512(re + EXTRACT_N_FFT - k - 15));
+                __m512 ir = _mm512_permutexvar_ps(reverse, hann_avx512(im + EXTRACT_N_FFT - k - 15));
+                __m512 sr = _mm512_add_ps(rk, rr), di = _mm512_sub_ps(ik, ir);
+                __m512 si = _mm512_add_ps(ik, ir), dr = _mm512_sub_ps(rk, rr);
+                r[2 * p] = _mm512_sqrt_ps(_mm512_fmadd_ps(sr, sr, _mm512_mul_ps(di, di)));
+                r[2 * p + 1] = _mm512_sqrt_ps(_mm512_fmadd_ps(si, si, _mm512_mul_ps(dr, dr)));
+            }
+            /* 16 x 16 transpose: 4 x 4 within each 128-bit lane, then the 4 x 4 lanes */
+            for (int i = 0; i < 16; i += 2) {
+                t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+                t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+            }
+            for (int i = 0; i < 16; i += 4) {
+                u[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
+                u[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xEE);
+                u[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+                u[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+            }
+            float *o = mag + (size_t)k * B + 2 * g;
+            for (int j = 0; j < 4; j++) { /* u[4 i + j] lane l holds rows 4i..4i+3 of column 4 l + j */
+                __m512 v0 = _mm512_shuffle_f32x4(u[j], u[4 + j], 0x88), v1 = _mm512_shuffle_f32x4(u[j], u[4 + j], 0xDD);
+                __m512 w0 = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0x88), w1 = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0xDD);
+                _mm512_storeu_ps(o + (size_t)j * B, _mm512_shuffle_f32x4(v0, w0, 0x88));
+                _mm512_storeu_ps(o + (size_t)(4 + j) * B, _mm512_shuffle_f32x4(v1, w1, 0x88));
+                _mm512_storeu_ps(o + (size_t)(8 + j) * B, _mm512_shuffle_f32x4(v0, w0, 0xDD));
+                _mm512_storeu_ps(o + (size_t)(12 + j) * B, _mm512_shuffle_f32x4(v1, w1, 0xDD));
+            }
+        }
+    }
+    for (int q = 0; q < pairs; q++) {
+        const float *re = spec + (size_t)q * 2 * SPEC_LEN + SPEC_PAD + NB - 1, *im = re + SPEC_LEN;
+        float ur = re[0] - 0.5f * (re[-1] + re[1]), ui = im[0] - 0.5f * (im[-1] + im[1]);
+        mag[(size_t)(NB - 1) * B + 2 * q] = sqrtf(4.0f * ur * ur);
+        mag[(size_t)(NB - 1) * B + 2 * q + 1] = sqrtf(4.0f * ui * ui);
+    }
+}
+
+MEL_AVX512_T static inline __m512 log10_1p10_avx512(__m512 v)
+{
+    __m512i u = _mm512_castps_si512(_mm512_fmadd_ps(v, _mm512_set1_ps(10.0f), _mm512_set1_ps(1.0f)));
+    __m512i mant = _mm512_and_si512(u, _mm512_set1_epi32(0x007fffff));
+    __mmask16 big = _mm512_cmpgt_epi32_mask(mant, _mm512_set1_epi32(0x003504f2));
+    __m512i e = _mm512_sub_epi32(_mm512_srli_epi32(u, 23), _mm512_set1_epi32(127));
+    e = _mm512_mask_add_epi32(e, big, e, _mm512_set1_epi32(1));
+    __m512 fe = _mm512_cvtepi32_ps(e);
+    __m512i ex = _mm512_mask_blend_epi32(big, _mm512_set1_epi32(0x3f800000), _mm512_set1_epi32(0x3f000000));
+    __m512 f = _mm512_sub_ps(_mm512_castsi512_ps(_mm512_or_si512(mant, ex)), _mm512_set1_ps(1.0f));
+    __m512 z = _mm512_mul_ps(f, f);
+    __m512 y = _mm512_set1_ps(7.0376836292e-2f);
+    y = _mm512_fmadd_ps(y, f, _mm512_set1_ps(-1.1514610310e-1f));
+    y = _mm512_fmadd_ps(y, f, _mm512_set1_ps(1.1676998740e-1f));
+    y = _mm512_fmadd_ps(y, f, _mm512_set1_ps(-1.2420140846e-1f));
+    y = _mm512_fmadd_ps(y, f, _mm512_set1_ps(1.4249322787e-1f));
+    y = _mm512_fmadd_ps(y, f, _mm512_set1_ps(-1.6668057665e-1f));
+    y = _mm512_fmadd_ps(y, f, _mm512_set1_ps(2.0000714765e-1f));
+    y = _mm512_fmadd_ps(y, f, _mm512_set1_ps(-2.4999993993e-1f));
+    y = _mm512_fmadd_ps(y, f, _mm512_set1_ps(3.3333331174e-1f));
+    y = _mm512_mul_ps(_mm512_mul_ps(y, f), z);
+    y = _mm512_fmadd_ps(fe, _mm512_set1_ps(-2.12194440e-4f), y);
+    y = _mm512_fmadd_ps(z, _mm512_set1_ps(-0.5f), y);
+    __m512 r = _mm512_fmadd_ps(fe, _mm512_set1_ps(0.693359375f), _mm512_add_ps(f, y));
+    return _mm512_mul_ps(r, _mm512_set1_ps(0.43429448190325182f));
+}
+
+MEL_AVX512_T static void log_store_avx512(const extract_mel *m, float *out, size_t stride, size_t j0, size_t j1)
+{
+    const int B = m->batch;
+    for (int b = 0; b < EXTRACT_N_MELS; b++) {
+        const float *v = m->mel + (size_t)b * B;
+        float *o = out + (size_t)b * stride;
+        if (j0 == 0 && j1 == (size_t)B) {
+            for (int i = 0; i < B; i += 16) _mm512_storeu_ps(o + i, log10_1p10_avx512(_mm512_loadu_ps(v + i)));
+        } else {
+            for (size_t i = j0 & ~(size_t)15; i < j1; i += 16) {
+                float tmp[16];
+                _mm512_storeu_ps(tmp, log10_1p10_avx512(_mm512_loadu_ps(v + i)));
+                for (size_t j = i < j0 ? j0 : i; j < i + 16 && j < j1; j++) o[j - j0] = tmp[j - i];
             }
         }
     }
@@ -503,17 +623,25 @@ int extract_mel_compute_range(extract_mel *m, const float *x, size_t n, size_t t
         }
         size_t j0 = tb < t0 ? t0 - tb : 0, j1 = end - tb < B ? end - tb : B;
 #if MEL_AVX
-        if (m->avx2) {
+        if (m->simd == 2) {
+            magnitude_pairs_avx512(m->spec, m->mag, m->pairs);
+            if (!m->use_gemm) {
+                fb_sparse_avx512(m);
+                log_store_avx512(m, out + (tb + j0 - t0), stride, j0, j1);
+                continue;
+            }
+        } else if (m->simd == 1) {
             magnitude_pairs_avx2(m->spec, m->mag, m->pairs);
             if (!m->use_gemm) {
-                mel_bands_avx2(m, out + (tb + j0 - t0), stride, j0, j1);
+                fb_sparse_avx2(m);
+                log_store_avx2(m, out + (tb + j0 - t0), stride, j0, j1);
                 continue;
             }
         } else
 #endif
             magnitude_pairs_scalar(m->spec, m->mag, m->pairs);
         if (m->use_gemm)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, EXTRACT_N_MELS, (int)B, NB, 1.0f, m->fb, NB,
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, EXTRACT_N_MELS, (int)B, NB, 0.25f, m->fb, NB,
                         m->mag, (int)B, 0.0f, m->mel, (int)B);
         else
             filterbank_sparse(m);

@@ -1,9 +1,10 @@
 /* test_extract_mel.c - the log-mel against the numpy golden fixtures written by
  * tests/reference/mel_reference.py (librosa defaults re-derived): every frame and band of every
  * signal within MEL_TOL on log10(1 + 10 M), frame counts exact, the filterbank within FB_TOL.
- * Also: frame ranges and segments equal the full computation bit for bit, the SGEMM filterbank
- * path equals the sparse one, segment starts (consecutive / spread), segments cut from a 30-s clip,
- * "too short" clips. */
+ * Also: frame ranges and segments equal the full computation bit for bit (also from samples
+ * FFTW cannot read in place), the SGEMM filterbank and the plain C paths agree with the SIMD one
+ * (and plain C with numpy), the AVX2 and AVX-512 paths give the same bits, segment starts
+ * (consecutive / spread), segments cut from a 30-s clip, "too short" clips. */
 #include "extract/extract.h"
 #include "testutil.h"
 #include "util/util.h"
@@ -115,7 +116,8 @@ static void test_filterbank(extract_mel *m)
 
 static size_t t0_odd(size_t nf) { return nf / 3 | 1; }
 
-static void test_golden(extract_mel *m, extract_mel *mg)
+/* m: the default object; mg: SGEMM filterbank; mp: plain C; m2: at most AVX2 */
+static void test_golden(extract_mel *m, extract_mel *mg, extract_mel *mp, extract_mel *m2)
 {
     size_t len;
     char *idx = test_read_file(test_fixture("mel/index.txt"), &len);
@@ -139,6 +141,16 @@ static void test_golden(extract_mel *m, extract_mel *mg)
         CHECK(extract_mel_compute(mg, f.x, f.n, g, nf) == 0);
         snprintf(what, sizeof what, "sgemm vs sparse %s", name);
         test_close(what, g, dense, EXTRACT_N_MELS * nf, 1e-5, 0);
+        /* plain C path (no FMA): against numpy and the SIMD path */
+        CHECK(extract_mel_compute(mp, f.x, f.n, g, nf) == 0);
+        snprintf(what, sizeof what, "plain C log-mel %s", name);
+        test_close(what, g, f.mel, EXTRACT_N_MELS * nf, MEL_TOL, 0);
+        snprintf(what, sizeof what, "plain C vs SIMD %s", name);
+        test_close(what, g, dense, EXTRACT_N_MELS * nf, 1e-5, 0);
+        /* AVX2 and AVX-512 paths: the same bits */
+        CHECK(extract_mel_compute(m2, f.x, f.n, g, nf) == 0);
+        CHECK_MSG(memcmp(g, dense, EXTRACT_N_MELS * nf * sizeof(float)) == 0, "%s: SIMD path %d and %d differ", name,
+                  extract_mel_simd(m2), extract_mel_simd(m));
         /* a frame range has the very same bits as those frames of the full computation (frames
          * are paired by absolute index), for odd and even starts and ends */
         if (nf > 40) {
@@ -229,13 +241,20 @@ static void test_segments(extract_mel *m)
 int main(void)
 {
     extract_mel *m = extract_mel_make();
-    extract_mel *mg = extract_mel_make_opts(64, 1);
-    CHECK(m && mg);
-    if (!m || !mg) return test_done("test_extract_mel");
+    extract_mel *mg = extract_mel_make_opts(64, EXTRACT_MEL_GEMM);
+    extract_mel *mp = extract_mel_make_opts(EXTRACT_MEL_BATCH, EXTRACT_MEL_PORTABLE);
+    extract_mel *m2 = extract_mel_make_opts(EXTRACT_MEL_BATCH, EXTRACT_MEL_NO_AVX512);
+    CHECK(m && mg && mp && m2);
+    if (!m || !mg || !mp || !m2) return test_done("test_extract_mel");
+    printf("code paths on this CPU: default %d, at most AVX2 %d, plain C %d (0 C, 1 AVX2, 2 AVX-512)\n",
+           extract_mel_simd(m), extract_mel_simd(m2), extract_mel_simd(mp));
+    CHECK(extract_mel_make_opts(7, 0) == NULL); /* odd batch */
     test_filterbank(m);
-    test_golden(m, mg);
+    test_golden(m, mg, mp, m2);
     test_segments(m);
     extract_mel_free(m);
     extract_mel_free(mg);
+    extract_mel_free(mp);
+    extract_mel_free(m2);
     return test_done("test_extract_mel");
 }
