@@ -175,9 +175,9 @@ extract_mel *extract_mel_make_opts(int batch, int flags)
     fftwf_iodim dim = {.n = EXTRACT_N_FFT, .is = 1, .os = 1};
     fftwf_iodim many = {.n = m->pairs, .is = EXTRACT_N_FFT, .os = 2 * SPEC_LEN};
     pthread_mutex_lock(&planner_lock);
+    /* PRESERVE_INPUT (the default for out-of-place DFTs anyway): FFTW reads the caller's samples */
     m->plan = fftwf_plan_guru_split_dft(1, &dim, 1, &many, m->in, m->in + EXTRACT_HOP, m->spec + SPEC_PAD,
-                                        m->spec + SPEC_LEN + SPEC_PAD,
-                                        FFTW_ESTIMATE);
+                                        m->spec + SPEC_LEN + SPEC_PAD, FFTW_ESTIMATE | FFTW_PRESERVE_INPUT);
     pthread_mutex_unlock(&planner_lock);
     if (!m->plan) {
         extract_mel_free(m);
@@ -349,9 +349,8 @@ __attribute__((target("avx2,fma"))) static void magnitude_pairs_avx2(const float
 }
 #endif
 
-/* mel[b][j] = sum_k W[b][k] mag[k][j] over band b's nonzero bins, vectorised over the batch */
-/* mel[b][j] = sum_k W[b][k] mag[k][j] over band b's nonzero bins, vectorised over the batch:
- * nv 8-wide accumulators (batch = 8 nv) stay in registers while the band's bins stream by */
+/* Plain C: mel[b][j] = sum_k W[b][k] mag[k][j] over band b's nonzero bins, vectorised over the
+ * batch: nv 8-wide accumulators (batch = 8 nv) stay in registers while the band's bins stream by */
 typedef float mel_v8 __attribute__((vector_size(32)));
 static inline __attribute__((always_inline)) void filterbank_v8(const extract_mel *m, const int nv)
 {
@@ -496,7 +495,6 @@ MEL_AVX512_T static void fb_sparse_avx512(const extract_mel *m)
 #if MEL_AVX
 /* The AVX-512 versions of magnitude_pairs_avx2 and log_store_avx2: 16 lanes, the same operations
  * in the same order on every lane, so the same bits. */
-#define MEL_AVX512_T __attribute__((target("avx512f,avx2,fma")))
 
 MEL_AVX512_T static inline __m512 hann_avx512(const float *p)
 {
