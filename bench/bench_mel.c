@@ -108,22 +108,34 @@ int main(int argc, char **argv)
         extract_mel_free(m);
     }
 
+    /* the headline ratio: ours (the default) and the peer in alternation, best of 3 rounds each, so
+     * that both get the same chances at the quiet moments of a shared machine */
     const char *py = getenv("PYTHON3");
     char cmd[4096];
     snprintf(cmd, sizeof cmd, "%s %s %d", py && *py ? py : "/usr/bin/python3", peer, clips);
-    FILE *p = popen(cmd, "r");
     double numpy_ms = -1, ref_ms = -1;
-    if (p) {
+    extract_mel *md = extract_mel_make();
+    for (int round = 0; round < 3; round++) {
+        if (round > 0) {
+            double ms = time_mel(md, x, n, out, clips);
+            if (ms < ours) ours = ms;
+        }
+        FILE *p = popen(cmd, "r");
+        if (!p) break;
         char line[256];
+        double np_ms = -1, r_ms = -1;
         while (fgets(line, sizeof line, p)) {
-            sscanf(line, "numpy_ms_per_clip %lf", &numpy_ms);
-            sscanf(line, "reference_ms_per_clip %lf", &ref_ms);
+            sscanf(line, "numpy_ms_per_clip %lf", &np_ms);
+            sscanf(line, "reference_ms_per_clip %lf", &r_ms);
         }
         pclose(p);
+        if (np_ms > 0 && (numpy_ms < 0 || np_ms < numpy_ms)) numpy_ms = np_ms;
+        if (r_ms > 0 && (ref_ms < 0 || r_ms < ref_ms)) ref_ms = r_ms;
     }
+    extract_mel_free(md);
     if (numpy_ms > 0)
-        printf("  numpy peer (%s): %.3f ms/clip\nlog-mel speed-up: ours %.3f ms vs numpy %.3f ms per clip = %.1fx "
-               "(target >= 15x)\n", peer, numpy_ms, ours, numpy_ms, numpy_ms / ours);
+        printf("  numpy peer (%s): %.3f ms/clip\nlog-mel speed-up (best of 3 alternating rounds each): ours %.3f ms "
+               "vs numpy %.3f ms per clip = %.1fx (target >= 15x)\n", peer, numpy_ms, ours, numpy_ms, numpy_ms / ours);
     else
         printf("numpy peer failed to run: %s\n", cmd);
     if (ref_ms > 0)
