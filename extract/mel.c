@@ -8,9 +8,10 @@
  *   - 128 triangular mel filters on the Slaney scale (linear below 1 kHz, log above), 0..11,025 Hz,
  *     each scaled by 2 / (f[i+2] - f[i]) (librosa norm='slaney'); M = W |X|;
  *   - log10(1 + 10 M).
- * How (bench/bench_mel, 30-s clip, one core of a shared 2-core Xeon, best of 3; numpy peer 15.7-17.6
- * ms in the same runs): 4.5 ms per clip with one r2c plan per frame batch, 1.3-1.4 ms now, of which
- * FFTW is ~60% (perf), the magnitude pass ~18%, log + store ~8%, filterbank ~6%.
+ * How (bench/bench_mel, 30-s clip, one core of a shared 2-core Xeon with AVX-512, best of 3): 4.5-5.5
+ * ms per clip with one r2c plan per frame batch, 1.4-2.0 ms now (ours and the numpy peer swing
+ * together with the machine's load: 12.6x-15.1x in alternating rounds). perf: FFTW ~68%, the
+ * magnitude pass ~15% (bound by sqrt), log + store ~9%, filterbank ~6%.
  *   - Two real frames per complex FFT: frame 2q is the real part, frame 2q+1 the imaginary part,
  *     A[k] = (Z[k] + conj Z[N-k]) / 2, B[k] = (Z[k] - conj Z[N-k]) / 2i. Debian's FFTW has AVX
  *     codelets for complex DFTs, but its 1024-point r2c plan runs a scalar radix-2 step: 3x slower
@@ -34,7 +35,7 @@
  *     One SGEMM per batch instead (EXTRACT_MEL_GEMM) is ~3x slower overall.
  *   - Hand-vectorised AVX2+FMA and AVX-512 paths (runtime dispatch), the same operations in the same
  *     order on every lane, hence the same bits on either (tested); the plain C path (no FMA; also
- *     what sanitizer builds and other CPUs run) agrees within 1e-6.
+ *     what sanitizer builds and other CPUs run) differs by rounding only (2.4e-7 at most here).
  * FFTW planning is not thread safe, so extract_mel_make/free hold a process-wide lock;
  * extract_mel_compute itself is reentrant per object.
  */
