@@ -8,7 +8,8 @@
 #                       an unreadable file (as nobody); damaged HDF5 inputs -> exit 2
 #   reliability_memory  extract's peak RSS per rank on 1,000 tracks < 64 MB and not above 100 tracks'
 #   reliability_fuzz    scripts/fuzz: the libFuzzer targets of tests/fuzz, 40 s each (clang only)
-#   reliability_asan    scripts/setup --sanitize, then the CTest suite under ASan+UBSan+LSan
+#   reliability_asan    scripts/setup --sanitize, then the CTest suite (all but bench, slurm and
+#                       test_transfer) under ASan+UBSan+LSan, within a 20-minute budget
 # The kill/resume and bad-input tests of each job live with the job's tests (mel_mpi,
 # test_featx_resume, train, pipeline). The rank, disk and inputs tests also run inside the sanitizer
 # build; memory, fuzz and asan do not (ASan's own memory; the ASan check must not recurse).
@@ -30,5 +31,6 @@ if(NOT SANITIZE)
     message(STATUS "reliability_fuzz not registered: no clang (scripts/setup installs it)")
   endif()
   an_script_test(reliability_asan reliability test_reliability_asan.sh)
-  set_tests_properties(reliability_asan PROPERTIES TIMEOUT 2400)
+  # started first (COST): the longest test; build + a 1200-s budget for the sanitizer suite
+  set_tests_properties(reliability_asan PROPERTIES TIMEOUT 1800 COST 100000)
 endif()
