@@ -171,7 +171,7 @@ void extract_prefetch_times(const extract_prefetch *p, extract_audio_times *t, d
 {
     pthread_mutex_lock((pthread_mutex_t *)&p->lock);
     if (t) *t = p->times;
-    if (wait) *wait = p->wait;
+    if (wait) *wait = p->threaded ? p->wait : 0;
     pthread_mutex_unlock((pthread_mutex_t *)&p->lock);
 }
 

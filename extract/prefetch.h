@@ -41,7 +41,8 @@ int extract_prefetch_take(extract_prefetch *p, float **x, size_t *n, double *sec
 /* tracks pushed and not taken yet */
 size_t extract_prefetch_queued(const extract_prefetch *p);
 /* Times so far: decode and resample (on whichever thread decoded), and *wait (may be NULL): the
- * caller's time blocked in take() (threaded) or decoding in it (not threaded). */
+ * caller's time blocked in take() waiting for the thread; 0 without a thread (take() decodes, and
+ * that time is decode + resample). */
 void extract_prefetch_times(const extract_prefetch *p, extract_audio_times *t, double *wait);
 /* Stops the thread and drops tracks not taken. */
 void extract_prefetch_free(extract_prefetch *p);

@@ -522,18 +522,7 @@ static void print_summary(const job_extract *j, MPI_Comm comm, size_t n_todo, in
            n_todo < j->list.n ? " (resumed)" : "", j->list.n, j->list_path, j->baseline ? "log-mel baseline" : "dcnn");
     printf("extract: %.2f s on %d rank%s: %.2f tracks/s, %.1f x realtime\n", wall, size, size > 1 ? "s" : "",
            wall > 0 ? done / wall : 0.0, wall > 0 ? secs / wall : 0.0);
-    double sum = 0;
-    printf("extract: time per stage, summed over ranks (%.2f rank-seconds%s):\n", t[ST_TOTAL],
-           j->prefetch ? "; decode and resample in the prefetch thread, overlapped" : "");
-    for (int s = 0; s < ST_TOTAL; s++) {
-        const int thread = j->prefetch && (s == ST_DECODE || s == ST_RESAMPLE);
-        if (!thread) sum += t[s];
-        if (t[s] > 0)
-            printf("  %-26s %9.3f s  %5.1f%%%s\n", stage_names[s], t[s], t[ST_TOTAL] > 0 ? 100 * t[s] / t[ST_TOTAL] : 0.0,
-                   thread ? "  (prefetch thread)" : "");
-    }
-    printf("  %-26s %9.3f s  %5.1f%%\n", "other", t[ST_TOTAL] - sum,
-           t[ST_TOTAL] > 0 ? 100 * (t[ST_TOTAL] - sum) / t[ST_TOTAL] : 0.0);
+    job_print_stages(stdout, "extract", stage_names, t, ST_TOTAL, j->prefetch, ST_DECODE, ST_RESAMPLE);
     printf("extract: wrote %s\n", j->out_path);
     fflush(stdout);
 }
@@ -695,7 +684,6 @@ int job_extract_main(int argc, char **argv, MPI_Comm comm, char *err, size_t err
         extract_prefetch_times(j.pf, &at, &j.t[ST_WAIT]);
         j.t[ST_DECODE] = at.decode;
         j.t[ST_RESAMPLE] = at.resample;
-        if (!j.prefetch) j.t[ST_WAIT] = 0; /* decoded on this thread: counted as decode + resample */
     }
     double tc = util_now();
     if (q) mpi_queue_free(q);

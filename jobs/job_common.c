@@ -1,4 +1,5 @@
-/* job_common.c - provenance attributes shared by the mel and extract jobs (see job_common.h). */
+/* job_common.c - provenance attributes and the stage-time table shared by the mel and extract jobs
+ * (see job_common.h). */
 #include "jobs/job_common.h"
 #include "mpi/mpi_util.h"
 #include "util/util.h"
@@ -33,4 +34,21 @@ int job_write_provenance(mpi_store *s, const shard_list *list, const char *list_
     if (!rc) rc = mpi_store_attr_write_string(s, NULL, "command_line", cmd ? cmd : "", err, errlen);
     free(cmd);
     return rc;
+}
+
+void job_print_stages(FILE *f, const char *job, const char *const *names, const double *t, int n, int prefetch,
+                      int decode, int resample)
+{
+    const double total = t[n];
+    fprintf(f, "%s: time per stage, summed over ranks (%.2f rank-seconds%s):\n", job, total,
+            prefetch ? "; decode and resample in the prefetch thread, overlapped" : "");
+    double sum = 0;
+    for (int s = 0; s < n; s++) {
+        const int thread = prefetch && (s == decode || s == resample);
+        if (!thread) sum += t[s];
+        if (t[s] > 0)
+            fprintf(f, "  %-26s %9.3f s  %5.1f%%%s\n", names[s], t[s], total > 0 ? 100 * t[s] / total : 0.0,
+                    thread ? "  (prefetch thread)" : "");
+    }
+    fprintf(f, "  %-26s %9.3f s  %5.1f%%\n", "other", total - sum, total > 0 ? 100 * (total - sum) / total : 0.0);
 }

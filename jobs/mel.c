@@ -230,6 +230,20 @@ static int process_track(mel_job *j, size_t row, double *seconds, char *err, siz
 }
 
 /* collective: this round's rows to the file, /status last, then flush */
+/* This rank's next row of the round from the queue (1, 0 at the end of the round, or an error code),
+ * queued for decoding (by the prefetch thread, or in process_track's take()). */
+static int track_claim(mel_job *j, mpi_queue *q, size_t *row, char *err, size_t errlen)
+{
+    double t = util_now();
+    int got = mpi_queue_next(q, row, err, errlen);
+    j->t[MEL_ST_QUEUE] += util_now() - t;
+    if (got > 0) {
+        int rc = extract_prefetch_push(j->pf, j->list.paths[*row], err, errlen);
+        if (rc) return rc;
+    }
+    return got;
+}
+
 static int write_round(mel_job *j, char *err, size_t errlen)
 {
     mpi_store *s = j->s;
@@ -262,28 +276,17 @@ static void mel_free(mel_job *j)
     shard_list_free(&j->list);
 }
 
-/* counts from /status (all ranks) and the first failures, for the summary */
 /* Rank 0: the per-stage times summed over ranks. With the prefetch thread, decode and resample run
  * beside the main thread's stages (overlapped): the main thread waited for them `wait for prefetch`. */
 static void print_stages(const mel_job *j, MPI_Comm comm, int prefetch)
 {
     double t[MEL_ST_N];
     MPI_Reduce(j->t, t, MEL_ST_N, MPI_DOUBLE, MPI_SUM, 0, comm);
-    if (mpi_util_rank(comm) != 0 || j->quiet) return;
-    fprintf(stderr, "mel: time per stage, summed over ranks (%.2f rank-seconds%s):\n", t[MEL_ST_TOTAL],
-            prefetch ? "; decode and resample in the prefetch thread, overlapped" : "");
-    double sum = 0;
-    for (int s = 0; s < MEL_ST_TOTAL; s++) {
-        int thread = prefetch && (s == MEL_ST_DECODE || s == MEL_ST_RESAMPLE);
-        if (!thread) sum += t[s];
-        if (t[s] > 0)
-            fprintf(stderr, "  %-26s %9.3f s  %5.1f%%%s\n", mel_stage_names[s], t[s],
-                    t[MEL_ST_TOTAL] > 0 ? 100 * t[s] / t[MEL_ST_TOTAL] : 0.0, thread ? "  (prefetch thread)" : "");
-    }
-    fprintf(stderr, "  %-26s %9.3f s  %5.1f%%\n", "other", t[MEL_ST_TOTAL] - sum,
-            t[MEL_ST_TOTAL] > 0 ? 100 * (t[MEL_ST_TOTAL] - sum) / t[MEL_ST_TOTAL] : 0.0);
+    if (mpi_util_rank(comm) == 0 && !j->quiet)
+        job_print_stages(stderr, "mel", mel_stage_names, t, MEL_ST_TOTAL, prefetch, MEL_ST_DECODE, MEL_ST_RESAMPLE);
 }
 
+/* counts from /status (all ranks) and the first failures, for the summary */
 static int summary(mel_job *j, MPI_Comm comm, double t0, double audio, size_t done_now, int prefetch, char *err,
                    size_t errlen)
 {
@@ -393,19 +396,12 @@ int job_mel_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errlen)
         /* With the prefetch thread, the next track of the round is claimed before the current one
          * is processed, so it decodes meanwhile; rows and values do not depend on it. */
         size_t row, next;
-        double tq = util_now();
-        int got = mpi_queue_next(q, &row, err, errlen), first = 1;
-        j.t[MEL_ST_QUEUE] += util_now() - tq;
-        if (got > 0) rc = extract_prefetch_push(j.pf, j.list.paths[row], err, errlen);
-        while (!rc && got > 0) {
-            int got_next = 0;
-            if (prefetch) {
-                tq = util_now();
-                got_next = mpi_queue_next(q, &next, err, errlen);
-                j.t[MEL_ST_QUEUE] += util_now() - tq;
-                if (got_next > 0) rc = extract_prefetch_push(j.pf, j.list.paths[next], err, errlen);
-                if (got_next < 0) rc = got_next;
-                if (rc) break;
+        int got = track_claim(&j, q, &row, err, errlen), first = 1;
+        while (got > 0) {
+            int got_next = prefetch ? track_claim(&j, q, &next, err, errlen) : 0;
+            if (got_next < 0) {
+                got = got_next;
+                break;
             }
             double sec = 0;
             if ((rc = process_track(&j, row, &sec, err, errlen))) break;
@@ -423,10 +419,7 @@ int job_mel_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errlen)
                 got = got_next;
                 row = next;
             } else {
-                tq = util_now();
-                got = mpi_queue_next(q, &row, err, errlen);
-                j.t[MEL_ST_QUEUE] += util_now() - tq;
-                if (got > 0) rc = extract_prefetch_push(j.pf, j.list.paths[row], err, errlen);
+                got = track_claim(&j, q, &row, err, errlen);
             }
         }
         if (!rc && got < 0) rc = got;
@@ -435,9 +428,9 @@ int job_mel_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errlen)
             char e2[UTIL_ERRLEN];
             while (mpi_queue_next(q, &dummy, e2, sizeof e2) > 0) {}
         }
-        tq = util_now(); /* waiting here = load imbalance at the end of the round */
+        double tb = util_now(); /* waiting here = load imbalance at the end of the round */
         rc = mpi_util_agree(comm, rc, err, errlen);
-        j.t[MEL_ST_BARRIER] += util_now() - tq;
+        j.t[MEL_ST_BARRIER] += util_now() - tb;
         /* a failed rank still takes part in the collective write (with its rows so far) */
         int wrc = write_round(&j, err, errlen);
         rc = mpi_util_agree(comm, rc ? rc : wrc, err, errlen);
@@ -455,7 +448,6 @@ int job_mel_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errlen)
         extract_prefetch_times(j.pf, &at, &j.t[MEL_ST_WAIT]);
         j.t[MEL_ST_DECODE] = at.decode;
         j.t[MEL_ST_RESAMPLE] = at.resample;
-        if (!prefetch) j.t[MEL_ST_WAIT] = 0; /* decoding on this thread: counted as decode + resample */
     }
     if (!rc && j.s) {
         rc = mpi_util_agree(comm, summary(&j, comm, t0, audio, (size_t)done_all, prefetch, err, errlen), err, errlen);
