@@ -37,6 +37,21 @@ fill() { # KB: leave KB kilobytes free
   echo "filled: $(free_kb) kB free"
 }
 
+no_room() { # JOB SMALL BIG OUT PATTERN "JOB ARGS" COMPARE...: case 1 for one job on a tmpfs of SMALL,
+  # then --resume on a tmpfs of BIG; COMPARE... (with its arguments) must say the result is the reference
+  local job=$1 small=$2 big=$3 out=$4 pattern=$5 cmd=$6 log="$T/$1-noroom.log" rc
+  shift 6
+  disk "$small"
+  mpi 2 $cmd --out "$out" 2>"$log"; rc=$?
+  expect "$job, no room: exit 1 (got $rc)" test $rc = 1
+  expect "$job, no room: message names the file and the space" grep -q "$pattern" "$log"
+  expect "$job, no room: no half-made file left" test ! -e "$out"
+  grep -m1 artistnet "$log"
+  disk "$big"
+  mpi 2 $cmd --out "$out" --resume; expect "$job: --resume after freeing space exits 0" test $? = 0
+  expect "$job: --resume after freeing space == uninterrupted" "$@"
+}
+
 "$ARTISTNET" synth --out "$T/c" --artists 4 --songs 5 --seconds 30 --quiet || { echo "synth failed"; exit 1; }
 { printf 'path\tid\tartist\n'; for r in 0 1 2 3 4; do
     tail -n +2 "$T/c/tracks.tsv" | awk -F'\t' -v r="$r" -v c="$T/c" '{print c"/"$1"\t"$2"_r"r"\t"$3}'; done; } >"$T/list.tsv"
@@ -47,15 +62,8 @@ M="mel --list $T/list.tsv --segments 1 --round 8 --quiet"
 mpi 2 $M --out "$T/mref.h5"; expect "mel: reference run exits 0" test $? = 0
 
 # 1. does not fit: clear error at once, nothing left behind; --resume after freeing space
-disk 3m
-mpi 2 $M --out "$D/m.h5" 2>"$T/e1.log"; rc=$?
-expect "mel, no room: exit 1 (got $rc)" test $rc = 1
-expect "mel, no room: message names the file and the space" grep -q "$D/m.h5: mel: not enough space: the file needs .* MB more" "$T/e1.log"
-expect "mel, no room: no half-made file left" test ! -e "$D/m.h5"
-grep -m1 artistnet "$T/e1.log"
-disk 12m
-mpi 2 $M --out "$D/m.h5" --resume; expect "mel: --resume after freeing space exits 0" test $? = 0
-expect "mel: --resume after freeing space == uninterrupted" "$PYTHON3" "$ARTISTNET_SRC/tests/mel_h5.py" same "$T/mref.h5" "$D/m.h5"
+no_room mel 3m 12m "$D/m.h5" "$D/m.h5: mel: not enough space: the file needs .* MB more" "$M" \
+  "$PYTHON3" "$ARTISTNET_SRC/tests/mel_h5.py" same "$T/mref.h5" "$D/m.h5"
 
 # 2. the disk fills up during the run
 disk 12m
@@ -81,15 +89,8 @@ E="extract --model $T/model.h5 --list $T/list.tsv --segments 10 --segment-featur
 mpi 2 $E --out "$T/fref.h5"; expect "extract: reference run exits 0" test $? = 0
 
 # 1. does not fit
-disk 512k
-mpi 2 $E --out "$D/f.h5" 2>"$T/e3.log"; rc=$?
-expect "extract, no room: exit 1 (got $rc)" test $rc = 1
-expect "extract, no room: message names the file and the space" grep -q "$D/f.h5: .*not enough space: the file needs .* MB more" "$T/e3.log"
-expect "extract, no room: no half-made file left" test ! -e "$D/f.h5"
-grep -m1 artistnet "$T/e3.log"
-disk 4m
-mpi 2 $E --out "$D/f.h5" --resume; expect "extract: --resume after freeing space exits 0" test $? = 0
-expect "extract: --resume after freeing space == uninterrupted" "$CHECK" same "$T/fref.h5" "$D/f.h5"
+no_room extract 512k 4m "$D/f.h5" "$D/f.h5: .*not enough space: the file needs .* MB more" "$E" \
+  "$CHECK" same "$T/fref.h5" "$D/f.h5"
 
 # 3. the disk fills up during the run: the file was reserved at creation
 disk 4m
