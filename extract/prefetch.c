@@ -1,6 +1,7 @@
-/* prefetch.c - decode ahead of compute (see prefetch.h): a FIFO of tracks, one POSIX thread that
- * decodes the oldest undecoded one while fewer than `depth` decoded tracks wait, a mutex and two
- * condition variables (work for the thread; a result for the caller). */
+/* prefetch.c - decode ahead of compute (see prefetch.h): a FIFO of tracks, POSIX threads that each
+ * take the oldest undecoded one while fewer than `depth` decoded tracks wait, a mutex and two
+ * condition variables (work for the threads; a result for the caller). Tracks are independent, so
+ * which thread decodes one changes nothing in its samples; take() hands them out in FIFO order. */
 #define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "extract/prefetch.h"
 #include "extract/extract.h"
@@ -27,9 +28,9 @@ typedef struct pf_slot {
 enum { PF_QUEUED, PF_BUSY, PF_DONE };
 
 struct extract_prefetch {
-    int threaded, depth;
-    pthread_t thread;
-    int started;
+    int threads, depth;
+    pthread_t thread[EXTRACT_PREFETCH_MAX_THREADS];
+    int started; /* threads running */
     pthread_mutex_t lock;
     pthread_cond_t work, result;
     int stop;
@@ -60,6 +61,8 @@ static void *pf_thread(void *arg)
     pthread_mutex_lock(&p->lock);
     for (;;) {
         pf_slot *s = NULL;
+        /* decoded + being decoded stays within depth + threads - 1: each thread may start one while
+         * fewer than depth are ready */
         while (!p->stop && (p->ready >= p->depth || !(s = first_queued(p)))) pthread_cond_wait(&p->work, &p->lock);
         if (p->stop) break;
         s->state = PF_BUSY;
@@ -71,34 +74,35 @@ static void *pf_thread(void *arg)
         p->times.resample += t.resample;
         s->state = PF_DONE;
         p->ready++;
-        pthread_cond_signal(&p->result);
+        pthread_cond_broadcast(&p->result); /* the caller waits for one slot: the oldest */
     }
     pthread_mutex_unlock(&p->lock);
     return NULL;
 }
 
-int extract_prefetch_make(int threaded, int depth, extract_prefetch **out, char *err, size_t errlen)
+int extract_prefetch_make(int threads, int depth, extract_prefetch **out, char *err, size_t errlen)
 {
     *out = NULL;
+    if (threads < 0 || threads > EXTRACT_PREFETCH_MAX_THREADS)
+        return util_fail(err, errlen, UTIL_EUSAGE, "prefetch: %d decode threads (0..%d)", threads,
+                         EXTRACT_PREFETCH_MAX_THREADS);
     extract_prefetch *p = calloc(1, sizeof *p);
     if (!p) return util_fail(err, errlen, UTIL_EFAIL, "prefetch: out of memory");
-    p->threaded = threaded;
+    p->threads = threads;
     p->depth = depth > 0 ? depth : 1;
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->work, NULL);
     pthread_cond_init(&p->result, NULL);
-    if (threaded) {
-        /* the thread inherits this mask: every signal goes to the caller's threads */
-        sigset_t all, old;
-        sigfillset(&all);
-        pthread_sigmask(SIG_SETMASK, &all, &old);
-        int e = pthread_create(&p->thread, NULL, pf_thread, p);
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-        if (e) {
-            extract_prefetch_free(p);
-            return util_fail(err, errlen, UTIL_EFAIL, "prefetch: pthread_create failed: %s", strerror(e));
-        }
-        p->started = 1;
+    /* the threads inherit this mask: every signal goes to the caller's threads */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int e = 0;
+    while (p->started < threads && !(e = pthread_create(&p->thread[p->started], NULL, pf_thread, p))) p->started++;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (e) {
+        extract_prefetch_free(p);
+        return util_fail(err, errlen, UTIL_EFAIL, "prefetch: pthread_create failed: %s", strerror(e));
     }
     *out = p;
     return UTIL_OK;
@@ -133,7 +137,7 @@ int extract_prefetch_take(extract_prefetch *p, float **x, size_t *n, double *sec
         pthread_mutex_unlock(&p->lock);
         return util_fail(msg, msglen, UTIL_EFAIL, "prefetch: take() with nothing queued");
     }
-    if (!p->threaded) {
+    if (!p->threads) {
         s->state = PF_BUSY;
         pthread_mutex_unlock(&p->lock);
         slot_decode(s, &p->times); /* no other thread: times need no lock */
@@ -171,7 +175,7 @@ void extract_prefetch_times(const extract_prefetch *p, extract_audio_times *t, d
 {
     pthread_mutex_lock((pthread_mutex_t *)&p->lock);
     if (t) *t = p->times;
-    if (wait) *wait = p->threaded ? p->wait : 0;
+    if (wait) *wait = p->threads ? p->wait : 0;
     pthread_mutex_unlock((pthread_mutex_t *)&p->lock);
 }
 
@@ -181,9 +185,9 @@ void extract_prefetch_free(extract_prefetch *p)
     if (p->started) {
         pthread_mutex_lock(&p->lock);
         p->stop = 1;
-        pthread_cond_signal(&p->work);
+        pthread_cond_broadcast(&p->work);
         pthread_mutex_unlock(&p->lock);
-        pthread_join(p->thread, NULL);
+        for (int i = 0; i < p->started; i++) pthread_join(p->thread[i], NULL);
     }
     for (pf_slot *s = p->head, *nx; s; s = nx) {
         nx = s->next;
@@ -197,7 +201,7 @@ void extract_prefetch_free(extract_prefetch *p)
     free(p);
 }
 
-int extract_prefetch_auto(MPI_Comm comm, int opt, int depth)
+int extract_prefetch_auto(MPI_Comm comm, int opt, int depth, int *threads)
 {
     MPI_Comm node;
     int local = 1;
@@ -205,13 +209,20 @@ int extract_prefetch_auto(MPI_Comm comm, int opt, int depth)
         MPI_Comm_size(node, &local);
         MPI_Comm_free(&node);
     }
-    if (opt >= 0) return opt;
+    int per_rank = 1;
     cpu_set_t set;
     CPU_ZERO(&set);
-    if (sched_getaffinity(0, sizeof set, &set) != 0) return 0;
-    int mine = CPU_COUNT(&set);
-    long online = sysconf(_SC_NPROCESSORS_ONLN);
-    /* unbound (the mask is the whole node): the node's ranks share it; bound: the mask is ours */
-    int per_rank = mine >= online ? mine / (local > 0 ? local : 1) : mine;
-    return per_rank >= 2 ? depth : 0;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) {
+        int mine = CPU_COUNT(&set);
+        long online = sysconf(_SC_NPROCESSORS_ONLN);
+        /* unbound (the mask is the whole node): the node's ranks share it; bound: the mask is ours */
+        per_rank = mine >= online ? mine / (local > 0 ? local : 1) : mine;
+    }
+    const int d = opt >= 0 ? opt : per_rank >= 2 ? depth : 0;
+    if (threads) {
+        int t = *threads > 0 ? *threads : per_rank;
+        if (t > EXTRACT_PREFETCH_MAX_THREADS) t = EXTRACT_PREFETCH_MAX_THREADS;
+        *threads = d > 0 ? (t > 1 ? t : 1) : 0;
+    }
+    return d;
 }

@@ -63,7 +63,8 @@ typedef struct {
     /* options */
     const char *model_path, *list_path, *out_path, *mels_path;
     int K, seg_feat, resume, batch, baseline, quiet, round, prefetch_opt;
-    int prefetch;               /* decode thread on: tracks decoded ahead (0: decoded in take()) */
+    int prefetch;               /* tracks decoded ahead by the prefetch threads (0: decoded in take()) */
+    int threads, threads_opt;   /* prefetch (decode) threads: started, asked for (0: auto) */
     extract_prefetch *pf;
     mpi_queue *q;               /* the work queue, polled between tracks (rank 0 answers workers) */
     /* inputs */
@@ -522,7 +523,7 @@ static void print_summary(const job_extract *j, MPI_Comm comm, size_t n_todo, in
            n_todo < j->list.n ? " (resumed)" : "", j->list.n, j->list_path, j->baseline ? "log-mel baseline" : "dcnn");
     printf("extract: %.2f s on %d rank%s: %.2f tracks/s, %.1f x realtime\n", wall, size, size > 1 ? "s" : "",
            wall > 0 ? done / wall : 0.0, wall > 0 ? secs / wall : 0.0);
-    job_print_stages(stdout, "extract", stage_names, t, ST_TOTAL, j->prefetch, ST_DECODE, ST_RESAMPLE);
+    job_print_stages(stdout, "extract", stage_names, t, ST_TOTAL, j->threads, ST_DECODE, ST_RESAMPLE);
     printf("extract: wrote %s\n", j->out_path);
     fflush(stdout);
 }
@@ -545,7 +546,10 @@ int job_extract_main(int argc, char **argv, MPI_Comm comm, char *err, size_t err
         {"round", UTIL_OPT_INT, &j.round, "0", "tracks per collective write (0: 32 groups per rank)", 0, 1 << 30, 0},
         {"resume", UTIL_OPT_FLAG, &j.resume, "", "continue an interrupted run (rows with /status -1)", 0, -1, 0},
         {"prefetch", UTIL_OPT_INT, &j.prefetch_opt, "-1",
-         "decode+resample up to N tracks ahead in a thread (-1: 2 when this rank has a spare core, else 0)", -1, 16, 0},
+         "decode+resample up to N tracks ahead in threads (-1: 2 when this rank has a spare core, else 0)", -1, 16, 0},
+        {"decode-threads", UTIL_OPT_INT, &j.threads_opt, "0",
+         "threads decoding ahead when prefetching (0: one per CPU of this rank; outputs do not depend on it)", 0,
+         EXTRACT_PREFETCH_MAX_THREADS, 0},
         {"quiet", UTIL_OPT_FLAG, &j.quiet, "", "no progress lines and no summary", 0, -1, 0},
         {NULL, 0, NULL, NULL, NULL, 0, 0, 0}};
     int rc = util_opts_parse("extract",
@@ -622,8 +626,9 @@ int job_extract_main(int argc, char **argv, MPI_Comm comm, char *err, size_t err
         rc = mpi_util_agree(comm, rc, err, errlen);
     }
     if (!rc) {
-        j.prefetch = extract_prefetch_auto(comm, j.mels ? 0 : j.prefetch_opt, 2);
-        rc = extract_prefetch_make(j.prefetch > 0, j.prefetch > 0 ? j.prefetch : 1, &j.pf, err, errlen);
+        j.threads = j.threads_opt;
+        j.prefetch = extract_prefetch_auto(comm, j.mels ? 0 : j.prefetch_opt, 2, &j.threads);
+        rc = extract_prefetch_make(j.threads, j.prefetch > 0 ? j.prefetch : 1, &j.pf, err, errlen);
         rc = mpi_util_agree(comm, rc, err, errlen);
     }
     int interrupted = 0;
@@ -633,7 +638,7 @@ int job_extract_main(int argc, char **argv, MPI_Comm comm, char *err, size_t err
         util_progress_start(&prog, "extract", "tracks", (long)n_todo, rank == 0 && !j.quiet);
         int r, rounds = 0;
         while ((r = mpi_queue_round(q, err, errlen)) > 0) {
-            /* With the prefetch thread the next group is claimed before the current one is
+            /* With prefetch threads the next group is claimed before the current one is
              * processed, so its tracks decode meanwhile; groups and values do not depend on it. */
             int local = 0, have = 0;
             size_t item = 0, next = 0;

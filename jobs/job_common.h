@@ -16,8 +16,8 @@ void job_hash_text(char *buf, size_t n, uint64_t h);
 int job_write_provenance(mpi_store *s, const shard_list *list, const char *list_path, int argc, char **argv,
                          MPI_Comm comm, char *err, size_t errlen);
 /* The per-stage time table of a job's summary: t[0..n) per stage (summed over ranks), t[n] the
- * total. With prefetch, stages `decode` and `resample` ran in the prefetch thread, beside the
- * others: they are marked and left out of the sum that "other" is the rest of. */
-void job_print_stages(FILE *f, const char *job, const char *const *names, const double *t, int n, int prefetch,
+ * total. With `threads` prefetch threads per rank (> 0), stages `decode` and `resample` ran in them,
+ * beside the others: they are marked and left out of the sum that "other" is the rest of. */
+void job_print_stages(FILE *f, const char *job, const char *const *names, const double *t, int n, int threads,
                       int decode, int resample);
 #endif

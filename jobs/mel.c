@@ -283,7 +283,7 @@ static void print_stages(const mel_job *j, MPI_Comm comm, int prefetch)
     double t[MEL_ST_N];
     MPI_Reduce(j->t, t, MEL_ST_N, MPI_DOUBLE, MPI_SUM, 0, comm);
     if (mpi_util_rank(comm) == 0 && !j->quiet)
-        job_print_stages(stderr, "mel", mel_stage_names, t, MEL_ST_TOTAL, prefetch, MEL_ST_DECODE, MEL_ST_RESAMPLE);
+        job_print_stages(stderr, "mel", mel_stage_names, t, MEL_ST_TOTAL, prefetch > 0, MEL_ST_DECODE, MEL_ST_RESAMPLE);
 }
 
 /* counts from /status (all ranks) and the first failures, for the summary */
@@ -369,7 +369,7 @@ int job_mel_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errlen)
     mpi_queue *q = NULL;
     if (!rc) rc = mpi_util_agree(comm, mpi_queue_make(comm, todo, n_todo, (size_t)j.round, j.chunk, &q, err, errlen), err, errlen);
     free(todo);
-    const int prefetch = rc ? 0 : extract_prefetch_auto(comm, j.prefetch, 1);
+    const int prefetch = rc ? 0 : extract_prefetch_auto(comm, j.prefetch, 1, NULL); /* one track claimed ahead: one thread */
     if (!rc) rc = mpi_util_agree(comm, extract_prefetch_make(prefetch > 0, prefetch > 0 ? prefetch : 1, &j.pf, err, errlen), err, errlen);
     j.t[MEL_ST_SETUP] = util_now() - t0;
     util_progress pr;

@@ -48,11 +48,14 @@ for np in 2 3; do
     run "$CHECK" same "$T/d1.h5" "$T/d$np.h5"
     run "$CHECK" same "$T/b1.h5" "$T/b$np.h5"
 done
-# the decode prefetch thread (extract/prefetch.h) on, deeper, and on 2 ranks: the same bits
-run $X --model "$T/model.h5" --list "$T/mixed.tsv" --out "$T/p1.h5" $O --prefetch 1
-run $MPIEXEC --oversubscribe -n 2 $X --model "$T/model.h5" --list "$T/mixed.tsv" --out "$T/p2.h5" $O --prefetch 3
-run $X --baseline --list "$T/mixed.tsv" --out "$T/pb.h5" $O --prefetch 2
+# the decode prefetch threads (extract/prefetch.h) on, deeper, several of them (tracks finish out of
+# order: taken in order), and on 2 ranks: the same bits
+run $X --model "$T/model.h5" --list "$T/mixed.tsv" --out "$T/p1.h5" $O --prefetch 1 --decode-threads 1
+run $X --model "$T/model.h5" --list "$T/mixed.tsv" --out "$T/p4.h5" $O --prefetch 2 --decode-threads 4
+run $MPIEXEC --oversubscribe -n 2 $X --model "$T/model.h5" --list "$T/mixed.tsv" --out "$T/p2.h5" $O --prefetch 3 --decode-threads 2
+run $X --baseline --list "$T/mixed.tsv" --out "$T/pb.h5" $O --prefetch 2 --decode-threads 3
 run "$CHECK" same "$T/d1.h5" "$T/p1.h5"
+run "$CHECK" same "$T/d1.h5" "$T/p4.h5"
 run "$CHECK" same "$T/d1.h5" "$T/p2.h5"
 run "$CHECK" same "$T/b1.h5" "$T/pb.h5"
 run "$CHECK" api "$T/d1.h5" "$T/mixed.tsv" "$T/model.h5" 2 1e-5
