@@ -229,6 +229,16 @@ static int process_track(mel_job *j, size_t row, double *seconds, char *err, siz
     return UTIL_OK;
 }
 
+/* Tracks per round, all ranks: --round, or 64 per rank (a collective write and an end-of-round wait
+ * for the slowest rank every 64 tracks per rank, not every 32) while a rank's rows of the round
+ * (held in memory until the write) stay within 64 MB, at least 4 per rank. */
+static size_t mel_round(const mel_job *j, int size)
+{
+    if (j->round > 0) return (size_t)j->round;
+    const size_t row = (size_t)j->K * EXTRACT_SEG_SIZE * sizeof(float), cap = ((size_t)64 << 20) / row;
+    return (size_t)size * (cap > 64 ? 64 : cap < 4 ? 4 : cap);
+}
+
 /* collective: this round's rows to the file, /status last, then flush */
 /* This rank's next row of the round from the queue (1, 0 at the end of the round, or an error code),
  * queued for decoding (by the prefetch thread, or in process_track's take()). */
@@ -335,7 +345,7 @@ int job_mel_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errlen)
         {"out", UTIL_OPT_STRING, &j.out_path, "", "output mels.h5 (replaced unless --resume)", 0, 0, 1},
         {"segments", UTIL_OPT_INT, &j.K, "10", "segments of 129 frames per track (K)", 1, 1000, 0},
         {"resume", UTIL_OPT_FLAG, &j.resume, NULL, "continue an interrupted run: only rows not done yet (/status -1)", 0, 0, 0},
-        {"round", UTIL_OPT_INT, &j.round, "0", "tracks per collective write, all ranks (0: 32 per rank)", 0, 1000000, 0},
+        {"round", UTIL_OPT_INT, &j.round, "0", "tracks per collective write, all ranks (0: 64 per rank, fewer when a rank's rows would pass 64 MB)", 0, 1000000, 0},
         {"chunk", UTIL_OPT_INT, &j.chunk, "0", "largest chunk of tracks a worker gets at once (0: 16)", 0, 100000, 0},
         {"sync-every", UTIL_OPT_DOUBLE, &j.sync_every, "30",
          "seconds between flushes to the disk (H5Fflush + fsync) after a round; 0: every round", 0, 1e6, 0},
@@ -346,7 +356,7 @@ int job_mel_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errlen)
     int rc = util_opts_parse("mel", "log-mel segments of a track list -> mels.h5 (mpirun -n N for N ranks)", opts,
                              argc, argv, err, errlen);
     if (rc) return rc;
-    int rank = mpi_util_rank(comm);
+    int rank = mpi_util_rank(comm), size = mpi_util_size(comm);
     double t0 = util_now();
     rc = shard_list_load(j.list_path, &j.list, err, errlen);
     if (!rc) rc = check_columns(&j.list, err, errlen);
@@ -367,7 +377,7 @@ int job_mel_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errlen)
     size_t *todo = NULL, n_todo = 0;
     if (!rc) rc = mpi_util_agree(comm, mpi_store_rows_pending(j.s, "status", MEL_PENDING, &todo, &n_todo, err, errlen), err, errlen);
     mpi_queue *q = NULL;
-    if (!rc) rc = mpi_util_agree(comm, mpi_queue_make(comm, todo, n_todo, (size_t)j.round, j.chunk, &q, err, errlen), err, errlen);
+    if (!rc) rc = mpi_util_agree(comm, mpi_queue_make(comm, todo, n_todo, mel_round(&j, size), j.chunk, &q, err, errlen), err, errlen);
     free(todo);
     const int prefetch = rc ? 0 : extract_prefetch_auto(comm, j.prefetch, 1, NULL); /* one track claimed ahead: one thread */
     if (!rc) rc = mpi_util_agree(comm, extract_prefetch_make(prefetch > 0, prefetch > 0 ? prefetch : 1, &j.pf, err, errlen), err, errlen);
