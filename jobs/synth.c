@@ -20,13 +20,17 @@
  *     learn artists from production alone. Keys change from song to song (no artist has a key).
  *   - MOOD: every artist has a DOMINANT mood (any genres x moods consecutive artists hold every
  *     (genre, mood) pair once), and each song keeps it with probability 0.85, else takes another;
- *     the list carries the song's own mood. A mood moves tempo (x0.78..1.2), mode (major/minor),
- *     articulation (legato, attack), accents (velocity contrast of strong and weak steps), slow swells,
- *     density of optional notes and hits, bounce (swung off-beats: happy), melodic contour (rising
- *     lines: happy, falling lines and arpeggios: sad), vibrato (sad), tremolo picking (angry),
- *     brightness and loudness (small next to production), and distortion (angry). Contour, bounce
- *     and accents are orders in time: a clip played backwards has the same frame statistics.
- *     Because moods mostly follow artists, a net that learns artists learns mood.
+ *     the list carries the song's own mood. A mood is mostly how the music moves in time: tempo
+ *     (x0.72..1.3), the drum feel (sad: half time, the bar's pattern spread over two bars; angry:
+ *     double time, the pattern's beats on every eighth; calm: hats on the beats only; happy: as
+ *     written), bounce (swung off-beats: happy), melodic contour (rising lines: happy, falling lines
+ *     and arpeggios: sad), mode (major/minor), articulation (legato, attack), accents (velocity
+ *     contrast of strong and weak steps), slow swells, vibrato (sad), tremolo picking (angry). What
+ *     it does to the long-term spectrum is kept small next to production: density of optional notes
+ *     and hits (0.6..0.85), brightness (+-0.1 of the tilt unit), loudness (+-0.5 dB), a little
+ *     distortion (angry). Contour, bounce and accents are orders in time: a clip played backwards
+ *     has the same frame statistics. Because moods mostly follow artists, a net that learns artists
+ *     learns mood; a frame-averaged spectrum hears less of it.
  *   - So artist identity needs a combination of cues (preset combination, production, tempo, pattern,
  *     dominant mood) and the net's features must carry rhythm, articulation and dynamics, which are
  *     what genre and mood of unseen artists are made of.
@@ -136,6 +140,8 @@ typedef struct {
     double vibrato; /* pitch vibrato depth of melody and chords (fraction of frequency) */
     int tremolo;    /* melody notes re-struck on every sixteenth */
     double contour; /* -1..1: melody and arpeggios mostly descend .. mostly ascend */
+    int feel;       /* drum feel: 0 the pattern as written, 1 half time (the bar's pattern over two bars),
+                     * 2 double time (its quarter steps on every eighth), 3 hats on the beats only */
 } syn_mood;
 
 #define SYN_POOL_LEAD 12
@@ -235,11 +241,11 @@ static void genre_make(int g, syn_genre *G)
 static void mood_make(int j, syn_mood *M)
 {
     static const syn_mood base[4] = {
-        /* name    tempo minor bright dens legato attack accent swell level drive bounce vibrato tremolo contour */
-        {"happy", 1.15, 0, 0.25, 0.85, 0.45, 0.5, 0.6, 0.0, 1.0, 0.0, 0.3, 0.0, 0, 0.8},
-        {"sad", 0.78, 1, -0.25, 0.45, 1.8, 3.0, 0.1, 0.3, -1.5, 0.0, 0.0, 0.008, 0, -0.85},
-        {"angry", 1.2, 1, 0.3, 0.95, 0.75, 0.25, 0.9, 0.0, 2.0, 1.2, 0.0, 0.0, 1, 0.0},
-        {"calm", 0.95, 0, -0.2, 0.5, 1.8, 3.0, 0.0, 0.3, -2.0, 0.0, 0.0, 0.0, 0, 0.3},
+        /* name    tempo minor bright dens legato attack accent swell level drive bounce vibrato tremolo contour feel */
+        {"happy", 1.12, 0, 0.1, 0.8, 0.45, 0.5, 0.5, 0.0, 0.5, 0.0, 0.33, 0.0, 0, 0.8, 0},
+        {"sad", 0.72, 1, -0.1, 0.6, 1.8, 3.0, 0.2, 0.15, -0.5, 0.0, 0.0, 0.008, 0, -0.85, 1},
+        {"angry", 1.3, 1, 0.12, 0.85, 0.75, 0.25, 0.7, 0.0, 0.5, 0.5, 0.0, 0.0, 1, 0.0, 2},
+        {"calm", 0.92, 0, -0.08, 0.6, 1.8, 3.0, 0.2, 0.15, -0.5, 0.0, 0.0, 0.0, 0, 0.3, 3},
     };
     if (j < 4) {
         *M = base[j];
@@ -264,6 +270,7 @@ static void mood_make(int j, syn_mood *M)
     M->vibrato = rng_u(&r) < 0.3 ? rng_range(&r, 0.01, 0.02) : 0;
     M->tremolo = rng_u(&r) < 0.25;
     M->contour = rng_range(&r, -0.85, 0.85);
+    M->feel = rng_int(&r, 4);
 }
 
 /* instrument presets shared by all artists (a world, not a seed, property): kind 0 lead, 1 bass, 2 pad */
@@ -608,9 +615,12 @@ static void song_render(syn_ctx *C, uint64_t seed, int artist, int song, int n_g
         double vel = (1 - M.accent * (1 - strong)) * rng_range(r, 0.85, 1.0);
         /* drums; optional hits (hats, non-downbeat kicks) follow the mood's density */
         float dv = (float)(g_drum * vel);
-        if (rng_u(r) < A.kick[st] * (st % 4 == 0 ? 1.0 : 0.4 + 0.6 * dens)) hit_mix(C, &hits[0], at, dv);
-        if (rng_u(r) < A.snare[st]) hit_mix(C, &hits[1], at, 0.7f * dv);
-        if (rng_u(r) < A.hat[st] * (0.3 + 0.7 * dens)) hit_mix(C, &hits[2], at, 0.5f * dv);
+        int ds = M.feel == 1 ? (int)((s / 2) % 16) : (M.feel == 2 ? (int)((2 * s) % 16) : st);
+        if ((M.feel != 1 || s % 2 == 0) && (M.feel != 2 || st % 2 == 0)) { /* half / double time: on 8ths */
+            if (rng_u(r) < A.kick[ds] * (ds % 4 == 0 ? 1.0 : 0.4 + 0.6 * dens)) hit_mix(C, &hits[0], at, dv);
+            if (rng_u(r) < A.snare[ds]) hit_mix(C, &hits[1], at, 0.7f * dv);
+            if (M.feel == 3 ? st % 4 == 0 : rng_u(r) < A.hat[ds] * (0.3 + 0.7 * dens)) hit_mix(C, &hits[2], at, 0.5f * dv);
+        }
         /* bass on the pattern */
         if (rng_u(r) < A.bass_pat[st] * (st == 0 ? 1.0 : 0.5 + 0.5 * dens)) {
             int deg = chord + (rng_u(r) < 0.2 ? 4 : 0);
