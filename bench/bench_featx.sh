@@ -4,7 +4,7 @@
 # measured in the same run (bench_featx_decode: libsndfile alone, and decode + soxr resampling), and
 # 2 ranks vs 1 rank. The list holds N distinct clips, each REPEAT times under another id (env,
 # default 6), so a run lasts seconds and the end-of-job imbalance of the 6-track groups is small.
-# Runs, best of REPS (env, default 2), interleaved:
+# Runs, REPS of each (env, default 3), interleaved:
 #   1 rank, --prefetch auto   the job as a user runs it: a decode thread per CPU of the rank (2 here)
 #                             decodes the next tracks while the main thread runs log-mel + net
 #   1 rank, --prefetch 0      one core: the per-core figure the 2-rank run scales from
@@ -21,7 +21,7 @@ CHECK=$3
 SHARED=$4
 N=${5:-32}
 REPEAT=${REPEAT:-6}
-REPS=${REPS:-2}
+REPS=${REPS:-3}
 MPIEXEC=${MPIEXEC:-mpiexec}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
 T=$(mktemp -d)
@@ -40,35 +40,43 @@ n=$(( $(wc -l < "$L") - 1 ))
 echo "bench_featx: $n rows ($((n / REPEAT)) clips of 30 s MP3 at 44.1 kHz x $REPEAT); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 rate() { awk '/tracks\/s/ {for (i = 1; i <= NF; i++) if ($i == "tracks/s,") print $(i-1)}' "$1"; }
 best() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b > a) ? b : a }'; }
-dec=; decrs=; dec2=; e1=; e0=; e2=; b1=; b0=; b2=
+# Ratios are taken within each run (its peers measured minutes apart at most) and the median over
+# runs is the figure: this VM's speed drifts by up to 2x between runs, so a best-of-runs rate of
+# ours against a best-of-runs rate of the peer can pair a fast minute with a slow one.
+e1=; e0=; e2=; b1=; b0=; b2=
+: > "$T/runs"
 for r in $(seq "$REPS"); do
   "$DEC" "$L" 1 > "$T/dec.txt"
-  dec=$(best "$dec" "$(awk '/^decode_tracks_per_s/ {print $2}' "$T/dec.txt")")
-  decrs=$(best "$decrs" "$(awk '/^decode_resample_tracks_per_s/ {print $2}' "$T/dec.txt")")
+  d=$(awk '/^decode_tracks_per_s/ {print $2}' "$T/dec.txt")
+  drs=$(awk '/^decode_resample_tracks_per_s/ {print $2}' "$T/dec.txt")
   "$DEC" "$L" 1 > "$T/deca.txt" & "$DEC" "$L" 1 > "$T/decb.txt"; wait
-  dec2=$(best "$dec2" "$(awk '/^decode_tracks_per_s/ {s += $2} END {print s}' "$T/deca.txt" "$T/decb.txt")")
+  d2=$(awk '/^decode_tracks_per_s/ {s += $2} END {print s}' "$T/deca.txt" "$T/decb.txt")
   $A extract --model "$T/model.h5" --list "$L" --out "$T/f1.h5" 2> /dev/null > "$T/e1.$r"
   $A extract --model "$T/model.h5" --list "$L" --out "$T/f0.h5" --prefetch 0 2> /dev/null > "$T/e0.$r"
   $MPIEXEC --oversubscribe -n 2 $A extract --model "$T/model.h5" --list "$L" --out "$T/f2.h5" 2> /dev/null > "$T/e2.$r"
   x=$(rate "$T/e1.$r"); y=$(rate "$T/e0.$r"); z=$(rate "$T/e2.$r")
-  echo "  run $r: decode-only $(awk '/^decode_tracks_per_s/ {print $2}' "$T/dec.txt"), extract 1 rank $x, 1 rank no prefetch $y, 2 ranks $z tracks/s"
+  echo "$d $drs $d2 $x $y $z" >> "$T/runs"
+  echo "  run $r: decode-only $d (2 processes $d2, + resample $drs), extract 1 rank $x, 1 rank no prefetch $y, 2 ranks $z tracks/s"
   [ "$(best "$e1" "$x")" = "$x" ] && { e1=$x; b1=$r; }
   [ "$(best "$e0" "$y")" = "$y" ] && { e0=$y; b0=$r; }
   [ "$(best "$e2" "$z")" = "$z" ] && { e2=$z; b2=$r; }
 done
-echo "bench_featx: best of $REPS runs"
-echo "bench_featx: decode-only (libsndfile)             $dec tracks/s"
-echo "bench_featx: decode + resample (soxr HQ)          $decrs tracks/s"
-echo "bench_featx: decode-only, 2 processes at once     $dec2 tracks/s  (summed)"
-echo "bench_featx: extract end to end, 1 rank           $e1 tracks/s  (prefetch: decode threads on the spare core)"
-echo "bench_featx: extract end to end, 1 rank, 1 core   $e0 tracks/s  (--prefetch 0)"
-echo "bench_featx: extract end to end, 2 ranks          $e2 tracks/s"
-awk -v e1="$e1" -v e0="$e0" -v e2="$e2" -v d="$dec" -v dr="$decrs" -v d2="$dec2" 'BEGIN {
-    printf "bench_featx: ratio end-to-end / decode-only       %.2f  (target >= 0.80; %.2f without prefetch)\n", e1 / d, e0 / d;
-    printf "bench_featx: ratio on equal CPUs                  %.2f  (1 rank + prefetch / 2 decode processes; 2 ranks: %.2f)\n", e1 / d2, e2 / d2;
-    printf "bench_featx: ratio end-to-end / decode+resample   %.2f\n", e1 / dr;
-    printf "bench_featx: speed-up 2 ranks / 1 rank, 1 core    %.2f  (target >= 1.85)\n", e2 / e0;
-    printf "bench_featx: speed-up 2 ranks / 1 rank + prefetch %.2f  (both use the 2 cores)\n", e2 / e1 }'
+awk -v reps="$REPS" '
+  function med(a, n,   i, j, t) { for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+                                   return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+  function show(name, a, what,   i, s) { s = ""; for (i = 1; i <= NR; i++) s = s sprintf(" %.2f", a[i]); printf "bench_featx: %-34s %.2f  (runs:%s)%s\n", name, med(a, NR), s, what }
+  { r1[NR] = $4 / $1; r0[NR] = $5 / $1; rq[NR] = $4 / $3; rq2[NR] = $6 / $3; rr[NR] = $4 / $2; s0[NR] = $6 / $5; s1[NR] = $6 / $4 }
+  END {
+    print "bench_featx: median over " NR " runs of the ratio within each run"
+    show("end-to-end / decode-only", r1, "  target >= 0.80")
+    show("  without prefetch (1 core)", r0, "")
+    show("on equal CPUs (/ 2 decode procs)", rq, "")
+    show("  2 ranks, on equal CPUs", rq2, "")
+    show("end-to-end / decode+resample", rr, "")
+    show("2 ranks / 1 rank, 1 core", s0, "  target >= 1.85")
+    show("2 ranks / 1 rank + prefetch", s1, "  (both use the 2 cores)")
+  }' "$T/runs"
+echo "bench_featx: best rates of $REPS runs: extract 1 rank $e1, 1 rank 1 core $e0, 2 ranks $e2 tracks/s"
 for f in "e1.$b1:1 rank, prefetch" "e0.$b0:1 rank, --prefetch 0" "e2.$b2:2 ranks"; do
   echo "bench_featx: time per stage, best run, ${f#*:}:"
   sed -n '/time per stage/,/wrote/p' "$T/${f%%:*}" | grep -v 'wrote' | grep -v ' 0\.000 s'

@@ -621,7 +621,10 @@ int job_extract_main(int argc, char **argv, MPI_Comm comm, char *err, size_t err
     mpi_queue *q = NULL;
     if (!rc) {
         size_t round = j.round > 0 ? ((size_t)j.round + (size_t)j.G - 1) / (size_t)j.G : 0;
-        rc = mpi_queue_make(comm, groups, n_groups, round, 0, &q, err, errlen);
+        /* one group per chunk: a group (G tracks, ~0.15 s of MP3) is work enough to hide the
+         * request (workers keep one in flight), and a worker holding several groups when the
+         * round runs out leaves the other ranks waiting for them at the round's end */
+        rc = mpi_queue_make(comm, groups, n_groups, round, 1, &q, err, errlen);
         j.q = q;
         rc = mpi_util_agree(comm, rc, err, errlen);
     }
