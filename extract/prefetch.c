@@ -220,7 +220,7 @@ int extract_prefetch_auto(MPI_Comm comm, int opt, int depth, int *threads)
     }
     const int d = opt >= 0 ? opt : per_rank >= 2 ? depth : 0;
     if (threads) {
-        int t = *threads > 0 ? *threads : per_rank;
+        int t = *threads > 0 ? *threads : per_rank < EXTRACT_PREFETCH_AUTO_THREADS ? per_rank : EXTRACT_PREFETCH_AUTO_THREADS;
         if (t > EXTRACT_PREFETCH_MAX_THREADS) t = EXTRACT_PREFETCH_MAX_THREADS;
         *threads = d > 0 ? (t > 1 ? t : 1) : 0;
     }

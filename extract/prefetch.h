@@ -32,6 +32,9 @@ int extract_audio_load_timed(const char *path, int sr_out, float **out, size_t *
                              extract_audio_times *times, char *err, size_t errlen);
 
 #define EXTRACT_PREFETCH_MAX_THREADS 64
+/* auto: at most this many (the main thread's log-mel + net keep up with ~5 decode threads of MP3,
+ * and each thread holds a whole decoded track: 350 MB for a 1-hour clip) */
+#define EXTRACT_PREFETCH_AUTO_THREADS 4
 
 typedef struct extract_prefetch extract_prefetch;
 
@@ -56,7 +59,8 @@ void extract_prefetch_free(extract_prefetch *p);
 /* --prefetch option of the jobs: opt < 0 (auto): `depth` when this rank has a spare core (its
  * affinity mask holds >= 2 CPUs per rank of the node that share it), else 0; opt >= 0: opt.
  * threads (may be NULL): in, the --decode-threads option (<= 0: auto); out, the decode threads to
- * start: 0 when the returned depth is 0, else the option, or auto the rank's CPUs (at least 1).
+ * start: 0 when the returned depth is 0, else the option, or auto the rank's CPUs (at least 1, at
+ * most EXTRACT_PREFETCH_AUTO_THREADS).
  * Collective over comm (the node's ranks are counted with MPI_Comm_split_type). */
 int extract_prefetch_auto(MPI_Comm comm, int opt, int depth, int *threads);
 #endif

@@ -548,7 +548,7 @@ int job_extract_main(int argc, char **argv, MPI_Comm comm, char *err, size_t err
         {"prefetch", UTIL_OPT_INT, &j.prefetch_opt, "-1",
          "decode+resample up to N tracks ahead in threads (-1: 2 when this rank has a spare core, else 0)", -1, 16, 0},
         {"decode-threads", UTIL_OPT_INT, &j.threads_opt, "0",
-         "threads decoding ahead when prefetching (0: one per CPU of this rank; outputs do not depend on it)", 0,
+         "threads decoding ahead when prefetching (0: one per CPU of this rank, at most 4; outputs do not depend on it)", 0,
          EXTRACT_PREFETCH_MAX_THREADS, 0},
         {"quiet", UTIL_OPT_FLAG, &j.quiet, "", "no progress lines and no summary", 0, -1, 0},
         {NULL, 0, NULL, NULL, NULL, 0, 0, 0}};
