@@ -249,6 +249,11 @@ int extract_audio_load_timed(const char *path, int sr_out, float **out, size_t *
             if (odone == 0) break;
         }
     }
+    if (len == 0) { /* one sample at 65,535 Hz resamples to none (found by tests/fuzz) */
+        rc = util_fail(err, errlen, UTIL_ETRACK, "%s: too short: %lld frames at %d Hz give no sample at %d Hz", path,
+                       (long long)got_total, info.samplerate, sr_out);
+        goto done;
+    }
     if (resample && first_nonfinite(*out, len) < len) { /* soxr turns huge finite samples into Inf (tests/fuzz) */
         rc = util_fail(err, errlen, UTIL_ETRACK, "%s: non-finite sample after resampling (samples too large)", path);
         goto done;

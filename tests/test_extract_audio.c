@@ -162,6 +162,10 @@ static void test_bad_inputs(void)
 
     write_tone(tmp("header_only.wav"), SF_FORMAT_WAV | SF_FORMAT_PCM_16, 44100, 1, 0, 440, amp);
     expect_bad(tmp("header_only.wav"), "zero length");
+    /* one frame at 65,535 Hz resamples to no sample at all (a fuzz finding: it came back as success
+     * with 0 samples) */
+    write_tone(tmp("one_frame.wav"), SF_FORMAT_WAV | SF_FORMAT_PCM_U8, 65535, 1, 1.0 / 65535 + 1e-9, 440, amp);
+    expect_bad(tmp("one_frame.wav"), "give no sample");
 
     write_tone(tmp("trunc.flac"), SF_FORMAT_FLAC | SF_FORMAT_PCM_16, 44100, 2, 3, 440, amp);
     truncate_to(tmp("trunc.flac"), 0.5);

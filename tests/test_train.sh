@@ -61,7 +61,7 @@ accuracy)
     fl=$(attr "$W/f1.h5" valid_loss); il=$(attr "$W/i1.h5" valid_loss)
     echo "one epoch: valid loss from scratch $fl, from --init a.h5 $il"
     check "--init starts from the trained features ($il < $fl / 4)" "$PY" -c "import sys; sys.exit(0 if $il < $fl / 4 else 1)"
-    KERAS=${ARTISTNET_SHARED:-$SRC/../shared}/data/authors-model/model_siamese_10000.h5
+    KERAS=${ARTISTNET_AUTHORS_MODEL:-$SRC/data/authors-model/model_siamese_10000.h5}
     if [ -f "$KERAS" ]; then
         "$A" import-keras --weights "$KERAS" --out "$W/k.h5" > /dev/null
         run 1 "$A" train "${COMMON[@]}" --out "$W/ik.h5" --epochs 1 --init "$W/k.h5"
