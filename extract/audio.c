@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <sndfile.h>
 #include <soxr.h>
 #include <stdint.h>
@@ -20,6 +21,11 @@
 #include <sys/stat.h>
 
 #define EXTRACT_AUDIO_BLOCK 65536
+
+/* sf_open's failure reason (sf_strerror(NULL)) is one global of libsndfile, which any other
+ * thread's sf_open overwrites ("No Error."): opens are serialized so that the message of a failed
+ * open, which is data (/errors), does not depend on the prefetch threads. Reads run in parallel. */
+static pthread_mutex_t sf_open_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* grow *buf to hold at least need floats */
 static int reserve(float **buf, size_t *cap, size_t need)
@@ -128,10 +134,11 @@ int extract_audio_load_timed(const char *path, int sr_out, float **out, size_t *
 
     SF_INFO info;
     memset(&info, 0, sizeof info);
+    pthread_mutex_lock(&sf_open_lock);
     SNDFILE *sf = sf_open(path, SFM_READ, &info);
-    if (!sf)
-        return util_fail(err, errlen, UTIL_ETRACK, "%s: not a readable audio file (libsndfile: %s)", path,
-                         sf_strerror(NULL));
+    if (!sf) util_fail(err, errlen, UTIL_ETRACK, "%s: not a readable audio file (libsndfile: %s)", path, sf_strerror(NULL));
+    pthread_mutex_unlock(&sf_open_lock);
+    if (!sf) return UTIL_ETRACK;
     int rc = UTIL_OK;
     float *buf = NULL, *mono = NULL;
     size_t cap = 0, len = 0;
