@@ -1,5 +1,6 @@
 /* bench_store.c - parallel HDF5 row writes (mpi/store.h, the /mel access pattern: rows of
- * (10, 128, 129) float32 = 660 KB handed out in chunks to ranks, written collectively per round)
+ * (10, 128, 129) float32 = 660 KB handed out in chunks of 4 to ranks; written by each rank 4 at a
+ * time as made (independent I/O, the mel job), or collectively per round)
  * against a plain sequential fwrite of the same bytes from one process, in the same run.
  *   mpirun -n P bench_store [DIR] [ROWS] [ROUND]
  * Prints MB/s of each and the ratio; timings include closing the file. Two settings: no fsync
@@ -16,7 +17,8 @@
 
 #define ROW (10 * 128 * 129)
 
-static double hdf5_write(MPI_Comm comm, const char *path, size_t rows, size_t round, mpi_store_io io, long chunk, int sync)
+static double hdf5_write(MPI_Comm comm, const char *path, size_t rows, size_t round, mpi_store_io io, long chunk,
+                         int local, int sync)
 {
     int rank = mpi_util_rank(comm), size = mpi_util_size(comm);
     char err[UTIL_ERRLEN];
@@ -33,13 +35,23 @@ static double hdf5_write(MPI_Comm comm, const char *path, size_t rows, size_t ro
         fprintf(stderr, "%s\n", err);
         MPI_Abort(comm, 1);
     }
+    if (local && mpi_store_local_open(s, "mel", err, sizeof err)) {
+        fprintf(stderr, "%s\n", err);
+        MPI_Abort(comm, 1);
+    }
     double t1 = MPI_Wtime();
     for (size_t r0 = 0; r0 < rows; r0 += round) {
         size_t r1 = r0 + round < rows ? r0 + round : rows, n = 0;
         /* chunks of 4 rows dealt round-robin, as the queue hands them out */
         for (size_t r = r0; r < r1; r++)
             if (((r - r0) / 4) % (size_t)size == (size_t)rank) mine[n++] = r;
-        if (mpi_store_rows_write(s, "mel", MPI_STORE_F32, mine, n, buf, err, sizeof err)) {
+        int rc = UTIL_OK;
+        if (local) /* each chunk of 4 rows on its own, independently */
+            for (size_t i = 0; !rc && i < n; i += 4)
+                rc = mpi_store_rows_write_local(s, "mel", MPI_STORE_F32, mine + i, n - i < 4 ? n - i : 4, buf, err, sizeof err);
+        else
+            rc = mpi_store_rows_write(s, "mel", MPI_STORE_F32, mine, n, buf, err, sizeof err);
+        if (rc) {
             fprintf(stderr, "%s\n", err);
             MPI_Abort(comm, 1);
         }
@@ -88,33 +100,36 @@ int main(int argc, char **argv)
     snprintf(h5, sizeof h5, "%s/bench_store.h5", dir);
     snprintf(raw, sizeof raw, "%s/bench_store.raw", dir);
     double mb = (double)rows * ROW * 4 / 1e6;
-    struct { const char *name; mpi_store_io io; long chunk; } modes[] = {
-        {"contiguous, collective call + independent MPI-IO (mel job)", MPI_STORE_IO_INDEPENDENT_IO, -1},
-        {"contiguous, collective MPI-IO (two-phase)", MPI_STORE_IO_COLLECTIVE, -1},
-        {"chunk = 1 row, collective call + independent MPI-IO", MPI_STORE_IO_INDEPENDENT_IO, 1},
+    struct { const char *name; mpi_store_io io; long chunk; int local; } modes[] = {
+        {"contiguous, independent writes of 4 rows (mel job)", MPI_STORE_IO_INDEPENDENT_IO, -1, 1},
+        {"contiguous, collective call + independent MPI-IO", MPI_STORE_IO_INDEPENDENT_IO, -1, 0},
+        {"contiguous, collective MPI-IO (two-phase)", MPI_STORE_IO_COLLECTIVE, -1, 0},
+        {"chunk = 1 row, collective call + independent MPI-IO", MPI_STORE_IO_INDEPENDENT_IO, 1, 0},
     };
+    enum { NM = sizeof modes / sizeof modes[0] };
     /* best of 3 for each, interleaved so background load hits all alike; without and with a sync
      * per round (the mel job flushes after every round so a killed job loses nothing written) */
     for (int sync = 0; sync < 2; sync++) {
-        double best_raw = 1e30, best[3] = {1e30, 1e30, 1e30};
+        double best_raw = 1e30, best[NM];
+        for (int m = 0; m < NM; m++) best[m] = 1e30;
         for (int rep = 0; rep < 3; rep++) {
             double t = 0;
             if (rank == 0) t = raw_write(raw, rows, round, sync);
             MPI_Bcast(&t, 1, MPI_DOUBLE, 0, comm);
             if (t < best_raw) best_raw = t;
             if (rank == 0) unlink(raw);
-            for (int m = 0; m < 3; m++) {
-                if (m == 2 && (sync || rep)) continue; /* the slow chunked layout: once */
-                t = hdf5_write(comm, h5, rows, round, modes[m].io, modes[m].chunk, sync);
+            for (int m = 0; m < NM; m++) {
+                if (m == NM - 1 && (sync || rep)) continue; /* the slow chunked layout: once */
+                t = hdf5_write(comm, h5, rows, round, modes[m].io, modes[m].chunk, modes[m].local, sync);
                 if (t < best[m]) best[m] = t;
                 if (rank == 0) unlink(h5);
             }
         }
         if (rank == 0) {
-            printf("bench_store: %zu rows x 660 KB = %.0f MB, %d ranks, %zu rows per collective write, best of 3, %s\n",
+            printf("bench_store: %zu rows x 660 KB = %.0f MB, %d ranks, %zu rows per round, best of 3, %s\n",
                    rows, mb, mpi_util_size(comm), round, sync ? "fsync after every round (as the mel job)" : "no fsync (page cache)");
             printf("  plain fwrite, 1 process:            %8.0f MB/s\n", mb / best_raw);
-            for (int m = 0; m < 3; m++)
+            for (int m = 0; m < NM; m++)
                 if (best[m] < 1e29)
                     printf("  HDF5 %-58s %8.0f MB/s  = %.0f%% of fwrite\n", modes[m].name, mb / best[m], 100.0 * best_raw / best[m]);
         }

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # mel_mpi.sh - `artistnet mel` on the same list of 30-s clips at 1 and 2 ranks; prints both rates
 # and the speed-up (target >= 1.85x on 2 ranks), and the job's time per stage for the best run of
-# each. Times are the job's own (its summary line: list load to the end of the last write), best of
-# REPS runs each, interleaved. The list has TRACKS distinct clips, each listed REPEAT times under
-# another id, so a run lasts several seconds (a short run measures start-up, not throughput)
-# without gigabytes of audio. Both runs use --prefetch 0: one core per rank (2 ranks on 2 cores
+# each. Times are the job's own (its summary line: list load to the end of the last write). Each of
+# REPS rounds runs 1, 2, 2, 1 ranks (ABBA: a steady drift of the machine's speed during a round
+# cancels out of its ratio); printed: each round's ratio, their median, and best of each side.
+# The list has TRACKS distinct clips, each listed REPEAT times under another id, so a run lasts
+# several seconds (a short run measures start-up, not throughput) without gigabytes of audio. Both runs use --prefetch 0: one core per rank (2 ranks on 2 cores
 # have no spare core; with one it would measure the thread, not the ranks).
 # Env: TRACKS (default 96), REPEAT (5), REPS (3). Noisy on a shared machine: load average printed.
 set -euo pipefail
@@ -28,21 +29,25 @@ run() { # np -> seconds; the job's report in $T/log.$np.$2. A fresh output file 
 echo "bench_mel_mpi: $ROWS rows ($TRACKS clips of 30 s x $REPEAT); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 run 1 warm >/dev/null # warm the page cache
 b1=1e9; b2=1e9; r1=; r2=; : > "$T/runs"
+best() { # np run seconds: keep the best run of each side
+  if [ "$1" = 1 ] && awk -v a="$3" -v b="$b1" 'BEGIN { exit !(a < b) }'; then b1=$3; r1=$2; fi
+  if [ "$1" = 2 ] && awk -v a="$3" -v b="$b2" 'BEGIN { exit !(a < b) }'; then b2=$3; r2=$2; fi
+}
 for r in $(seq "$REPS"); do
-  t1=$(run 1 "$r"); t2=$(run 2 "$r")
+  t1a=$(run 1 "${r}a"); t2a=$(run 2 "${r}a"); t2b=$(run 2 "${r}b"); t1b=$(run 1 "${r}b")
+  best 1 "${r}a" "$t1a"; best 2 "${r}a" "$t2a"; best 2 "${r}b" "$t2b"; best 1 "${r}b" "$t1b"
+  t1=$(awk -v a="$t1a" -v b="$t1b" 'BEGIN { print a + b }'); t2=$(awk -v a="$t2a" -v b="$t2b" 'BEGIN { print a + b }')
   echo "$t1 $t2" >> "$T/runs"
-  echo "  run $r: 1 rank $t1 s, 2 ranks $t2 s ($(awk -v a="$t1" -v b="$t2" 'BEGIN { printf "%.2fx", a / b }'))"
-  if awk -v a="$t1" -v b="$b1" 'BEGIN { exit !(a < b) }'; then b1=$t1; r1=$r; fi
-  if awk -v a="$t2" -v b="$b2" 'BEGIN { exit !(a < b) }'; then b2=$t2; r2=$r; fi
+  echo "  round $r: 1 rank $t1a + $t1b s, 2 ranks $t2a + $t2b s ($(awk -v a="$t1" -v b="$t2" 'BEGIN { printf "%.2fx", a / b }'))"
 done
 awk -v n="$ROWS" -v a="$b1" -v b="$b2" 'BEGIN{
   printf "bench_mel_mpi: %d rows of 30 s, best of runs\n  1 rank:  %.2f s, %.1f tracks/s, %.0fx realtime\n  2 ranks: %.2f s, %.1f tracks/s, %.0fx realtime\n  speed-up 2 ranks vs 1, best of each: %.2fx\n",
     n, a, n/a, 30*n/a, b, n/b, 30*n/b, a/b }'
-# The speed-up of each run (its 1-rank and 2-rank jobs back to back) and their median: this VM's
-# speed drifts between minutes (a lone 1-rank job took 1.6-2.5 s on the same list), so the best
-# of each side can pair a lucky 1-rank minute with an ordinary 2-rank one. Both are printed.
+# The speed-up of each round (its 1-, 2-, 2-, 1-rank jobs back to back) and their median: this VM's
+# speed drifts between minutes (a lone 1-rank job took 3.0-4.7 s on the same list within a
+# minute), so the best of each side can pair a lucky 1-rank minute with an ordinary 2-rank one.
 awk '{ s[NR] = $1 / $2 } END { for (i = 2; i <= NR; i++) for (j = i; j > 1 && s[j - 1] > s[j]; j--) { t = s[j]; s[j] = s[j - 1]; s[j - 1] = t }
-  printf "  speed-up, median of the runs: %.2fx (runs %.2f-%.2f; target >= 1.85x)\n", NR % 2 ? s[(NR + 1) / 2] : (s[NR / 2] + s[NR / 2 + 1]) / 2, s[1], s[NR] }' "$T/runs"
+  printf "  speed-up, median of the rounds: %.2fx (rounds %.2f-%.2f; target >= 1.85x)\n", NR % 2 ? s[(NR + 1) / 2] : (s[NR / 2] + s[NR / 2 + 1]) / 2, s[1], s[NR] }' "$T/runs"
 echo "bench_mel_mpi: time per stage, best 1-rank run:"; grep -A 20 'time per stage' "$T/log.1.$r1" | tail -n +2
 echo "bench_mel_mpi: time per stage, best 2-rank run:"; grep -A 20 'time per stage' "$T/log.2.$r2" | tail -n +2
 echo "bench_mel_mpi: load average after $(cut -d' ' -f1-3 /proc/loadavg)"

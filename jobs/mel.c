@@ -1,11 +1,17 @@
 /* mel.c - `artistnet mel`: log-mel segments of every track of a list -> mels.h5, sharded over ranks.
  *
  * Rank 0 hands out chunks of list rows on request (mpi/queue.h) and works too; every rank decodes
- * and computes log-mel segments (extract/extract.h) into row buffers; after each round of tracks
- * all ranks write their rows collectively (mpi/store.h): /mel, /n_segments, /errors, then /status
- * last. /status is created filled with -1 (pending), so it is also the per-row completion record:
- * --resume reopens the file and processes only rows still at -1. Output rows are list rows, so the
- * file does not depend on the number of ranks or on timing.
+ * and computes log-mel segments (extract/extract.h). A rank writes its /mel rows itself as it makes
+ * them, 4 at a time, with independent I/O (mpi/store.h); after each round of tracks all ranks
+ * write /n_segments, /errors and then /status of their rows collectively. /status is created
+ * filled with -1 (pending), so it is also the per-row completion record: --resume reopens the file
+ * and processes only rows still at -1 (a row's /mel is written before its /status). Output rows are
+ * list rows, so the file does not depend on the number of ranks or on timing.
+ *
+ * Why /mel is not written collectively at the round's end, as it first was: all ranks then
+ * wrote their 40 MB at the same moment, and a local file system takes one writer of a file at a
+ * time (the inode lock), so one rank waited for the other: write rows took 0.46 rank-s on 960 rows
+ * at 2 ranks vs 0.28 at 1 rank. Written as made, the writes of the ranks rarely meet: 0.28-0.31.
  *
  * Flushing: the file's metadata is complete and flushed once all datasets exist (space allocated
  * at creation); a round's row writes change raw data only. Rows written reach the kernel's page
@@ -43,6 +49,7 @@
 #include <sys/stat.h>
 
 #define MEL_ERR_WIDTH 256 /* bytes per /errors entry; longer messages are cut at a UTF-8 boundary */
+#define MEL_WRITE_ROWS 4 /* /mel rows per independent write */
 #define MEL_PENDING (-1)
 #define MEL_FAILED 1
 
@@ -64,8 +71,9 @@ typedef struct {
     extract_prefetch *pf;
     mpi_store *s;
     extract_mel *m;
-    /* this round's rows on this rank */
-    size_t cap, n;
+    /* this round's rows on this rank: rows[0, n); /mel written for rows[0, n_written); the last
+     * mel_n rows' segments wait in mel (at most MEL_WRITE_ROWS) */
+    size_t cap, n, n_written, mel_n;
     size_t *rows;
     float *mel;
     int *nseg;
@@ -177,9 +185,7 @@ static int buffers_grow(mel_job *j)
     size_t *r = realloc(j->rows, nc * sizeof *r);
     if (!r) return -1;
     j->rows = r;
-    float *m = realloc(j->mel, nc * (size_t)j->K * EXTRACT_SEG_SIZE * sizeof *m);
-    if (!m) return -1;
-    j->mel = m;
+    if (!j->mel && !(j->mel = malloc(MEL_WRITE_ROWS * (size_t)j->K * EXTRACT_SEG_SIZE * sizeof *j->mel))) return -1;
     int *ns = realloc(j->nseg, nc * sizeof *ns);
     if (!ns) return -1;
     j->nseg = ns;
@@ -194,12 +200,30 @@ static int buffers_grow(mel_job *j)
     return 0;
 }
 
-/* one track into slot j->n */
+/* This rank's /mel rows waiting in j->mel to the file, independently (mpi/store.h): a rank writes
+ * its rows as it makes them, MEL_WRITE_ROWS at a time, not all ranks at once at the round's end. */
+static int mel_rows_write(mel_job *j, char *err, size_t errlen)
+{
+    if (!j->mel_n) return UTIL_OK;
+    double t = util_now();
+    int rc = mpi_store_rows_write_local(j->s, "mel", MPI_STORE_F32, j->rows + j->n - j->mel_n, j->mel_n, j->mel, err, errlen);
+    j->t[MEL_ST_WRITE] += util_now() - t;
+    if (rc) return rc;
+    j->mel_n = 0;
+    j->n_written = j->n;
+    return UTIL_OK;
+}
+
+/* one track into slot j->n (its segments: slot j->mel_n of j->mel) */
 static int process_track(mel_job *j, size_t row, double *seconds, char *err, size_t errlen)
 {
+    if (j->mel_n == MEL_WRITE_ROWS) {
+        int rc = mel_rows_write(j, err, errlen);
+        if (rc) return rc;
+    }
     if (j->n == j->cap && buffers_grow(j)) return util_fail(err, errlen, UTIL_EFAIL, "mel: out of memory for row buffers");
     size_t i = j->n++;
-    float *segs = j->mel + i * (size_t)j->K * EXTRACT_SEG_SIZE;
+    float *segs = j->mel + j->mel_n++ * (size_t)j->K * EXTRACT_SEG_SIZE;
     memset(segs, 0, (size_t)j->K * EXTRACT_SEG_SIZE * sizeof *segs);
     if (!j->errs[i] && !(j->errs[i] = malloc(UTIL_ERRLEN))) return util_fail(err, errlen, UTIL_EFAIL, "mel: out of memory");
     j->errs[i][0] = 0;
@@ -229,17 +253,17 @@ static int process_track(mel_job *j, size_t row, double *seconds, char *err, siz
     return UTIL_OK;
 }
 
-/* Tracks per round, all ranks: --round, or 64 per rank (a collective write and an end-of-round wait
- * for the slowest rank every 64 tracks per rank, not every 32) while a rank's rows of the round
- * (held in memory until the write) stay within 64 MB, at least 4 per rank. Chunks (--chunk) hold
- * at most 4 tracks: a worker keeps one request in flight, so when a round runs out it may hold two
- * chunks that the others wait for (with 16: end-of-round + queue wait 0.13-0.16 s on 960 rows and 2
- * ranks, 0.07 s with 4; a request costs microseconds, a track ~5 ms). */
+/* Tracks per round, all ranks: --round, or 256 per rank. A round ends with a wait for the slowest
+ * rank and a collective write of the small per-row datasets, /status last; /mel rows are in the file
+ * by then (mel_rows_write), so a round holds only a few rows in memory. A killed job redoes at most
+ * its last round (on 960 rows and 2 ranks, end-of-round + queue wait 0.15 rank-s at 64 per rank,
+ * 0.055 at 256). Chunks (--chunk) hold at most 4 tracks: a worker keeps one request in flight, so
+ * when a round runs out it may hold two chunks that the others wait for (with 16: end-of-round +
+ * queue wait 0.13-0.16 s on 960 rows and 2 ranks at 64 per rank, 0.07 s with 4; a request costs
+ * microseconds, a track ~5 ms). */
 static size_t mel_round(const mel_job *j, int size)
 {
-    if (j->round > 0) return (size_t)j->round;
-    const size_t row = (size_t)j->K * EXTRACT_SEG_SIZE * sizeof(float), cap = ((size_t)64 << 20) / row;
-    return (size_t)size * (cap > 64 ? 64 : cap < 4 ? 4 : cap);
+    return j->round > 0 ? (size_t)j->round : (size_t)size * 256;
 }
 
 /* This rank's next row of the round from the queue (1, 0 at the end of the round, or an error code),
@@ -256,15 +280,20 @@ static int track_claim(mel_job *j, mpi_queue *q, size_t *row, char *err, size_t 
     return got;
 }
 
-/* collective: this round's rows to the file, /status last, then flush */
-static int write_round(mel_job *j, char *err, size_t errlen)
+/* Collective: the rest of this round's /mel rows (independent), then /n_segments, /errors and
+ * /status last of the rows whose /mel is in the file (all of them unless a write failed), flush. */
+static int write_round(mel_job *j, MPI_Comm comm, char *err, size_t errlen)
 {
     mpi_store *s = j->s;
+    char e2[UTIL_ERRLEN];
+    int lrc = mel_rows_write(j, e2, sizeof e2);
     double t = util_now();
-    int rc = mpi_store_rows_write(s, "mel", MPI_STORE_F32, j->rows, j->n, j->mel, err, errlen);
-    if (!rc) rc = mpi_store_rows_write(s, "n_segments", MPI_STORE_I32, j->rows, j->n, j->nseg, err, errlen);
-    if (!rc) rc = mpi_store_strings_rows_write(s, "errors", j->rows, j->n, (const char *const *)j->errs, err, errlen);
-    if (!rc) rc = mpi_store_rows_write(s, "status", MPI_STORE_I8, j->rows, j->n, j->status, err, errlen);
+    const size_t n = j->n_written;
+    int rc = mpi_store_rows_write(s, "n_segments", MPI_STORE_I32, j->rows, n, j->nseg, err, errlen);
+    if (!rc) rc = mpi_store_strings_rows_write(s, "errors", j->rows, n, (const char *const *)j->errs, err, errlen);
+    if (!rc) rc = mpi_store_rows_write(s, "status", MPI_STORE_I8, j->rows, n, j->status, err, errlen);
+    if (!rc && lrc) rc = util_fail(err, errlen, lrc, "%s", e2);
+    rc = mpi_util_agree(comm, rc, err, errlen);
     double t2 = util_now();
     j->t[MEL_ST_WRITE] += t2 - t;
     if (!rc && (j->sync_every <= 0 || t2 - j->last_sync >= j->sync_every)) {
@@ -272,7 +301,7 @@ static int write_round(mel_job *j, char *err, size_t errlen)
         j->last_sync = util_now();
     }
     j->t[MEL_ST_FLUSH] += util_now() - t2;
-    j->n = 0;
+    j->n = j->n_written = j->mel_n = 0;
     return rc;
 }
 
@@ -348,7 +377,7 @@ int job_mel_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errlen)
         {"out", UTIL_OPT_STRING, &j.out_path, "", "output mels.h5 (replaced unless --resume)", 0, 0, 1},
         {"segments", UTIL_OPT_INT, &j.K, "10", "segments of 129 frames per track (K)", 1, 1000, 0},
         {"resume", UTIL_OPT_FLAG, &j.resume, NULL, "continue an interrupted run: only rows not done yet (/status -1)", 0, 0, 0},
-        {"round", UTIL_OPT_INT, &j.round, "0", "tracks per collective write, all ranks (0: 64 per rank, fewer when a rank's rows would pass 64 MB)", 0, 1000000, 0},
+        {"round", UTIL_OPT_INT, &j.round, "0", "tracks per round (/status written, rows done), all ranks (0: 256 per rank)", 0, 1000000, 0},
         {"chunk", UTIL_OPT_INT, &j.chunk, "4", "largest chunk of tracks a worker gets at once", 1, 100000, 0},
         {"sync-every", UTIL_OPT_DOUBLE, &j.sync_every, "30",
          "seconds between flushes to the disk (H5Fflush + fsync) after a round; 0: every round", 0, 1e6, 0},
@@ -374,6 +403,7 @@ int job_mel_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errlen)
     if (j.resume && !exists) j.resume = 0; /* nothing to resume: start afresh */
     rc = j.resume ? out_reopen(&j, comm, argc, argv, err, errlen) : out_create(&j, comm, argc, argv, err, errlen);
     rc = mpi_util_agree(comm, rc, err, errlen);
+    if (!rc) rc = mpi_store_local_open(j.s, "mel", err, errlen); /* collective */
     if (!rc) rc = mel_plan(&j, comm, err, errlen);
     if (!rc) rc = mpi_util_agree(comm, mpi_store_flush(j.s, err, errlen), err, errlen);
     j.last_sync = util_now();
@@ -445,7 +475,7 @@ int job_mel_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errlen)
         rc = mpi_util_agree(comm, rc, err, errlen);
         j.t[MEL_ST_BARRIER] += util_now() - tb;
         /* a failed rank still takes part in the collective write (with its rows so far) */
-        int wrc = write_round(&j, err, errlen);
+        int wrc = write_round(&j, comm, err, errlen);
         rc = mpi_util_agree(comm, rc ? rc : wrc, err, errlen);
     }
     double audio = 0;

@@ -20,6 +20,8 @@ struct mpi_store {
     mpi_store_io io;
     unsigned long long promised; /* bytes of datasets created without fill (sparse until written) */
     int created, half_made;      /* made by mpi_store_create; a dataset of it could not be created */
+    hid_t local_d;               /* dataset kept open for independent row writes (-1: none) */
+    char *local_name;
 };
 
 /* innermost HDF5 error description (the most specific one) */
@@ -134,6 +136,7 @@ static int store_open(MPI_Comm comm, const char *path, int create, int writable,
     s->comm = comm;
     s->rank = mpi_util_rank(comm);
     s->io = MPI_STORE_IO_INDEPENDENT_IO;
+    s->local_d = -1;
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     MPI_Info info = MPI_INFO_NULL;
     H5Pset_fapl_mpio(fapl, comm, info);
@@ -176,7 +179,9 @@ int mpi_store_close(mpi_store *s, char *err, size_t errlen)
 {
     if (!s) return UTIL_OK;
     int rc = UTIL_OK;
-    if (s->file >= 0 && H5Fclose(s->file) < 0) rc = h5fail(s, NULL, "H5Fclose", err, errlen);
+    if (s->local_d >= 0 && H5Dclose(s->local_d) < 0) rc = h5fail(s, s->local_name, "H5Dclose", err, errlen);
+    free(s->local_name);
+    if (s->file >= 0 && H5Fclose(s->file) < 0 && !rc) rc = h5fail(s, NULL, "H5Fclose", err, errlen);
     /* a new file without all its datasets (no space for them) is no output: remove it, so that a
      * --resume after freeing space starts afresh instead of refusing a file it cannot read */
     if (s->created && s->half_made && s->rank == 0) remove(s->path);
@@ -292,12 +297,20 @@ static int cmp_row_pos(const void *a, const void *b)
     return x->row < y->row ? -1 : x->row > y->row;
 }
 
+/* dataset names with or without the leading '/' */
+static int same_name(const char *a, const char *b)
+{
+    return !strcmp(a + (a[0] == '/'), b + (b[0] == '/'));
+}
+
 /* Common path of row reads and writes. When rows are not increasing, a sorted copy of rows and a
  * permuted copy of the buffer are used (HDF5 maps memory to the file selection in file order). */
 static int rows_io(mpi_store *s, const char *name, hid_t mtype, size_t esize, const size_t *rows, size_t n,
                    void *buf, int write, int collective, char *err, size_t errlen)
 {
-    hid_t d = H5Dopen2(s->file, name, H5P_DEFAULT);
+    /* the dataset kept open by mpi_store_local_open, or opened (and closed) here */
+    const int kept = s->local_d >= 0 && same_name(name, s->local_name);
+    hid_t d = kept ? s->local_d : H5Dopen2(s->file, name, H5P_DEFAULT);
     if (d < 0) {
         if (!mpi_store_exists(s, name))
             return util_fail(err, errlen, UTIL_EINPUT, "%s: no dataset %s", s->path, name);
@@ -382,7 +395,7 @@ done:
     free(srows);
     free(sbuf);
     H5Sclose(fsp);
-    H5Dclose(d);
+    if (!kept) H5Dclose(d);
     return rc;
 }
 
@@ -390,6 +403,31 @@ int mpi_store_rows_write(mpi_store *s, const char *name, mpi_store_type t, const
                          const void *buf, char *err, size_t errlen)
 {
     return rows_io(s, name, mem_type(t), type_size(t), rows, n, (void *)buf, 1, 1, err, errlen);
+}
+
+int mpi_store_local_open(mpi_store *s, const char *name, char *err, size_t errlen)
+{
+    if (s->local_d >= 0) {
+        H5Dclose(s->local_d);
+        free(s->local_name);
+        s->local_d = -1;
+        s->local_name = NULL;
+    }
+    int rc = UTIL_OK;
+    if (!(s->local_name = util_strdup(name))) rc = util_fail(err, errlen, UTIL_EFAIL, "%s: out of memory", s->path);
+    else if ((s->local_d = H5Dopen2(s->file, name, H5P_DEFAULT)) < 0)
+        rc = mpi_store_exists(s, name) ? h5fail(s, name, "H5Dopen", err, errlen)
+                                       : util_fail(err, errlen, UTIL_EINPUT, "%s: no dataset %s", s->path, name);
+    return mpi_util_agree(s->comm, rc, err, errlen);
+}
+
+int mpi_store_rows_write_local(mpi_store *s, const char *name, mpi_store_type t, const size_t *rows, size_t n,
+                               const void *buf, char *err, size_t errlen)
+{
+    if (!n) return UTIL_OK;
+    if (s->local_d < 0 || !same_name(name, s->local_name))
+        return util_fail(err, errlen, UTIL_EFAIL, "%s: %s: independent row writes need mpi_store_local_open first", s->path, name);
+    return rows_io(s, name, mem_type(t), type_size(t), rows, n, (void *)buf, 1, 0, err, errlen);
 }
 
 int mpi_store_rows_read(mpi_store *s, const char *name, mpi_store_type t, const size_t *rows, size_t n,

@@ -60,6 +60,14 @@ int mpi_store_dataset_dims(mpi_store *s, const char *name, int *rank, size_t *di
  * buf holding them in that order, each row prod(dims[1..]) elements of type t. n may be 0. */
 int mpi_store_rows_write(mpi_store *s, const char *name, mpi_store_type t, const size_t *rows, size_t n,
                          const void *buf, char *err, size_t errlen);
+/* Independent row writes (this rank only, at any time, no other rank takes part): raw data into
+ * space allocated at creation, no metadata change, as parallel HDF5 allows. The dataset is opened
+ * once for them, collectively, by mpi_store_local_open (it stays open until mpi_store_close, which
+ * closes it on every rank: H5Dclose is collective); one dataset at a time. Each run of consecutive
+ * rows is one write. */
+int mpi_store_local_open(mpi_store *s, const char *name, char *err, size_t errlen);
+int mpi_store_rows_write_local(mpi_store *s, const char *name, mpi_store_type t, const size_t *rows, size_t n,
+                               const void *buf, char *err, size_t errlen);
 /* Reads rows into buf. collective 1: every rank calls (n may be 0); 0: independent. */
 int mpi_store_rows_read(mpi_store *s, const char *name, mpi_store_type t, const size_t *rows, size_t n,
                         void *buf, int collective, char *err, size_t errlen);
