@@ -118,6 +118,24 @@ static void test_store(MPI_Comm comm, const char *dir)
     CHECK(mpi_store_attr_write_int(s, NULL, "ranks", size, err, sizeof err) == 0);
     CHECK(mpi_store_attr_write_double(s, "/x", "fmax", 11025.5, err, sizeof err) == 0);
     CHECK(mpi_store_attr_write_int(s, NULL, "ranks", size + 1, err, sizeof err) == 0); /* replaces */
+    /* independent row writes: /y rows r with r % size == rank; rank 0 one row per call (the
+     * dataset kept open by mpi_store_local_open), the others all at once in reverse order */
+    CHECK_MSG(mpi_store_dataset_create(s, "/y", MPI_STORE_F32, 3, dims, -1, NULL, err, sizeof err) == 0, "%s", err);
+    for (size_t i = 0; i < n; i++)
+        for (int j = 0; j < A * B; j++) buf[i * A * B + (size_t)j] = (float)(rows[i] * 1000 + (size_t)j);
+    CHECK(mpi_store_rows_write_local(s, "/y", MPI_STORE_F32, rows, n ? 1 : 0, buf, err, sizeof err) == (n ? UTIL_EFAIL : 0));
+    if (n) CHECK_MSG(strstr(err, "store.h5: /y: independent row writes need mpi_store_local_open first"), "%s", err);
+    CHECK_MSG(mpi_store_local_open(s, "y", err, sizeof err) == 0, "%s", err);
+    if (rank == 0) {
+        for (size_t i = 0; i < n; i++)
+            CHECK_MSG(mpi_store_rows_write_local(s, "/y", MPI_STORE_F32, &rows[i], 1, buf + i * A * B, err, sizeof err) == 0, "%s", err);
+        CHECK(mpi_store_rows_write_local(s, "/x", MPI_STORE_F32, rows, 1, buf, err, sizeof err) == UTIL_EFAIL);
+        size_t out = N;
+        CHECK(mpi_store_rows_write_local(s, "y", MPI_STORE_F32, &out, 1, buf, err, sizeof err) == UTIL_EFAIL);
+        CHECK_MSG(strstr(err, "row 7 out of range (7 rows)"), "%s", err);
+    } else {
+        CHECK_MSG(mpi_store_rows_write_local(s, "y", MPI_STORE_F32, rows, n, buf, err, sizeof err) == 0, "%s", err);
+    }
     CHECK(mpi_store_flush(s, err, sizeof err) == 0);
     /* missing dataset, out-of-range row */
     CHECK(mpi_store_rows_write(s, "/nope", MPI_STORE_F32, rows, 0, buf, err, sizeof err) == UTIL_EINPUT);
@@ -135,6 +153,10 @@ static void test_store(MPI_Comm comm, const char *dir)
     for (int r = 0; r < N; r++)
         for (int j = 0; j < A * B; j++) bad += all[r * A * B + j] != (float)(r * 100 + j);
     CHECK_MSG(bad == 0, "%d wrong values in /x", bad);
+    CHECK(mpi_store_read_all(s, "/y", MPI_STORE_F32, all, err, sizeof err) == 0);
+    for (int r = 0; r < N; r++)
+        for (int j = 0; j < A * B; j++) bad += all[r * A * B + j] != (float)(r * 1000 + j);
+    CHECK_MSG(bad == 0, "%d wrong values in /y (independent writes)", bad);
     size_t want[3] = {5, 0, 6};
     float three[3 * A * B];
     /* collective (the last rank reads nothing), then independent on rank 0 alone */
