@@ -276,7 +276,7 @@ static double *mx_project(const float *x, long n, int d, const reduce_lda_model 
 static int mx_extract(int argc, char **argv, MPI_Comm comm, char *err, size_t errlen)
 {
     const char *dir = NULL, *list = NULL, *model = NULL, *lda = NULL;
-    int baseline = 0, K = 10, batch = 64, quiet = 0;
+    int baseline = 0, K = 10, batch = 64, quiet = 0, resume = 0, round = 0;
     util_opt opts[] = {
         {"scratch", UTIL_OPT_STRING, &dir, "", "MIREX scratch folder (created if missing)", 0, -1, 1},
         {"list", UTIL_OPT_STRING, &list, "", "feature extraction list: one audio path per line", 0, -1, 1},
@@ -285,6 +285,9 @@ static int mx_extract(int argc, char **argv, MPI_Comm comm, char *err, size_t er
         {"lda", UTIL_OPT_STRING, &lda, "", "lda.h5 to apply before the SVM (copied into the scratch folder)", 0, -1, 0},
         {"segments", UTIL_OPT_INT, &K, "10", "at most K 129-frame segments per clip", 1, 1000, 0},
         {"batch", UTIL_OPT_INT, &batch, "64", "segments per forward pass", 1, 1 << 20, 0},
+        {"round", UTIL_OPT_INT, &round, "0", "groups of tracks per round, all ranks (0: extract's default)", 0, 1 << 20, 0},
+        {"resume", UTIL_OPT_FLAG, &resume, "",
+         "continue an interrupted extraction of the same list (same model and options); a finished one is kept", 0, -1, 0},
         {"quiet", UTIL_OPT_FLAG, &quiet, "", "no progress lines and no summary", 0, -1, 0},
         {NULL, 0, NULL, NULL, NULL, 0, 0, 0}};
     int rc = util_opts_parse("mirex extract",
@@ -346,9 +349,10 @@ static int mx_extract(int argc, char **argv, MPI_Comm comm, char *err, size_t er
         rc = mpi_util_agree(comm, rc == 0 ? 0 : UTIL_EINPUT, err, errlen);
         if (rc) return rc;
     }
-    char k[16], b[16];
+    char k[16], b[16], rd[16];
     snprintf(k, sizeof k, "%d", K);
     snprintf(b, sizeof b, "%d", batch);
+    snprintf(rd, sizeof rd, "%d", round);
     char *a[16];
     int n = 0;
     a[n++] = "extract";
@@ -356,6 +360,8 @@ static int mx_extract(int argc, char **argv, MPI_Comm comm, char *err, size_t er
     else a[n++] = "--model", a[n++] = (char *)model;
     a[n++] = "--list", a[n++] = dlist, a[n++] = "--out", a[n++] = fpath;
     a[n++] = "--segments", a[n++] = k, a[n++] = "--batch", a[n++] = b;
+    if (round) a[n++] = "--round", a[n++] = rd;
+    if (resume) a[n++] = "--resume";
     if (quiet) a[n++] = "--quiet";
     a[n] = NULL;
     rc = job_extract_main(n, a, comm, err, errlen);

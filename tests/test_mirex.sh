@@ -68,6 +68,23 @@ check "[ $? -eq 0 ]" "1-rank run failed"
 check "cmp -s $T/out.txt $T/out1.txt" "1 rank and 2 ranks predict differently"
 check "cmp -s $S/svm.model $S1/svm.model && cmp -s $S/train_grid.tsv $S1/train_grid.tsv" "1 rank and 2 ranks fit different models"
 
+# 4b. an interrupted extraction resumes: killed (SIGKILL) after its first round of 2 groups, then
+#     extractFeatures.sh ... --resume -> the same predictions and SVM as the uninterrupted 1-rank run
+SR=$T/scratch_resume
+RX="--quiet --round 2"
+ARTISTNET_FAULT_AFTER_ROUNDS=1:9 ARTISTNET_MODEL=$S1/authors.h5 ARTISTNET_RANKS=1 $M/extractFeatures.sh $SR $T/extract.txt $RX >/dev/null 2>&1
+check "[ $? -ne 0 ] && [ ! -e $SR/extract.tsv ] && [ -s $SR/features-*.h5 ]" "the killed extraction: no manifest line, a features file"
+ARTISTNET_MODEL=$S1/authors.h5 ARTISTNET_RANKS=1 $M/extractFeatures.sh $SR $T/extract.txt --round 2 --resume 2>$T/r.err >$T/r.out &&
+  ARTISTNET_RANKS=1 $M/Train.sh $SR $T/train.txt --quiet && ARTISTNET_RANKS=1 $M/Classify.sh $SR $T/test.txt $T/outr.txt --quiet 2>/dev/null
+check "[ $? -eq 0 ]" "resumed extraction, train, classify: $(cat $T/r.err)"
+check "cmp -s $T/out1.txt $T/outr.txt && cmp -s $S1/svm.model $SR/svm.model" "resumed extraction predicts differently from an uninterrupted one"
+check "cat $T/r.out $T/r.err | grep -q 'tracks processed .* (resumed) of 49'" "the second run did not resume: $(cat $T/r.out $T/r.err | grep processed)"
+# --resume on a finished extraction keeps it; on the same list with other options it is refused
+ARTISTNET_MODEL=$S1/authors.h5 ARTISTNET_RANKS=1 $M/extractFeatures.sh $SR $T/extract.txt $RX --resume >/dev/null 2>&1
+check "[ $? -eq 0 ]" "--resume of a finished extraction"
+ARTISTNET_MODEL=$S1/authors.h5 ARTISTNET_RANKS=1 $M/extractFeatures.sh $SR $T/extract.txt $RX --resume --segments 3 >/dev/null 2>$T/e5; rc=$?
+check "[ $rc -eq 2 ] && grep -q 'cannot resume' $T/e5" "--resume with other --segments: exit $rc, $(cat $T/e5)"
+
 # 5. --lda (ARTISTNET_LDA): an LDA fitted on artist labels (features of the corpus' tracks.tsv) is
 #    copied into the scratch folder, applied by train (recorded in svm_model.h5) and classify
 $A extract --model $S/authors.h5 --list $C/tracks.tsv --out $T/f.h5 --quiet && $A lda --features $T/f.h5 --out $T/lda.h5 --label-column artist --quiet
