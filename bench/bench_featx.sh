@@ -15,6 +15,7 @@
 # authors' model when ../shared has it (else a random model of the same shape: same cost). Prints
 # the job's per-stage timers of the best runs. Noisy on a shared 2-core machine: load average printed.
 set -eu
+. "$(dirname "$0")/bench_lib.sh"
 DEC=$1
 A=$2
 CHECK=$3
@@ -61,9 +62,7 @@ for r in $(seq "$REPS"); do
   [ "$(best "$e0" "$y")" = "$y" ] && { e0=$y; b0=$r; }
   [ "$(best "$e2" "$z")" = "$z" ] && { e2=$z; b2=$r; }
 done
-awk -v reps="$REPS" '
-  function med(a, n,   i, j, t) { for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
-                                   return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+awk -v reps="$REPS" "$BENCH_AWK_MEDIAN"'
   function show(name, a, what,   i, s) { s = ""; for (i = 1; i <= NR; i++) s = s sprintf(" %.2f", a[i]); printf "bench_featx: %-34s %.2f  (runs:%s)%s\n", name, med(a, NR), s, what }
   { r1[NR] = $4 / $1; r0[NR] = $5 / $1; rq[NR] = $4 / $3; rq2[NR] = $6 / $3; rr[NR] = $4 / $2; s0[NR] = $6 / $5; s1[NR] = $6 / $4 }
   END {

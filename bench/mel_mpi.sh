@@ -9,6 +9,7 @@
 # have no spare core; with one it would measure the thread, not the ranks).
 # Env: TRACKS (default 96), REPEAT (5), REPS (3). Noisy on a shared machine: load average printed.
 set -euo pipefail
+. "$(dirname "$0")/bench_lib.sh"
 : "${ARTISTNET:?}" "${MPIEXEC:?}"
 TRACKS=${TRACKS:-96}; REPEAT=${REPEAT:-5}; REPS=${REPS:-3}
 T=$(mktemp -d /tmp/an_bench_mel.XXXXXX)
@@ -63,9 +64,8 @@ awk -v n="$ROWS" -v a="$b1" -v b="$b2" 'BEGIN{
 # The speed-up of each round (its 1-, 2-, 2-, 1-rank jobs back to back) and their median: this VM's
 # speed drifts between minutes (a lone 1-rank job took 3.0-4.7 s on the same list within a
 # minute), so the best of each side can pair a lucky 1-rank minute with an ordinary 2-rank one.
-median() { # column of $T/runs: a/b per round -> "median (min-max)"
-  awk -v a="$1" -v b="$2" '{ s[NR] = $a / $b } END { for (i = 2; i <= NR; i++) for (j = i; j > 1 && s[j - 1] > s[j]; j--) { t = s[j]; s[j] = s[j - 1]; s[j - 1] = t }
-    printf "%.2fx (rounds %.2f-%.2f)", NR % 2 ? s[(NR + 1) / 2] : (s[NR / 2] + s[NR / 2 + 1]) / 2, s[1], s[NR] }' "$T/runs"
+median() { # columns a, b of $T/runs: the ratio a/b per round -> "median (rounds min-max)"
+  awk -v a="$1" -v b="$2" "$BENCH_AWK_MEDIAN"'{ s[NR] = $a / $b } END { m = med(s, NR); printf "%.2fx (rounds %.2f-%.2f)", m, s[1], s[NR] }' "$T/runs"
 }
 echo "  speed-up, median of the rounds: $(median 1 2); target >= 1.85x"
 echo "  the machine's ceiling, two half-list jobs at once (no MPI) vs 1 rank: $(median 1 3)"
