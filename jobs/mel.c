@@ -65,7 +65,7 @@ static const char *const mel_stage_names[MEL_ST_TOTAL] = {
 
 typedef struct {
     const char *list_path, *out_path;
-    int K, resume, quiet, round, chunk, prefetch;
+    int K, resume, quiet, round, chunk, prefetch, queue_thread;
     double sync_every, last_sync; /* seconds between H5Fflush (+ fsync) after a round's write */
     shard_list list;
     extract_prefetch *pf;
@@ -383,6 +383,8 @@ int job_mel_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errlen)
          "seconds between flushes to the disk (H5Fflush + fsync) after a round; 0: every round", 0, 1e6, 0},
         {"prefetch", UTIL_OPT_INT, &j.prefetch, "-1",
          "decode+resample up to N tracks ahead in a thread (-1: 1 when this rank has a spare core, else 0)", -1, 4, 0},
+        {"queue-thread", UTIL_OPT_FLAG, &j.queue_thread, NULL,
+         "rank 0 answers the work queue in a thread (MPI_THREAD_MULTIPLE), not between its own tracks", 0, 0, 0},
         {"quiet", UTIL_OPT_FLAG, &j.quiet, NULL, "no progress lines or summary", 0, 0, 0},
         {0}};
     int rc = util_opts_parse("mel", "log-mel segments of a track list -> mels.h5 (mpirun -n N for N ranks)", opts,
@@ -412,6 +414,8 @@ int job_mel_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errlen)
     mpi_queue *q = NULL;
     if (!rc) rc = mpi_util_agree(comm, mpi_queue_make(comm, todo, n_todo, mel_round(&j, size), j.chunk, &q, err, errlen), err, errlen);
     free(todo);
+    if (!rc && mpi_queue_set_thread(q, j.queue_thread))
+        rc = util_fail(err, errlen, UTIL_EUSAGE, "mel: --queue-thread needs MPI_THREAD_MULTIPLE, which this MPI library does not provide");
     const int prefetch = rc ? 0 : extract_prefetch_auto(comm, j.prefetch, 1, NULL); /* one track claimed ahead: one thread */
     if (!rc) rc = mpi_util_agree(comm, extract_prefetch_make(prefetch > 0, prefetch > 0 ? prefetch : 1, &j.pf, err, errlen), err, errlen);
     j.t[MEL_ST_SETUP] = util_now() - t0;

@@ -7,8 +7,10 @@
 #include "mpi/mpi_util.h"
 #include "util/util.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 enum { QUEUE_TAG_REQ = 7101, QUEUE_TAG_REP = 7102 };
 
@@ -21,6 +23,11 @@ struct mpi_queue {
     int in_round;
     int interrupted;         /* agreed: the queue stopped on an interrupt */
     /* rank 0 */
+    int use_thread;          /* answer requests in a thread (mpi_queue_set_thread) */
+    pthread_t server;
+    int server_on, server_rc;
+    char server_err[UTIL_ERRLEN];
+    pthread_mutex_t lock;    /* thread mode: pos, stop, empties, done, units */
     size_t pos;              /* next position to hand out */
     int stop;                /* no more work this round (an interrupt was seen) */
     int empties;             /* "round over" replies sent this round */
@@ -59,6 +66,7 @@ int mpi_queue_make(MPI_Comm comm, const size_t *items, size_t n, size_t round, i
     q->chunk_max = chunk_max > 0 ? (size_t)chunk_max : 16;
     q->req = MPI_REQUEST_NULL;
     q->rep = MPI_REQUEST_NULL;
+    pthread_mutex_init(&q->lock, NULL);
     if (q->rank == 0 && q->size > 1) {
         int rc = MPI_Irecv(q->req_buf, 3, MPI_DOUBLE, MPI_ANY_SOURCE, QUEUE_TAG_REQ, comm, &q->req);
         if (rc != MPI_SUCCESS) {
@@ -70,9 +78,13 @@ int mpi_queue_make(MPI_Comm comm, const size_t *items, size_t n, size_t round, i
     return UTIL_OK;
 }
 
+static int server_join(mpi_queue *q, char *err, size_t errlen);
+static void *server_main(void *arg);
+
 void mpi_queue_free(mpi_queue *q)
 {
     if (!q) return;
+    server_join(q, NULL, 0);
     if (q->req != MPI_REQUEST_NULL) {
         MPI_Cancel(&q->req);
         MPI_Wait(&q->req, MPI_STATUS_IGNORE);
@@ -81,6 +93,7 @@ void mpi_queue_free(mpi_queue *q)
         MPI_Cancel(&q->rep);
         MPI_Wait(&q->rep, MPI_STATUS_IGNORE);
     }
+    pthread_mutex_destroy(&q->lock);
     free(q->items);
     free(q);
 }
@@ -103,12 +116,19 @@ int mpi_queue_round(mpi_queue *q, char *err, size_t errlen)
     q->lo = q->hi = 0;
     q->round_over = 0;
     q->waiting = 0;
+    q->server_rc = UTIL_OK;
+    if (q->use_thread) {
+        if (pthread_create(&q->server, NULL, server_main, q))
+            return util_fail(err, errlen, UTIL_EFAIL, "work queue: cannot start the server thread");
+        q->server_on = 1;
+    }
     return 1;
 }
 
 /* rank 0: answer one request from `src` */
 static int serve_one(mpi_queue *q, int src, char *err, size_t errlen)
 {
+    pthread_mutex_lock(&q->lock);
     q->done += (size_t)q->req_buf[0];
     q->units += q->req_buf[1];
     if (q->req_buf[2] != 0) q->stop = 1;
@@ -125,6 +145,7 @@ static int serve_one(mpi_queue *q, int src, char *err, size_t errlen)
         rep[1] = (long)(q->pos + c);
         q->pos += c;
     }
+    pthread_mutex_unlock(&q->lock);
     MPI_CHECK(MPI_Send(rep, 2, MPI_LONG, src, QUEUE_TAG_REP, q->comm));
     MPI_CHECK(MPI_Irecv(q->req_buf, 3, MPI_DOUBLE, MPI_ANY_SOURCE, QUEUE_TAG_REQ, q->comm, &q->req));
     return UTIL_OK;
@@ -151,8 +172,54 @@ static int serve(mpi_queue *q, int block, char *err, size_t errlen)
 
 int mpi_queue_poll(mpi_queue *q, char *err, size_t errlen)
 {
-    if (q->rank != 0 || q->size < 2 || !q->in_round) return UTIL_OK;
+    if (q->rank != 0 || q->size < 2 || !q->in_round || q->use_thread) return UTIL_OK;
     return serve(q, 0, err, errlen);
+}
+
+/* Thread mode, rank 0: the server thread answers requests as they arrive (MPI_Test every 100 us:
+ * a blocking wait would spin a core in Open MPI) until every worker has heard "round over". */
+static void *server_main(void *arg)
+{
+    mpi_queue *q = arg;
+    char *err = q->server_err;
+    const struct timespec nap = {0, 1000000};
+    for (;;) {
+        pthread_mutex_lock(&q->lock);
+        int over = q->empties >= q->size - 1;
+        pthread_mutex_unlock(&q->lock);
+        if (over) break;
+        int flag = 0;
+        MPI_Status st;
+        int rc = MPI_Test(&q->req, &flag, &st);
+        if (rc != MPI_SUCCESS) {
+            q->server_rc = mpi_util_report(err, UTIL_ERRLEN, __FILE__, __LINE__, "MPI_Test(queue request)", rc);
+            break;
+        }
+        if (!flag) {
+            nanosleep(&nap, NULL);
+            continue;
+        }
+        if ((q->server_rc = serve_one(q, st.MPI_SOURCE, err, UTIL_ERRLEN))) break;
+    }
+    return NULL;
+}
+
+static int server_join(mpi_queue *q, char *err, size_t errlen)
+{
+    if (!q->server_on) return UTIL_OK;
+    pthread_join(q->server, NULL);
+    q->server_on = 0;
+    if (q->server_rc && err) snprintf(err, errlen, "%s", q->server_err);
+    return q->server_rc;
+}
+
+int mpi_queue_set_thread(mpi_queue *q, int on)
+{
+    int level = MPI_THREAD_SINGLE;
+    MPI_Query_thread(&level);
+    if (on && level < MPI_THREAD_MULTIPLE) return UTIL_EUSAGE;
+    q->use_thread = on && q->rank == 0 && q->size > 1;
+    return UTIL_OK;
 }
 
 static int worker_request(mpi_queue *q, char *err, size_t errlen)
@@ -168,6 +235,18 @@ static int worker_request(mpi_queue *q, char *err, size_t errlen)
 int mpi_queue_next(mpi_queue *q, size_t *item, char *err, size_t errlen)
 {
     if (!q->in_round) return 0;
+    if (q->rank == 0 && q->use_thread) {
+        pthread_mutex_lock(&q->lock);
+        if (util_interrupted()) q->stop = 1;
+        int got = !q->stop && q->pos < q->end;
+        if (got) {
+            *item = q->items[q->pos++];
+            q->local_count++;
+        }
+        pthread_mutex_unlock(&q->lock);
+        if (got) return 1;
+        return server_join(q, err, errlen); /* until every worker has heard "round over" */
+    }
     if (q->rank == 0) {
         if (util_interrupted()) q->stop = 1;
         if (q->size > 1) {
@@ -217,18 +296,22 @@ int mpi_queue_next(mpi_queue *q, size_t *item, char *err, size_t errlen)
 void mpi_queue_report(mpi_queue *q, double units)
 {
     if (q->rank == 0) {
+        pthread_mutex_lock(&q->lock);
         q->done++;
         q->units += units;
+        pthread_mutex_unlock(&q->lock);
     } else {
         q->pend_items += 1;
         q->pend_units += units;
     }
 }
 
-void mpi_queue_progress(const mpi_queue *q, size_t *done, double *units)
+void mpi_queue_progress(mpi_queue *q, size_t *done, double *units)
 {
+    pthread_mutex_lock(&q->lock);
     if (done) *done = q->rank == 0 ? q->done : q->local_count;
     if (units) *units = q->units + q->pend_units;
+    pthread_mutex_unlock(&q->lock);
 }
 
 int mpi_queue_interrupted(const mpi_queue *q) { return q->interrupted; }

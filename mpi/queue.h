@@ -5,6 +5,8 @@
  * sizes: ceil(left / (2 * ranks)), at most chunk_max), so fast ranks take more (dynamic load
  * balance). Workers ask for their next chunk as soon as they receive one (one request always in
  * flight), so the master's answer arrives while they work. With one rank there are no messages.
+ * mpi_queue_set_thread: rank 0 answers in a thread instead (measured on 2 ranks: no faster, see
+ * README "Distributed jobs"; for lists where one item can outlast a worker's chunk).
  *
  * The items are cut into rounds of `round` items; a round ends on every rank when its items are
  * handed out, so a job writes the round's rows collectively between rounds (mpi/store.h). Which
@@ -46,7 +48,11 @@ int mpi_queue_poll(mpi_queue *q, char *err, size_t errlen);
 void mpi_queue_report(mpi_queue *q, double units);
 /* Rank 0: items finished and units over all ranks so far (workers' counts arrive with their
  * requests, so they lag by at most a chunk). Other ranks: their own. */
-void mpi_queue_progress(const mpi_queue *q, size_t *done, double *units);
+void mpi_queue_progress(mpi_queue *q, size_t *done, double *units);
+/* Before the first round: rank 0 answers requests in a thread of its own during each round (as
+ * they arrive, not between its items), and takes its items under a lock. Needs MPI initialised
+ * with MPI_THREAD_MULTIPLE (else UTIL_EUSAGE; the queue is unchanged). A no-op with one rank. */
+int mpi_queue_set_thread(mpi_queue *q, int on);
 /* 1 after mpi_queue_round returned 0 because some rank was interrupted */
 int mpi_queue_interrupted(const mpi_queue *q);
 /* items this rank processed (for statistics) */

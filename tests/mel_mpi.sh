@@ -38,6 +38,9 @@ mel 1 --list "$L" --out "$T/p1.h5" --segments $K --round 4 --prefetch 2 --sync-e
 expect "1 rank with prefetch == without" h5 same "$T/m1.h5" "$T/p1.h5"
 mel 2 --list "$L" --out "$T/p2.h5" --segments $K --round 4 --chunk 1 --prefetch 1; expect "2 ranks prefetch exits 0" test $? = 0
 expect "2 ranks with prefetch == 1 rank" h5 same "$T/m1.h5" "$T/p2.h5"
+# rank 0 answering the queue in a thread (--queue-thread, MPI_THREAD_MULTIPLE): the same file
+mel 3 --list "$L" --out "$T/q3.h5" --segments $K --round 4 --chunk 1 --queue-thread; expect "3 ranks queue thread exits 0" test $? = 0
+expect "3 ranks with the queue thread == 1 rank" h5 same "$T/m1.h5" "$T/q3.h5"
 # exactly three failures, with their messages
 "$PYTHON3" - "$T/m1.h5" >"$T/st.txt" <<'PY'
 import sys, h5py
@@ -60,7 +63,7 @@ for np in 1 2; do
   expect "resume after SIGKILL ($np ranks) == clean run" h5 same "$T/m1.h5" "$T/k$np.h5"
 done
 # SIGTERM: finish the tracks in hand, write, exit 3; --resume completes
-ARTISTNET_MEL_TEST_SIGNAL=TERM:2 $MPIEXEC --oversubscribe -n 2 "$ARTISTNET" mel --list "$L" --out "$T/t.h5" --segments $K --round 4 --prefetch 1 2>"$T/term.log"
+ARTISTNET_MEL_TEST_SIGNAL=TERM:2 $MPIEXEC --oversubscribe -n 2 "$ARTISTNET" mel --list "$L" --out "$T/t.h5" --segments $K --round 4 --prefetch 1 --queue-thread 2>"$T/term.log"
 rc=$?; expect "SIGTERM exits 3 (got $rc)" test $rc = 3
 expect "SIGTERM message" grep -q 'run again with --resume' "$T/term.log"
 mel 3 --list "$L" --out "$T/t.h5" --segments $K --round 4 --resume; expect "resume after SIGTERM exits 0" test $? = 0

@@ -22,8 +22,9 @@ static void nap(long us)
     nanosleep(&ts, NULL);
 }
 
-/* items 3, 5, 7, ... ; processes them and checks each was done exactly once */
-static void test_queue(MPI_Comm comm, int interrupt_at)
+/* items 3, 5, 7, ... ; processes them and checks each was done exactly once; thread: rank 0
+ * answers requests in its server thread (mpi_queue_set_thread) */
+static void test_queue(MPI_Comm comm, int interrupt_at, int thread)
 {
     int rank = mpi_util_rank(comm), size = mpi_util_size(comm);
     enum { N = 101 };
@@ -31,6 +32,7 @@ static void test_queue(MPI_Comm comm, int interrupt_at)
     for (size_t i = 0; i < N; i++) items[i] = 3 + 2 * i;
     mpi_queue *q;
     CHECK(mpi_queue_make(comm, items, N, 12, 4, &q, err, sizeof err) == 0);
+    CHECK(mpi_queue_set_thread(q, thread) == 0);
     int mine[3 + 2 * N] = {0};
     int rc, rounds = 0, count = 0;
     while ((rc = mpi_queue_round(q, err, sizeof err)) > 0) {
@@ -64,7 +66,9 @@ static void test_queue(MPI_Comm comm, int interrupt_at)
         double units;
         mpi_queue_progress(q, &done, &units);
         if (rank == 0) CHECK_MSG(done <= N && done >= (size_t)(N - 12) && units == 1.5 * (double)done, "done %zu units %g", done, units);
-        if (rank == 0) fprintf(stderr, "queue: %d ranks, rank 0 did %zu of %d items\n", size, mpi_queue_local_count(q), N);
+        if (rank == 0)
+            fprintf(stderr, "queue%s: %d ranks, rank 0 did %zu of %d items\n", thread ? " (server thread)" : "", size,
+                    mpi_queue_local_count(q), N);
     } else {
         CHECK(mpi_queue_interrupted(q));
         CHECK_MSG(total < N && total >= interrupt_at, "processed %d with an interrupt after %d", total, interrupt_at);
@@ -202,16 +206,19 @@ static void test_store(MPI_Comm comm, const char *dir)
 
 int main(int argc, char **argv)
 {
-    MPI_Init(&argc, &argv);
+    int provided = 0;
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &provided); /* for the queue's server thread */
     MPI_Comm comm = MPI_COMM_WORLD;
     MPI_Comm_set_errhandler(comm, MPI_ERRORS_RETURN);
     util_signals_install();
     char dir[64] = "/tmp/an_store_XXXXXX";
     if (mpi_util_rank(comm) == 0 && !mkdtemp(dir)) dir[0] = 0;
     MPI_Bcast(dir, sizeof dir, MPI_CHAR, 0, comm);
-    test_queue(comm, 0);
-    test_queue(comm, 7);
-    test_queue(comm, 0); /* the queue works again after an interrupt is reset */
+    for (int thread = 0; thread < 2; thread++) {
+        test_queue(comm, 0, thread);
+        test_queue(comm, 7, thread);
+        test_queue(comm, 0, thread); /* the queue works again after an interrupt is reset */
+    }
     test_store(comm, dir);
     MPI_Barrier(comm);
     if (mpi_util_rank(comm) == 0) rmdir(dir);
