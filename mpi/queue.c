@@ -176,8 +176,9 @@ int mpi_queue_poll(mpi_queue *q, char *err, size_t errlen)
     return serve(q, 0, err, errlen);
 }
 
-/* Thread mode, rank 0: the server thread answers requests as they arrive (MPI_Test every 100 us:
- * a blocking wait would spin a core in Open MPI) until every worker has heard "round over". */
+/* Thread mode, rank 0: the server thread answers requests as they arrive (MPI_Test every 1 ms:
+ * a blocking wait would spin a core in Open MPI; every 100 us cost the 2-rank job 2.8%) until
+ * every worker has heard "round over". */
 static void *server_main(void *arg)
 {
     mpi_queue *q = arg;
