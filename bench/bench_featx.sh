@@ -9,8 +9,9 @@
 #                             decodes the next tracks while the main thread runs log-mel + net
 #   1 rank, --prefetch 0      one core: the per-core figure the 2-rank run scales from
 #   2 ranks (auto = 0: no spare core on 2 cores)
-# Peers: decode-only in one process (the issue's figure), and two decode-only processes at once
-# (the same CPUs the 1-rank job with prefetch uses: the ratio on equal resources).
+# Peers: decode-only in one process (the issue's figure), two decode-only processes at once (the
+# same CPUs the 1-rank job with prefetch uses: the ratio on equal resources), and the machine's
+# 2-rank ceiling: two 1-rank jobs at once, one pinned to each CPU, on half the list each (no MPI).
 # Targets (issue 6): end to end (1 rank) >= 0.8x decode-only; >= 1.85x on 2 ranks. Uses the
 # authors' model when ../shared has it (else a random model of the same shape: same cost). Prints
 # the job's per-stage timers of the best runs. Noisy on a shared 2-core machine: load average printed.
@@ -39,6 +40,10 @@ L=$T/c/bench.tsv
   done; } > "$L"
 n=$(( $(wc -l < "$L") - 1 ))
 echo "bench_featx: $n rows ($((n / REPEAT)) clips of 30 s MP3 at 44.1 kHz x $REPEAT); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+# the machine's ceiling for 2 ranks: two 1-rank jobs at once, one pinned to each CPU, on half the
+# list each, no MPI between them (their rate: the list over the slower half's time)
+{ head -n 1 "$L"; tail -n +2 "$L" | awk -v n="$n" 'NR <= n / 2'; } > "$T/c/half0.tsv"
+{ head -n 1 "$L"; tail -n +2 "$L" | awk -v n="$n" 'NR > n / 2'; } > "$T/c/half1.tsv"
 rate() { awk '/tracks\/s/ {for (i = 1; i <= NF; i++) if ($i == "tracks/s,") print $(i-1)}' "$1"; }
 best() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b > a) ? b : a }'; }
 # Ratios are taken within each run (its peers measured minutes apart at most) and the median over
@@ -55,16 +60,22 @@ for r in $(seq "$REPS"); do
   $A extract --model "$T/model.h5" --list "$L" --out "$T/f1.h5" 2> /dev/null > "$T/e1.$r"
   $A extract --model "$T/model.h5" --list "$L" --out "$T/f0.h5" --prefetch 0 2> /dev/null > "$T/e0.$r"
   $MPIEXEC --oversubscribe -n 2 $A extract --model "$T/model.h5" --list "$L" --out "$T/f2.h5" 2> /dev/null > "$T/e2.$r"
+  for c in 0 1; do
+    taskset -c $c $A extract --model "$T/model.h5" --list "$T/c/half$c.tsv" --out "$T/h$c.h5" --prefetch 0 2> /dev/null > "$T/h$c.$r" &
+  done
+  wait
   x=$(rate "$T/e1.$r"); y=$(rate "$T/e0.$r"); z=$(rate "$T/e2.$r")
-  echo "$d $drs $d2 $x $y $z" >> "$T/runs"
-  echo "  run $r: decode-only $d (2 processes $d2, + resample $drs), extract 1 rank $x, 1 rank no prefetch $y, 2 ranks $z tracks/s"
+  h=$(awk -v a="$(rate "$T/h0.$r")" -v b="$(rate "$T/h1.$r")" 'BEGIN { print 2 * (a < b ? a : b) }')
+  echo "$d $drs $d2 $x $y $z $h" >> "$T/runs"
+  echo "  run $r: decode-only $d (2 processes $d2, + resample $drs), extract 1 rank $x, 1 rank no prefetch $y, 2 ranks $z, two half-list jobs $h tracks/s"
   [ "$(best "$e1" "$x")" = "$x" ] && { e1=$x; b1=$r; }
   [ "$(best "$e0" "$y")" = "$y" ] && { e0=$y; b0=$r; }
   [ "$(best "$e2" "$z")" = "$z" ] && { e2=$z; b2=$r; }
 done
 awk -v reps="$REPS" "$BENCH_AWK_MEDIAN"'
   function show(name, a, what,   i, s) { s = ""; for (i = 1; i <= NR; i++) s = s sprintf(" %.2f", a[i]); printf "bench_featx: %-34s %.2f  (runs:%s)%s\n", name, med(a, NR), s, what }
-  { r1[NR] = $4 / $1; r0[NR] = $5 / $1; rq[NR] = $4 / $3; rq2[NR] = $6 / $3; rr[NR] = $4 / $2; s0[NR] = $6 / $5; s1[NR] = $6 / $4 }
+  { r1[NR] = $4 / $1; r0[NR] = $5 / $1; rq[NR] = $4 / $3; rq2[NR] = $6 / $3; rr[NR] = $4 / $2; s0[NR] = $6 / $5; s1[NR] = $6 / $4
+    c0[NR] = $7 / $5; c1[NR] = $6 / $7 }
   END {
     print "bench_featx: median over " NR " runs of the ratio within each run"
     show("end-to-end / decode-only", r1, "  target >= 0.80")
@@ -74,6 +85,8 @@ awk -v reps="$REPS" "$BENCH_AWK_MEDIAN"'
     show("end-to-end / decode+resample", rr, "")
     show("2 ranks / 1 rank, 1 core", s0, "  target >= 1.85")
     show("2 ranks / 1 rank + prefetch", s1, "  (both use the 2 cores)")
+    show("ceiling: 2 half-list jobs / 1 core", c0, "  (one per CPU, no MPI)")
+    show("2 ranks / that ceiling", c1, "")
   }' "$T/runs"
 echo "bench_featx: best rates of $REPS runs: extract 1 rank $e1, 1 rank 1 core $e0, 2 ranks $e2 tracks/s"
 for f in "e1.$b1:1 rank, prefetch" "e0.$b0:1 rank, --prefetch 0" "e2.$b2:2 ranks"; do
