@@ -88,12 +88,15 @@ static int attr_str(mpi_store *s, const char *name, const char *v, char *err, si
 }
 
 
-/* The log-mel front end of this rank (FFTW plan, window, filterbank). */
+/* The log-mel front end of this rank (FFTW plan, window, filterbank) and the buffer of the /mel rows
+ * waiting for their write (MEL_WRITE_ROWS). */
 static int mel_plan(mel_job *j, MPI_Comm comm, char *err, size_t errlen)
 {
     j->m = extract_mel_make();
-    int rc = j->m ? UTIL_OK
-                  : util_fail(err, errlen, UTIL_EFAIL, "mel: cannot set up the FFT on rank %d", mpi_util_rank(comm));
+    j->mel = malloc(MEL_WRITE_ROWS * (size_t)j->K * EXTRACT_SEG_SIZE * sizeof *j->mel);
+    int rc = j->m && j->mel ? UTIL_OK
+                            : util_fail(err, errlen, UTIL_EFAIL, "mel: cannot set up the FFT or the row buffer on rank %d",
+                                        mpi_util_rank(comm));
     return mpi_util_agree(comm, rc, err, errlen);
 }
 
@@ -185,7 +188,6 @@ static int buffers_grow(mel_job *j)
     size_t *r = realloc(j->rows, nc * sizeof *r);
     if (!r) return -1;
     j->rows = r;
-    if (!j->mel && !(j->mel = malloc(MEL_WRITE_ROWS * (size_t)j->K * EXTRACT_SEG_SIZE * sizeof *j->mel))) return -1;
     int *ns = realloc(j->nseg, nc * sizeof *ns);
     if (!ns) return -1;
     j->nseg = ns;
@@ -222,10 +224,11 @@ static int process_track(mel_job *j, size_t row, double *seconds, char *err, siz
         if (rc) return rc;
     }
     if (j->n == j->cap && buffers_grow(j)) return util_fail(err, errlen, UTIL_EFAIL, "mel: out of memory for row buffers");
+    /* the slot is taken only once it can hold the whole row (a half-made slot would be written) */
+    if (!j->errs[j->n] && !(j->errs[j->n] = malloc(UTIL_ERRLEN))) return util_fail(err, errlen, UTIL_EFAIL, "mel: out of memory");
     size_t i = j->n++;
     float *segs = j->mel + j->mel_n++ * (size_t)j->K * EXTRACT_SEG_SIZE;
     memset(segs, 0, (size_t)j->K * EXTRACT_SEG_SIZE * sizeof *segs);
-    if (!j->errs[i] && !(j->errs[i] = malloc(UTIL_ERRLEN))) return util_fail(err, errlen, UTIL_EFAIL, "mel: out of memory");
     j->errs[i][0] = 0;
     j->rows[i] = row;
     int ns = 0;
