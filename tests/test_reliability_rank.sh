@@ -57,11 +57,17 @@ kill_rank() {
       sleep 0.1
     done
   fi
-  for p in $ranks; do
-    tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$victim" && vpid=$p
+  # the victim by its rank variable (read again a few times: one clean-clone ASan run found none)
+  for _ in $(seq 10); do
+    for p in $ranks; do
+      tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$victim" && vpid=$p
+    done
+    [ -n "$vpid" ] && break
+    sleep 0.2
   done
   if [ "$stopped" != "$np" ] || [ -z "$vpid" ]; then
-    bad "$name: the $np ranks did not all pause ($stopped stopped)"; kill $tpid; wait $tpid; cat "$log" >&2; return 1
+    bad "$name: the $np ranks did not all pause ($stopped stopped), or rank $victim was not found among pids $ranks ($(for p in $ranks; do tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep OMPI_COMM_WORLD_RANK= | tr '\n' ' '; done))"
+    kill $tpid; wait $tpid; cat "$log" >&2; return 1
   fi
   kill -KILL "$vpid"
   for p in $ranks; do [ "$p" != "$vpid" ] && kill -CONT "$p"; done
