@@ -224,92 +224,88 @@ static int log_write(const trainer *t, char *err, size_t errlen)
 
 /* ------------------------------------------------------------------ evaluation and normalisation */
 
-/* Eval-mode loss, segment and song accuracy over a split. Songs are split over ranks by a fixed
- * cut (shard_range over the split's rows); sums are reduced in double. A song's prediction is the
- * argmax of the mean of its segments' softmax probabilities. */
+/* The split's segments cut into fixed GROUPS of whole songs, at most TRAIN_EVAL_CHUNK segments each
+ * (a longer song is a group of its own): start[g] .. start[g + 1] - 1 are group g's positions in
+ * `seg`. Returns the number of groups and sets *max_len. The cut depends only on the split, never on
+ * the rank count: one forward pass per group gives every segment the same logits on any number of
+ * ranks, whatever the BLAS kernels do with other GEMM shapes (OpenBLAS's Haswell SGEMM rounds an
+ * output element differently when M changes, so a per-rank share would not). */
+static size_t eval_groups(const size_t *seg, size_t n, size_t K, size_t *start, size_t *max_len)
+{
+    size_t g = 0, i = 0, len = 0;
+    *max_len = 0;
+    start[0] = 0;
+    while (i < n) {
+        size_t j = i, row = seg[i] / K;
+        while (j < n && seg[j] / K == row) j++; /* the song at i: positions [i, j) */
+        if (len > 0 && len + (j - i) > TRAIN_EVAL_CHUNK) { /* close the group before this song */
+            start[++g] = i;
+            len = 0;
+        }
+        len += j - i;
+        if (len > *max_len) *max_len = len;
+        i = j;
+    }
+    if (len > 0) start[++g] = n;
+    return g;
+}
+
+/* Eval-mode loss, segment and song accuracy over a split. Ranks take contiguous runs of the split's
+ * fixed groups (eval_groups), one forward pass per group; the loss is summed in fixed point and the
+ * counts as integers, so every figure is bitwise the same on any rank count. A song's prediction is
+ * the argmax of the mean of its segments' softmax probabilities (its segments are in one group). */
 static int evaluate(trainer *t, nn_model *m, int split, train_eval *ev, char *err, size_t errlen)
 {
     memset(ev, 0, sizeof *ev);
     const train_data *d = &t->data;
     const size_t *seg = d->seg[split], n_all = d->n_seg[split], K = d->K;
-    /* my songs: [song_lo, song_hi) of the split's songs, as a segment range */
-    size_t song_lo, song_hi, s_lo = 0, s_hi = 0;
-    shard_range(d->n_song[split], t->rank, t->size, &song_lo, &song_hi);
-    {
-        size_t song = 0, i = 0;
-        while (i < n_all && song < song_lo) {
-            size_t row = seg[i] / K;
-            while (i < n_all && seg[i] / K == row) i++;
-            song++;
-        }
-        s_lo = i;
-        while (i < n_all && song < song_hi) {
-            size_t row = seg[i] / K;
-            while (i < n_all && seg[i] / K == row) i++;
-            song++;
-        }
-        s_hi = i;
-    }
     const int C = d->n_classes;
-    int rc = grow_buffers(t, TRAIN_EVAL_CHUNK, err, errlen);
-    float *logits = malloc((size_t)TRAIN_EVAL_CHUNK * C * sizeof(float));
+    size_t *start = malloc((n_all + 1) * sizeof *start), max_len = 0, n_groups = 0;
+    int rc = start ? 0 : util_fail(err, errlen, UTIL_EFAIL, "train: out of memory");
+    if (!rc) n_groups = eval_groups(seg, n_all, K, start, &max_len);
+    size_t g_lo = 0, g_hi = 0;
+    shard_range(n_groups, t->rank, t->size, &g_lo, &g_hi);
+    if (!rc) rc = grow_buffers(t, max_len > TRAIN_EVAL_CHUNK ? max_len : TRAIN_EVAL_CHUNK, err, errlen);
+    float *logits = malloc((max_len + 1) * (size_t)C * sizeof(float));
     double *prob = calloc((size_t)C, sizeof(double));
     if (!rc && (!logits || !prob)) rc = util_fail(err, errlen, UTIL_EFAIL, "train: out of memory");
     int64_t sums[5] = {0, 0, 0, 0, 0}; /* loss (fixed point), correct segments, segments, correct songs, songs */
-    size_t cur_row = (size_t)-1;
-    int cur_label = -1;
     int b = 0;
-    if (!rc && s_hi > s_lo) {
-        size_t n0 = s_hi - s_lo < TRAIN_EVAL_CHUNK ? s_hi - s_lo : TRAIN_EVAL_CHUNK;
-        train_reader_start(t->reader, seg + s_lo, n0, t->buf[0]);
-    }
-    for (size_t c0 = s_lo; c0 < s_hi && !rc; c0 += TRAIN_EVAL_CHUNK) {
-        size_t n = s_hi - c0 < TRAIN_EVAL_CHUNK ? s_hi - c0 : TRAIN_EVAL_CHUNK;
+    if (!rc && g_hi > g_lo) train_reader_start(t->reader, seg + start[g_lo], start[g_lo + 1] - start[g_lo], t->buf[0]);
+    for (size_t g = g_lo; g < g_hi && !rc; g++) {
+        const size_t c0 = start[g], n = start[g + 1] - c0;
         rc = train_reader_wait(t->reader, err, errlen);
         if (rc) break;
-        size_t c1 = c0 + TRAIN_EVAL_CHUNK;
-        if (c1 < s_hi) {
-            size_t n1 = s_hi - c1 < TRAIN_EVAL_CHUNK ? s_hi - c1 : TRAIN_EVAL_CHUNK;
-            train_reader_start(t->reader, seg + c1, n1, t->buf[b ^ 1]);
-        }
+        if (g + 1 < g_hi) train_reader_start(t->reader, seg + start[g + 1], start[g + 2] - start[g + 1], t->buf[b ^ 1]);
         rc = nn_forward_logits(m, t->buf[b], (int)n, logits, err, errlen);
         if (rc) break;
         for (size_t i = 0; i < n; i++) {
-            size_t row = seg[c0 + i] / K;
-            if (row != cur_row) {
-                if (cur_row != (size_t)-1) {
-                    int arg = 0;
-                    for (int k = 1; k < C; k++)
-                        if (prob[k] > prob[arg]) arg = k;
-                    sums[3] += arg == cur_label;
-                    sums[4] += 1;
-                }
-                memset(prob, 0, (size_t)C * sizeof(double));
-                cur_row = row;
-                cur_label = d->label[row];
-            }
+            const size_t row = seg[c0 + i] / K;
+            const int label = d->label[row];
+            if (i == 0 || seg[c0 + i - 1] / K != row) memset(prob, 0, (size_t)C * sizeof(double)); /* a new song */
             const float *z = logits + i * (size_t)C;
-            double mx = z[0], se = 0;
+            double se = 0;
             int arg = 0;
             for (int k = 1; k < C; k++)
                 if (z[k] > z[arg]) arg = k;
-            mx = z[arg];
+            const double mx = z[arg];
             for (int k = 0; k < C; k++) se += exp((double)z[k] - mx);
             for (int k = 0; k < C; k++) prob[k] += exp((double)z[k] - mx) / se;
-            sums[0] += (int64_t)llround(-((double)z[cur_label] - mx - log(se)) * TRAIN_FIX_SCALE);
-            sums[1] += arg == cur_label;
+            sums[0] += (int64_t)llround(-((double)z[label] - mx - log(se)) * TRAIN_FIX_SCALE);
+            sums[1] += arg == label;
             sums[2] += 1;
+            if (i + 1 == n || seg[c0 + i + 1] / K != row) { /* the song's last segment */
+                int best = 0;
+                for (int k = 1; k < C; k++)
+                    if (prob[k] > prob[best]) best = k;
+                sums[3] += best == label;
+                sums[4] += 1;
+            }
         }
         b ^= 1;
     }
     if (rc) train_reader_wait(t->reader, NULL, 0); /* nothing may stay in flight */
-    if (!rc && cur_row != (size_t)-1) {
-        int arg = 0;
-        for (int k = 1; k < C; k++)
-            if (prob[k] > prob[arg]) arg = k;
-        sums[3] += arg == cur_label;
-        sums[4] += 1;
-    }
+    free(start);
     free(logits);
     free(prob);
     rc = mpi_util_agree(t->comm, rc, err, errlen);
