@@ -429,13 +429,9 @@ int job_mel_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errlen)
     /* test hook: ARTISTNET_MEL_TEST_SIGNAL=KILL:R, TERM:R or STOP:R makes every rank raise SIGKILL,
      * SIGTERM or SIGSTOP after its first track of round R (tests/mel_mpi.sh: kill and resume;
      * tests/test_reliability_rank.sh: pause the job, kill one rank from outside) */
-    const char *hook = getenv("ARTISTNET_MEL_TEST_SIGNAL");
-    int hook_sig = 0, hook_round = 0, round_no = 0;
-    if (hook && sscanf(hook, "%*[A-Z]:%d", &hook_round) == 1)
-        hook_sig = !strncmp(hook, "KILL", 4)   ? SIGKILL
-                   : !strncmp(hook, "TERM", 4) ? SIGTERM
-                   : !strncmp(hook, "STOP", 4) ? SIGSTOP
-                                               : 0;
+    long hook_round = 0;
+    const int hook_sig = util_test_signal("ARTISTNET_MEL_TEST_SIGNAL", &hook_round);
+    long round_no = 0;
     while (!rc) {
         int more = mpi_queue_round(q, err, errlen);
         if (more <= 0) {

@@ -37,6 +37,7 @@
 #include <hdf5.h>
 #include <inttypes.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +96,11 @@ typedef struct {
     int64_t *acc;      /* fixed-point gradient buffer (exact mode) */
     long steps_per_epoch;
     int micro_total;   /* micro-batches per global batch */
+    /* test hook: ARTISTNET_TRAIN_TEST_SIGNAL=KILL:S, TERM:S or STOP:S makes every rank raise
+     * SIGKILL, SIGTERM or SIGSTOP once global step S (1-based, counted over epochs) is applied
+     * (tests/test_train.sh: kill or stop the job mid-epoch at a known step, no sleeps) */
+    int hook_sig;
+    long hook_step;
 } trainer;
 
 static const char *log_header =
@@ -689,6 +695,7 @@ static int run_epoch(trainer *t, util_progress *prog, long *done_steps, char *er
         t->st.step_in_epoch = s + 1;
         (*done_steps)++;
         util_progress_update(prog, (long)epoch * t->steps_per_epoch + s + 1, 0);
+        if (t->hook_sig && nn_step(t->m) == t->hook_step) raise(t->hook_sig);
         b ^= 1;
         int stop_now = v[3] > 0 || (t->cfg.max_steps > 0 && *done_steps >= t->cfg.max_steps);
         if (stop_now && s + 1 < t->steps_per_epoch) {
@@ -939,6 +946,7 @@ int job_train_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errle
     if (!rc && strcmp(c->reduce, "exact") && strcmp(c->reduce, "float"))
         rc = util_fail(err, errlen, UTIL_EUSAGE, "train: --reduce must be exact or float, not '%s'", c->reduce);
     t.exact = !strcmp(c->reduce, "exact");
+    t.hook_sig = util_test_signal("ARTISTNET_TRAIN_TEST_SIGNAL", &t.hook_step);
     if (!rc && c->batch % c->micro == 1)
         rc = util_fail(err, errlen, UTIL_EUSAGE, "train: --batch %d leaves a micro-batch of one segment (--micro-batch %d)",
                        c->batch, c->micro);

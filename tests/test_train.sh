@@ -11,7 +11,8 @@
 #             steps because max-pool/ReLU decisions flip, so it is only comparable early).
 #   resume    SIGKILL mid-epoch, then --resume -> bitwise the uninterrupted model; SIGTERM to the 2
 #             ranks (as Slurm sends it) -> exit 3 with a mid-epoch checkpoint, --resume on 3 ranks -> bitwise the same model;
-#             the log has one row per epoch.
+#             the log has one row per epoch. The job's hook ARTISTNET_TRAIN_TEST_SIGNAL puts the kill,
+#             and the pause before the SIGTERM, at a known step, so no check hopes a sleep was long enough.
 #   cli       usage and input errors exit 2 with a message; --resume without a checkpoint starts fresh.
 # usage: test_train.sh accuracy|ranks|resume|cli      env: ARTISTNET, ARTISTNET_SRC, PYTHON3, MPIEXEC
 set -u
@@ -102,13 +103,12 @@ resume)
     OPTS=(--epochs 3 --batch 32 --micro-batch 8 --log)
     run 2 "$A" train "${COMMON[@]}" --out "$W/ref.h5" "${OPTS[@]}" "$W/ref.tsv"
     check "uninterrupted run exits 0" [ $? -eq 0 ]
-    # SIGKILL (one process, no mpiexec): after the first epoch's checkpoint, part-way into epoch 2
-    "$A" train "${COMMON[@]}" --out "$W/k.h5" "${OPTS[@]}" "$W/k.tsv" --resume &
-    pid=$!
-    for _ in $(seq 600); do [ -e "$W/k.h5.ckpt" ] && break; sleep 0.05; done
-    sleep 0.4
-    kill -KILL $pid 2>/dev/null
-    wait $pid
+    # the job's own hook puts each interruption at a known step (no sleeps): half-way into epoch 2
+    spe=$(awk -F'\t' 'NR == 2 {print $2}' "$W/ref.tsv")
+    mid=$((spe + spe / 2))
+    echo "steps per epoch $spe; interruptions after global step $mid"
+    # SIGKILL (one process, no mpiexec) after step $mid: the checkpoint of epoch 1 is the last one
+    ARTISTNET_TRAIN_TEST_SIGNAL=KILL:$mid "$A" train "${COMMON[@]}" --out "$W/k.h5" "${OPTS[@]}" "$W/k.tsv" --resume
     st=$?
     check "SIGKILL landed before the end (status $st)" [ $st -eq 137 ]
     check "checkpoint exists after SIGKILL" [ -e "$W/k.h5.ckpt" ]
@@ -117,15 +117,24 @@ resume)
     check "SIGKILL + resume == uninterrupted (bitwise)" cmp_models "$W/ref.h5" "$W/k.h5" --bitwise
     check "log has one row per epoch" [ "$(wc -l < "$W/k.tsv")" -eq 4 ]
     check "log rows equal but for timings" [ "$(cut -f1-8,11 "$W/k.tsv")" = "$(cut -f1-8,11 "$W/ref.tsv")" ]
-    # SIGTERM on 2 ranks mid-epoch: exit 3 and a mid-epoch checkpoint; resume on 3 ranks
-    "$MPI" --oversubscribe -n 2 "$A" train "${COMMON[@]}" --out "$W/t.h5" "${OPTS[@]}" "$W/t.tsv" >"$W/t.out" 2>&1 &
+    # SIGTERM on 2 ranks mid-epoch: the ranks stop themselves (SIGSTOP) after step $mid; then, like
+    # Slurm at the time limit, SIGTERM to every rank (mpiexec itself would SIGKILL them after 1 s)
+    # and SIGCONT: exit 3 and a mid-epoch checkpoint; resume on 3 ranks
+    "$MPI" --oversubscribe -x ARTISTNET_TRAIN_TEST_SIGNAL=STOP:$mid -n 2 "$A" train "${COMMON[@]}" --out "$W/t.h5" \
+        "${OPTS[@]}" "$W/t.tsv" >"$W/t.out" 2>&1 &
     pid=$!
-    for _ in $(seq 600); do [ -e "$W/t.h5.ckpt" ] && break; sleep 0.05; done
-    sleep 0.3
-    # like Slurm at the time limit: SIGTERM to every rank (mpiexec itself would SIGKILL them after 1 s)
-    ranks=$(pgrep -P $pid)
-    echo "SIGTERM to ranks $ranks"
+    ranks="" stopped=0
+    for _ in $(seq 1200); do
+        ranks=$(pgrep -P $pid)
+        stopped=0
+        for p in $ranks; do grep -q '^[0-9]* ([^)]*) T' "/proc/$p/stat" 2>/dev/null && stopped=$((stopped + 1)); done
+        [ "$stopped" = 2 ] && break
+        kill -0 $pid 2>/dev/null || break
+        sleep 0.05
+    done
+    check "both ranks stopped themselves after step $mid (pids $ranks)" [ "$stopped" = 2 ]
     kill -TERM $ranks
+    kill -CONT $ranks
     wait $pid
     st=$?
     cat "$W/t.out"
@@ -133,7 +142,7 @@ resume)
     check "SIGTERM message says --resume" grep -q "resume" "$W/t.out"
     step=$("$PY" -c "import h5py; print(h5py.File('$W/t.h5.ckpt','r')['train_state'].attrs['step_in_epoch'])")
     echo "checkpoint after SIGTERM at step_in_epoch $step"
-    check "checkpoint is mid-epoch (step_in_epoch $step > 0)" [ "$step" -gt 0 ]
+    check "checkpoint is mid-epoch, one step after the stop (step_in_epoch $step = $((mid + 1 - spe)))" [ "$step" = $((mid + 1 - spe)) ]
     run 3 "$A" train "${COMMON[@]}" --out "$W/t.h5" "${OPTS[@]}" "$W/t.tsv" --resume
     check "--resume on 3 ranks exits 0" [ $? -eq 0 ]
     check "SIGTERM + resume (2 -> 3 ranks) == uninterrupted (bitwise)" cmp_models "$W/ref.h5" "$W/t.h5" --bitwise

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -342,3 +343,16 @@ void util_signals_install(void)
 
 int util_interrupted(void) { return g_interrupted != 0; }
 void util_interrupt_reset(void) { g_interrupted = 0; }
+
+int util_test_signal(const char *var, long *at)
+{
+    const char *v = getenv(var);
+    static const struct {
+        const char *name;
+        int sig;
+    } sigs[] = {{"KILL:", SIGKILL}, {"TERM:", SIGTERM}, {"STOP:", SIGSTOP}};
+    *at = 0;
+    for (size_t i = 0; v && i < sizeof sigs / sizeof sigs[0]; i++)
+        if (!strncmp(v, sigs[i].name, 5) && !util_parse_long(v + 5, 0, LONG_MAX, at)) return sigs[i].sig;
+    return 0;
+}

@@ -95,5 +95,9 @@ char *util_join_argv(int argc, char **argv);
 void util_signals_install(void);
 int util_interrupted(void);
 void util_interrupt_reset(void);
+/* Test hooks: environment variable `var` = "KILL:N", "TERM:N" or "STOP:N" -> the signal number and
+ * *at = N (the job raises it at its N-th round, step, ... as its --help or header says); 0 when unset
+ * or malformed. Tests use it to stop or kill a job at a known point instead of sleeping. */
+int util_test_signal(const char *var, long *at);
 
 #endif
