@@ -1,8 +1,8 @@
 /* test_nn_reference.c - the DCNN against the PyTorch reference (tests/reference/nn_reference.py,
  * fixture tests/fixtures/nn/nn_reference.h5): eval features and logits, training loss, every
  * parameter gradient (2 micro-batches with their own BN statistics, fixed dropout mask), weights and
- * BN running statistics after 3 Nesterov steps; the split of a batch over calls (ranks) does not
- * change the gradients; the authors' Keras model imported by nn_keras_import gives the reference
+ * BN running statistics after 3 Nesterov steps; the split of a batch over calls (ranks): one call and
+ * two calls both within a stated bound of the float64 gradient (see the comment there); the authors' Keras model imported by nn_keras_import gives the reference
  * features (numpy channels-last forward of the Keras tensors). Tolerances are named at each check. */
 #include "test_nn_common.h"
 #include "nn/nn_blas.h"
@@ -38,6 +38,22 @@ static void compare_flat(nn_model *m, const char *what, const float *got, const 
         }
 }
 
+/* per-layer comparison of the gradient tails (sums of micro-batch BN means and variances, then the
+ * micro-batch and segment counts, which must be equal): atol = rel_atol * max|ref tensor| */
+static void compare_tail(const char *what, const float *got, const float *ref, double rel_atol)
+{
+    char label[160];
+    size_t off = 0;
+    for (int l = 1; l <= NN_N_CONV; l++) {
+        int out;
+        nn_conv_shape(l, NULL, NULL, &out, NULL, NULL);
+        for (int w = 0; w < 2; w++, off += (size_t)out) {
+            snprintf(label, sizeof label, "%s conv%d/%s", what, l, w ? "variances" : "means");
+            test_close(label, got + off, ref + off, (size_t)out, rel_atol * max_abs(ref + off, (size_t)out), 0);
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
     nn_blas_setup(argc, argv); /* the kernels artistnet uses, one thread */
@@ -52,7 +68,7 @@ int main(int argc, char **argv)
     long version = 0;
     CHECK(nn_h5_attr_read_str(f, fx, "magic", magic, sizeof magic, err, sizeof err) == 0);
     CHECK(!strcmp(magic, "artistnet-nn-reference"));
-    CHECK(nn_h5_attr_read_long(f, fx, "version", &version, err, sizeof err) == 0 && version == 1);
+    CHECK(nn_h5_attr_read_long(f, fx, "version", &version, err, sizeof err) == 0 && version == 2);
 
     nn_model *m;
     CHECK(nn_make(C, N, &m, err, sizeof err) == 0);
@@ -132,7 +148,18 @@ int main(int argc, char **argv)
     free(d_ref);
     test_close("bn running stats after 3 steps (tol 1e-5 + 1e-4 rel)", nn_bn_stats(m, NULL), ref_bn, nbn, 1e-5, 1e-4);
 
-    /* the same micro-batches split over two calls (two ranks) accumulate the same gradient + tail */
+    /* The same micro-batches in one call or split over two (two ranks). The GEMMs then have other
+     * shapes (M = 6 x 129 rows or 3 x 129), and a BLAS may round an output element differently for
+     * another M: OpenBLAS's Haswell SGEMM does (one call vs split: up to 1.8e-5 x max|tensor| apart in
+     * the gradients, 1e-6 relative in the BN statistics), its SkylakeX/Cooperlake kernels hardly
+     * (7e-7 and 0). Which is more accurate? Against the float64 gradient of the same step
+     * (grads_f64, tail_f64 of the fixture) the one-call and the split results are equally close:
+     * worst 1.9e-5 and 3.6e-5 x max|tensor| on Haswell kernels, 2.8e-5 and 2.9e-5 on Cooperlake
+     * (AMD EPYC Zen 4), i.e. the difference is rounding (micro-batches of 3 segments give BN groups of
+     * 3 frames in conv5, whose backward amplifies it), not accuracy lost in the accumulation.
+     * The bound, on any kernels: each evaluation within E = 1e-4 x max|tensor| of float64 (conv
+     * biases, whose exact gradient is 0: 1e-6; BN statistics: 1e-5 x max|tensor|), checked for both;
+     * hence |one call - split| <= 2E (triangle inequality), checked as well. */
     memcpy(params, p0, np * sizeof(float));
     memcpy(nn_bn_stats(m, NULL), bn0, nbn * sizeof(float));
     nn_grads_zero(m);
@@ -140,9 +167,25 @@ int main(int argc, char **argv)
     double l1 = 0, l2 = 0;
     CHECK(nn_train_accumulate(m, segs, labels, MICRO, &t1, &l1, err, sizeof err) == 0);
     CHECK(nn_train_accumulate(m, segs + (size_t)MICRO * NN_SEG_SIZE, labels + MICRO, MICRO, &t2, &l2, err, sizeof err) == 0);
-    double gs = max_abs(g0, np);
-    test_close("split over 2 calls: gradients (tol 1e-6*max + 1e-4 rel)", grads, g0, np, 1e-6 * gs, 1e-4);
-    test_close("split over 2 calls: tail (tol 1e-5 rel)", grads + np, g0 + np, ng - np, 1e-6, 1e-5);
+    {
+        const size_t nt = ng - np - 2; /* BN statistics of the tail; then the two counts */
+        float *g64 = tnn_read(f, "grads_f64", np), *t64 = tnn_read(f, "tail_f64", nt);
+        float *one = malloc(np * sizeof(float)), *split = malloc(np * sizeof(float));
+        for (size_t i = 0; i < np; i++) {
+            one[i] = g0[i] / N;
+            split[i] = grads[i] / N;
+        }
+        compare_flat(m, "one call vs float64 (tol E = 1e-4*max|tensor|)", one, g64, 1e-4, 0, 1e-6);
+        compare_flat(m, "split vs float64 (tol E)", split, g64, 1e-4, 0, 1e-6);
+        compare_flat(m, "split vs one call (tol 2E)", split, one, 2e-4, 0, 2e-6);
+        compare_tail("BN statistics, one call vs float64 (tol E = 1e-5*max|tensor|)", g0 + np, t64, 1e-5);
+        compare_tail("BN statistics, split vs float64 (tol E)", grads + np, t64, 1e-5);
+        compare_tail("BN statistics, split vs one call (tol 2E)", grads + np, g0 + np, 2e-5);
+        CHECK_MSG(grads[ng - 2] == g0[ng - 2] && grads[ng - 1] == g0[ng - 1], "split counts %g micro-batches %g segments",
+                  grads[ng - 2], grads[ng - 1]);
+        CHECK_MSG(fabs(l1 + l2 - loss_ref[0] * N) < 1e-4 * N, "split loss %g vs %g", l1 + l2, loss_ref[0] * N);
+        free(g64); free(t64); free(one); free(split);
+    }
 
     /* errors */
     CHECK(nn_train_accumulate(m, segs, labels, 5, &(nn_train_opts){2, 0, 0, NULL}, NULL, err, sizeof err) == UTIL_EUSAGE);

@@ -72,7 +72,8 @@ def test_params():
 
 
 def unflatten(flat, bn):
-    """torch tensors: per conv [w (out,in,k), b, gamma, beta], running [mean, var]; dense [w (C,256), b]"""
+    """torch tensors: per conv [w (out,in,k), b, gamma, beta], running [mean, var]; dense [w (C,256), b]
+    (in the dtype of flat)"""
     conv, run, o, ob = [], [], 0, 0
     for l in range(5):
         n = K[l] * CIN[l] * COUT[l]
@@ -99,7 +100,21 @@ def flatten(conv, dense, grads=False):
     if dense:
         t = [x.grad if grads else x.detach() for x in dense]
         out += [t[0].T.reshape(-1), t[1]]
-    return torch.cat([x.reshape(-1) for x in out]).numpy().astype(np.float32)
+    return torch.cat([x.reshape(-1) for x in out]).numpy().astype(np.float32 if out[0].dtype == torch.float32 else np.float64)
+
+
+def step0_float64(flat, bn, segs, labels, mask):
+    """the first step's mean gradient and BN batch statistics (tail layout of nn/nn.h: per layer the
+    SUM over micro-batches of the batch means, then of the unbiased variances) in float64: the exact
+    values (to ~1e-15) that both the one-call and the split float32 computations approximate"""
+    conv, run, dense = unflatten(flat.astype(np.float64), bn.astype(np.float64))
+    x = (torch.tensor(segs.astype(np.float64)) - NORM_MEAN) / NORM_STD
+    stats = []
+    h = features(x, conv, run, True, MICRO, stats) * torch.tensor(mask.reshape(N, 256).astype(np.float64))
+    loss = F.cross_entropy(F.linear(h, dense[0], dense[1]), labels)
+    loss.backward()
+    tail = torch.cat([torch.cat([m * (N // MICRO), v * (N // MICRO)]) for m, v in stats]).detach().numpy()
+    return flatten(conv, dense, grads=True), tail
 
 
 def features(x, conv, run, train, micro=None, stats=None, eps=EPS):
@@ -112,7 +127,7 @@ def features(x, conv, run, train, micro=None, stats=None, eps=EPS):
             ys, ms, vs = [], [], []
             for s in range(0, z.shape[0], micro):
                 zg = z[s:s + micro]
-                rm, rv = torch.zeros(COUT[l]), torch.zeros(COUT[l])
+                rm, rv = torch.zeros(COUT[l], dtype=z.dtype), torch.zeros(COUT[l], dtype=z.dtype)
                 ys.append(F.batch_norm(zg, rm, rv, g, be, training=True, momentum=1.0, eps=eps))
                 ms.append(rm); vs.append(rv)  # momentum 1: batch mean and unbiased batch variance
             y = torch.cat(ys)
@@ -208,7 +223,7 @@ def main():
 
     with h5py.File(OUT, "w") as f:
         f.attrs["magic"] = "artistnet-nn-reference"
-        f.attrs["version"] = 1
+        f.attrs["version"] = 2
         f.attrs["torch_version"] = str(torch.__version__)
         for k, v in dict(n_classes=C, n=N, micro_batch=MICRO, lr=LR, momentum=MOM, weight_decay=WD, steps=STEPS,
                          norm_mean=NORM_MEAN, norm_std=NORM_STD).items():
@@ -217,6 +232,9 @@ def main():
         f["eval_logits"] = logits.numpy()
         f["train_loss"] = np.array(losses, dtype=np.float64)
         f["grads"] = grads0
+        g64, tail64 = step0_float64(flat, bn, segs, labels, mask)
+        f["grads_f64"] = g64
+        f["tail_f64"] = tail64
         f["params_after"] = after
         f["bn_after"] = bn_after.astype(np.float32)
         if os.path.exists(KERAS):
