@@ -2,8 +2,9 @@
  * fixture tests/fixtures/nn/nn_reference.h5): eval features and logits, training loss, every
  * parameter gradient (2 micro-batches with their own BN statistics, fixed dropout mask), weights and
  * BN running statistics after 3 Nesterov steps; the split of a batch over calls (ranks): one call and
- * two calls both within a stated bound of the float64 gradient (see the comment there); the authors' Keras model imported by nn_keras_import gives the reference
- * features (numpy channels-last forward of the Keras tensors). Tolerances are named at each check. */
+ * two calls both within a stated bound of the float64 gradient (see the comment there); the authors'
+ * Keras model imported by nn_keras_import gives the reference features (numpy channels-last forward
+ * of the Keras tensors). Tolerances are named at each check. */
 #include "test_nn_common.h"
 #include "nn/nn_blas.h"
 #include "testutil.h"
