@@ -1,6 +1,6 @@
 /* lda.c - `artistnet lda`: fits LDA on a label column (the artists) of features.h5 with MPI
- * reductions and writes lda.h5. Each rank reads its own block of rows (parallel HDF5); rows with
- * status != 0 or an empty label are skipped. The projection is applied by `evaluate --lda lda.h5`
+ * reductions and writes lda.h5. Each rank reads its own block of whole row groups (parallel HDF5);
+ * rows with status != 0 or an empty label are skipped. The projection is applied by `evaluate --lda lda.h5`
  * (y = (x - /mean) * /components). Numerics and file schema: reduce/reduce_lda.h. */
 #include "jobs/jobs.h"
 #include "mpi/mpi_util.h"
@@ -69,7 +69,7 @@ int job_lda_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errlen)
                        features, label, classes.n);
     reduce_lda_model m = {0};
     double t1 = util_now();
-    if (!rc) rc = reduce_lda_fit(comm, f.x, ids, f.n, classes.n, f.dim, shrinkage, dim, &m, err, errlen);
+    if (!rc) rc = reduce_lda_fit(comm, f.x, ids, f.n, f.offset, classes.n, f.dim, shrinkage, dim, &m, err, errlen);
     if (rc && strncmp(err, "lda:", 4) == 0) {
         char tmp[UTIL_ERRLEN];
         snprintf(tmp, sizeof tmp, "%s: %s", features, err);

@@ -176,8 +176,11 @@ int reduce_features_read(const char *path, MPI_Comm comm, int mode, const char *
         out->offset = 0;
         out->n = out->n_total;
     } else {
-        out->offset = (long)((int64_t)out->n_total * rank / size);
-        out->n = (long)((int64_t)out->n_total * (rank + 1) / size) - out->offset;
+        const int64_t groups = ((int64_t)out->n_total + REDUCE_GROUP_ROWS - 1) / REDUCE_GROUP_ROWS;
+        const int64_t g0 = groups * rank / size, g1 = groups * (rank + 1) / size;
+        const int64_t r1 = g1 * REDUCE_GROUP_ROWS < out->n_total ? g1 * REDUCE_GROUP_ROWS : out->n_total;
+        out->offset = (long)(g0 * REDUCE_GROUP_ROWS < out->n_total ? g0 * REDUCE_GROUP_ROWS : out->n_total);
+        out->n = (long)r1 - out->offset;
     }
     out->x = malloc((size_t)out->n * (size_t)out->dim * sizeof(float) + 1);
     out->status = calloc((size_t)out->n + 1, 1);

@@ -4,8 +4,10 @@
  * features.h5: /ids and one string dataset per list column (/artist, /genre, /fold, ...; fixed-length
  * UTF-8, variable-length strings are read too), /features float32 (N, d), /n_segments int32 (N),
  * /status int8 (N, 0 = ok), /errors. The file is opened with the MPI-IO driver on `comm` (collective);
- * each rank reads either its own contiguous block of rows (balanced split, rank r gets rows
- * [N*r/P, N*(r+1)/P)) or every row (small MIREX task files, where every rank needs all rows).
+ * each rank reads either its own contiguous block of rows or every row (small MIREX task files,
+ * where every rank needs all rows). Blocks are runs of whole GROUPS of REDUCE_GROUP_ROWS rows
+ * (G = ceil(N / REDUCE_GROUP_ROWS) groups; rank r gets groups [G*r/P, G*(r+1)/P)), so whatever is
+ * computed per group (the LDA scatter, reduce_lda.h) sees the same rows on any rank count.
  * Relies on parallel HDF5 (H5Pset_fapl_mpio, hyperslab selections, collective transfers). */
 #ifndef ARTISTNET_REDUCE_FEATURES_H
 #define ARTISTNET_REDUCE_FEATURES_H
@@ -29,6 +31,7 @@ typedef struct {
 } reduce_features;
 
 enum { REDUCE_READ_BLOCK = 0, REDUCE_READ_ALL = 1 };
+#define REDUCE_GROUP_ROWS 512 /* rows per fixed group of REDUCE_READ_BLOCK */
 
 /* Collective over comm. columns: names of string datasets to read besides /ids (NULL entries and
  * names already read are skipped; optional[i] != 0 means "read if present, else no column").

@@ -1,9 +1,10 @@
-/* reduce_lda.c - LDA statistics (per-class count/mean + one centred within-class scatter, in double),
- * their pairwise merge as an MPI user operation over one flat buffer, the generalised eigensolve
- * with LAPACKE_dsygvd, projection with cblas_dgemm, and lda.h5 I/O. The formulas are in
- * reduce_lda.h. Relies on OpenBLAS (cblas_dsyrk, cblas_dgemm), LAPACKE and serial HDF5. */
+/* reduce_lda.c - LDA statistics (per-class counts and means, one within-class scatter about the
+ * global class means) as exact fixed-point sums (two int64 limbs) reduced with MPI_SUM, the
+ * generalised eigensolve with LAPACKE_dsygvd, projection with cblas_dgemm, and lda.h5 I/O. The
+ * formulas are in reduce_lda.h. Relies on OpenBLAS (cblas_dsyrk, cblas_dgemm), LAPACKE and serial HDF5. */
 #include "reduce/reduce_lda.h"
 #include "mpi/mpi_util.h"
+#include "reduce/reduce_features.h"
 #include "util/util.h"
 
 #include <cblas.h>
@@ -14,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LDA_BLOCK 1024 /* rows per dsyrk in the local accumulation */
+#define LDA_BLOCK 1024 /* rows per dgemm in reduce_lda_apply */
 
 static size_t stats_len(int C, int d) { return 2 + (size_t)C * (size_t)(d + 1) + (size_t)d * (size_t)d; }
 
@@ -45,142 +46,139 @@ void reduce_lda_stats_free(reduce_lda_stats *s)
     memset(s, 0, sizeof *s);
 }
 
-/* a <- merge(a, b) on raw flat buffers (self-describing: [C, d, ...]). */
-static void merge_raw(double *a, const double *b)
+/* ---- exact sums: fixed point in two int64 limbs, reduced with MPI_SUM ----
+ * A value v of a sum of at most n < 2^nb terms with |v| < 2^e becomes y = v * 2^s (exact: a power of
+ * two), |y| < 2^(124 - 2 nb), split exactly into hi * 2^L + lo with L = 62 - nb, |lo| < 2^L (the
+ * fraction of y is dropped: 2^-(124 - 2 nb) of the largest value, far below double's 2^-53). Sums
+ * of n hi limbs and of n lo limbs stay below 2^62: plain int64 additions, associative, and one
+ * MPI_SUM reduction of int64 arrays. Each value costs a few instructions (no __int128, no ldexp). */
+typedef struct {
+    double scale, inv_scale; /* 2^s, 2^-s */
+    double split, inv_split; /* 2^L, 2^-L */
+} lda_fixed;
+
+static lda_fixed fixed_make(int e, long n)
 {
-    int C = (int)a[0], d = (int)a[1];
-    double *ca = a + 2, *ma = ca + C, *wa = ma + (size_t)C * d;
-    const double *cb = b + 2, *mb = cb + C, *wb = mb + (size_t)C * d;
-    for (size_t i = 0; i < (size_t)d * d; i++) wa[i] += wb[i];
-    int k = 0;
-    for (int c = 0; c < C; c++) k += ca[c] > 0 && cb[c] > 0;
-    double *delta = k ? malloc((size_t)k * d * sizeof *delta) : NULL;
-    int r = 0;
-    for (int c = 0; c < C; c++) {
-        double na = ca[c], nb = cb[c];
-        if (nb <= 0) continue;
-        double *mac = ma + (size_t)c * d;
-        const double *mbc = mb + (size_t)c * d;
-        if (na <= 0) {
-            memcpy(mac, mbc, (size_t)d * sizeof *mac);
-            ca[c] = nb;
-            continue;
-        }
-        double n = na + nb, f = nb / n, g = sqrt(na * nb / n);
-        double *row = delta ? delta + (size_t)r * d : NULL;
-        for (int j = 0; j < d; j++) {
-            double dl = mbc[j] - mac[j];
-            if (row) row[j] = g * dl;
-            mac[j] += dl * f;
-        }
-        ca[c] = n;
-        r++;
-    }
-    if (delta && k) cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, d, k, 1.0, delta, d, 1.0, wa, d);
-    free(delta);
+    int nb;
+    frexp((double)(n > 0 ? n : 1), &nb); /* n < 2^nb */
+    lda_fixed f;
+    f.scale = ldexp(1.0, 124 - 2 * nb - e);
+    f.inv_scale = ldexp(1.0, -(124 - 2 * nb - e));
+    f.split = ldexp(1.0, 62 - nb);
+    f.inv_split = ldexp(1.0, -(62 - nb));
+    return f;
 }
 
-void reduce_lda_stats_merge(reduce_lda_stats *a, const reduce_lda_stats *b) { merge_raw(a->buf, b->buf); }
-
-int reduce_lda_stats_accumulate(reduce_lda_stats *s, const float *x, const int *labels, long n,
-                                char *err, size_t errlen)
+static inline void fixed_add(const lda_fixed *f, double v, int64_t *hi, int64_t *lo)
 {
-    int C = s->n_classes, d = s->dim;
-    reduce_lda_stats b;
-    if (reduce_lda_stats_init(&b, C, d)) return util_fail(err, errlen, UTIL_EFAIL, "lda: out of memory for %d classes", C);
-    double *blk = malloc((size_t)LDA_BLOCK * d * sizeof *blk);
-    if (!blk) {
-        reduce_lda_stats_free(&b);
-        return util_fail(err, errlen, UTIL_EFAIL, "lda: out of memory");
-    }
-    /* pass 1: class sums -> means (double) */
-    for (long i = 0; i < n; i++) {
+    const double y = v * f->scale;
+    const int64_t h = (int64_t)(y * f->inv_split); /* < 2^53 significant bits: (double)h is exact */
+    *hi += h;
+    *lo += (int64_t)(y - (double)h * f->split); /* the exact remainder, |.| < 2^L */
+}
+
+static inline double fixed_value(const lda_fixed *f, int64_t hi, int64_t lo)
+{
+    return ((double)hi * f->split + (double)lo) * f->inv_scale;
+}
+
+int reduce_lda_stats_compute(MPI_Comm comm, const float *x, const int *labels, long n, long offset, int n_classes,
+                             int dim, reduce_lda_stats *s, char *err, size_t errlen)
+{
+    const int C = n_classes, d = dim, rank = mpi_util_rank(comm);
+    int rc = reduce_lda_stats_init(s, C, d) ? util_fail(err, errlen, UTIL_EFAIL, "lda: out of memory for %d classes x %d", C, d)
+                                            : UTIL_OK;
+    /* local checks, the largest magnitude and the number of used rows */
+    double amax = 0;
+    long used = 0;
+    for (long i = 0; i < n && !rc; i++) {
         int c = labels[i];
         if (c < 0) continue;
         if (c >= C) {
-            free(blk);
-            reduce_lda_stats_free(&b);
-            return util_fail(err, errlen, UTIL_EFAIL, "lda: label %d out of range [0, %d) at row %ld", c, C, i);
+            rc = util_fail(err, errlen, UTIL_EFAIL, "lda: label %d out of range [0, %d) at row %ld", c, C, offset + i);
+            break;
         }
         const float *xi = x + (size_t)i * d;
-        double *mc = b.mean + (size_t)c * d;
         for (int j = 0; j < d; j++) {
             if (!isfinite(xi[j])) {
-                free(blk);
-                reduce_lda_stats_free(&b);
-                return util_fail(err, errlen, UTIL_EINPUT, "lda: row %ld has a non-finite feature (column %d)", i, j);
+                rc = util_fail(err, errlen, UTIL_EINPUT, "lda: row %ld has a non-finite feature (column %d)", offset + i, j);
+                break;
             }
-            mc[j] += xi[j];
+            amax = fmax(amax, fabs((double)xi[j]));
         }
-        b.count[c] += 1;
+        used++;
     }
-    for (int c = 0; c < C; c++)
-        if (b.count[c] > 0)
-            for (int j = 0; j < d; j++) b.mean[(size_t)c * d + j] /= b.count[c];
-    /* pass 2: rows centred on their class mean, W += Xc^T Xc one block at a time */
-    int k = 0;
-    for (long i = 0; i <= n; i++) {
-        if (i < n && labels[i] >= 0) {
+    rc = mpi_util_agree(comm, rc, err, errlen);
+    if (rc) {
+        reduce_lda_stats_free(s);
+        return rc;
+    }
+    long total = used;
+    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &amax, 1, MPI_DOUBLE, MPI_MAX, comm));
+    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &total, 1, MPI_LONG, MPI_SUM, comm));
+    int e;
+    frexp(amax > 0 ? amax : 1.0, &e); /* |x| < 2^e */
+    const lda_fixed fm = fixed_make(e, total), fw = fixed_make(2 * (e + 1), total); /* |x - m_c| < 2^(e+1) */
+    if (!(total < (1L << 30))) rc = util_fail(err, errlen, UTIL_EFAIL, "lda: %ld rows: at most 2^30 are supported", total);
+    const size_t tri = (size_t)d * (size_t)(d + 1) / 2, nm = (size_t)C * d;
+    int64_t *sum = calloc(2 * nm + 1, sizeof *sum), *w = calloc(2 * tri, sizeof *w), *cnt = calloc((size_t)C, sizeof *cnt);
+    double *blk = malloc((size_t)REDUCE_GROUP_ROWS * d * sizeof *blk), *wg = malloc((size_t)d * d * sizeof *wg);
+    if (!rc && (!sum || !w || !cnt || !blk || !wg)) rc = util_fail(err, errlen, UTIL_EFAIL, "lda: out of memory");
+    rc = mpi_util_agree(comm, rc, err, errlen);
+    /* pass 1: class counts and sums, exact -> the same class means on every rank */
+    if (!rc) {
+        for (long i = 0; i < n; i++) {
+            if (labels[i] < 0) continue;
             const float *xi = x + (size_t)i * d;
-            const double *mc = b.mean + (size_t)labels[i] * d;
-            double *row = blk + (size_t)k * d;
-            for (int j = 0; j < d; j++) row[j] = (double)xi[j] - mc[j];
-            k++;
+            int64_t *hi = sum + (size_t)labels[i] * d, *lo = hi + nm;
+            for (int j = 0; j < d; j++) fixed_add(&fm, xi[j], hi + j, lo + j);
+            cnt[labels[i]]++;
         }
-        if (k == LDA_BLOCK || (i == n && k > 0)) {
-            cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, d, k, 1.0, blk, d, 1.0, b.w, d);
-            k = 0;
+        MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, sum, (int)(2 * nm), MPI_INT64_T, MPI_SUM, comm));
+        MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, cnt, C, MPI_INT64_T, MPI_SUM, comm));
+        for (int c = 0; c < C; c++) {
+            s->count[c] = (double)cnt[c];
+            for (size_t j = (size_t)c * d; j < (size_t)(c + 1) * d && cnt[c] > 0; j++)
+                s->mean[j] = fixed_value(&fm, sum[j], sum[nm + j]) / (double)cnt[c];
         }
     }
+    /* pass 2: per fixed group, the rows centred on their class mean -> one dsyrk; the group's scatter
+     * (upper triangle) added exactly */
+    if (!rc) {
+        for (long g0 = offset - offset % REDUCE_GROUP_ROWS; g0 < offset + n; g0 += REDUCE_GROUP_ROWS) {
+            long a = g0 > offset ? g0 : offset, b = g0 + REDUCE_GROUP_ROWS < offset + n ? g0 + REDUCE_GROUP_ROWS : offset + n;
+            int k = 0;
+            for (long i = a - offset; i < b - offset; i++) {
+                if (labels[i] < 0) continue;
+                const float *xi = x + (size_t)i * d;
+                const double *mc = s->mean + (size_t)labels[i] * d;
+                double *row = blk + (size_t)k * d;
+                for (int j = 0; j < d; j++) row[j] = (double)xi[j] - mc[j];
+                k++;
+            }
+            if (!k) continue;
+            cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, d, k, 1.0, blk, d, 0.0, wg, d);
+            size_t q = 0;
+            for (int r = 0; r < d; r++)
+                for (int c = r; c < d; c++, q++) fixed_add(&fw, wg[(size_t)r * d + c], w + q, w + tri + q);
+        }
+        int mrc = MPI_Reduce(rank == 0 ? MPI_IN_PLACE : w, w, (int)(2 * tri), MPI_INT64_T, MPI_SUM, 0, comm);
+        if (mrc != MPI_SUCCESS) rc = mpi_util_report(err, errlen, __FILE__, __LINE__, "MPI_Reduce(lda scatter)", mrc);
+        if (!rc && rank == 0) {
+            size_t q = 0;
+            for (int r = 0; r < d; r++)
+                for (int c = r; c < d; c++, q++)
+                    s->w[(size_t)r * d + c] = s->w[(size_t)c * d + r] = fixed_value(&fw, w[q], w[tri + q]);
+        }
+    }
+    free(sum);
+    free(w);
+    free(cnt);
     free(blk);
-    merge_raw(s->buf, b.buf);
-    reduce_lda_stats_free(&b);
-    return UTIL_OK;
-}
-
-static void merge_op(void *in, void *inout, int *len, MPI_Datatype *type)
-{
-    (void)type;
-    /* one element = one whole statistics buffer (contiguous datatype), see reduce_lda_stats_reduce */
-    int count = *len;
-    const double *b = in;
-    double *a = inout;
-    for (int e = 0; e < count; e++) {
-        size_t l = stats_len((int)a[0], (int)a[1]);
-        merge_raw(a, b);
-        a += l;
-        b += l;
-    }
-}
-
-int reduce_lda_stats_reduce(reduce_lda_stats *s, MPI_Comm comm, int root, char *err, size_t errlen)
-{
-    if (mpi_util_size(comm) == 1) return UTIL_OK;
-    size_t len = stats_len(s->n_classes, s->dim);
-    if (len > (size_t)INT32_MAX) return util_fail(err, errlen, UTIL_EFAIL, "lda: statistics buffer too large (%zu doubles)", len);
-    MPI_Datatype whole;
-    MPI_Op op;
-    MPI_CHECK(MPI_Type_contiguous((int)len, MPI_DOUBLE, &whole));
-    MPI_CHECK(MPI_Type_commit(&whole));
-    MPI_CHECK(MPI_Op_create(merge_op, 1, &op));
-    int rank = mpi_util_rank(comm);
-    double *recv = NULL;
-    if (rank == root) {
-        recv = malloc(len * sizeof *recv);
-        if (!recv) return util_fail(err, errlen, UTIL_EFAIL, "lda: out of memory");
-    }
-    int rc = MPI_Reduce(s->buf, recv, 1, whole, op, root, comm);
-    MPI_Op_free(&op);
-    MPI_Type_free(&whole);
-    if (rc != MPI_SUCCESS) {
-        free(recv);
-        return mpi_util_report(err, errlen, __FILE__, __LINE__, "MPI_Reduce(lda statistics)", rc);
-    }
-    if (rank == root) {
-        memcpy(s->buf, recv, len * sizeof *recv);
-        free(recv);
-    }
-    return UTIL_OK;
+    free(wg);
+    rc = mpi_util_agree(comm, rc, err, errlen);
+    if (rc) reduce_lda_stats_free(s);
+    return rc;
 }
 
 void reduce_lda_model_free(reduce_lda_model *m)
@@ -300,19 +298,15 @@ done:
     return rc;
 }
 
-int reduce_lda_fit(MPI_Comm comm, const float *x, const int *labels, long n, int n_classes, int dim_in,
+int reduce_lda_fit(MPI_Comm comm, const float *x, const int *labels, long n, long offset, int n_classes, int dim_in,
                    double shrinkage, int dim, reduce_lda_model *m, char *err, size_t errlen)
 {
     memset(m, 0, sizeof *m);
     int rank = mpi_util_rank(comm);
     reduce_lda_stats s;
-    int rc = reduce_lda_stats_init(&s, n_classes, dim_in);
-    if (rc) rc = util_fail(err, errlen, UTIL_EFAIL, "lda: out of memory for %d classes x %d", n_classes, dim_in);
-    if (!rc) rc = reduce_lda_stats_accumulate(&s, x, labels, n, err, errlen);
-    rc = mpi_util_agree(comm, rc, err, errlen);
-    if (!rc) rc = reduce_lda_stats_reduce(&s, comm, 0, err, errlen);
-    rc = mpi_util_agree(comm, rc, err, errlen);
-    if (!rc && rank == 0) rc = reduce_lda_solve(&s, shrinkage, dim, m, err, errlen);
+    int rc = reduce_lda_stats_compute(comm, x, labels, n, offset, n_classes, dim_in, &s, err, errlen);
+    if (rc) return rc;
+    if (rank == 0) rc = reduce_lda_solve(&s, shrinkage, dim, m, err, errlen);
     reduce_lda_stats_free(&s);
     rc = mpi_util_agree(comm, rc, err, errlen);
     if (rc) {

@@ -1,15 +1,21 @@
 /* reduce_lda.h - Linear discriminant analysis by MPI reductions (DESIGN.md "LDA"; Park et al. 2017
  * reduce the 256-d artist-trained features to 100 dimensions with LDA fitted on the artist labels).
  *
- * Numerics. Every rank keeps, in double, per-class counts n_c and means m_c and ONE within-class
- * scatter matrix W = sum_i (x_i - m_{y_i})(x_i - m_{y_i})^T about its own class means (two passes over
- * its rows: class sums -> means, then centred rows -> dsyrk). Partial statistics are merged pairwise
- * (Chan, Golub & LeVeque): for class c with (na, ma) and (nb, mb), n = na + nb,
- * m = ma + (mb - ma) nb / n and W += Wb + sum_c (na nb / n) (mb - ma)(mb - ma)^T, the last term as one
- * dsyrk over the C x d matrix of scaled mean differences. No raw sums of squares, no float sums.
- * The statistics are ONE flat buffer [C, d, n_1..n_C, m_1..m_C, W (upper)] of C(d+1) + d^2 + 2
- * doubles (O(C d + d^2) per rank) reduced to rank 0 in ONE MPI_Reduce with a user operation on a
- * contiguous datatype covering the whole buffer (so MPI never splits it).
+ * Numerics, the same bits on any number of ranks. Two passes over the rows, every sum exact:
+ *   1. per class the count n_c and the sum of its rows in fixed point (each value times 2^s, held
+ *      exactly as two int64 limbs; s chosen from the largest |value| and the row count so that no
+ *      sum can overflow), one MPI_Allreduce -> the class means m_c, the same bits on every rank;
+ *   2. the rows centred on their class mean, (x_i - m_{y_i}) in double, one cblas_dsyrk per fixed
+ *      GROUP of REDUCE_GROUP_ROWS consecutive rows of the file (reduce_features.h: ranks read whole
+ *      groups), each group's scatter converted to fixed point the same way and added, one MPI_Reduce ->
+ *      W = sum_i (x_i - m_{y_i})(x_i - m_{y_i})^T on rank 0.
+ * Integer addition is associative, and a group's dsyrk has the same operands and shape wherever it
+ * runs, so the statistics do not depend on how the groups are dealt to ranks, nor on a BLAS whose
+ * rounding changes with the matrix shape (OpenBLAS's Haswell kernels). The fixed-point steps lose
+ * nothing that double keeps: their resolution is about 2^-90 of the largest value (N < 2^17 rows;
+ * 2^-(124 - 2 log2 N) in general; at most 2^30 rows). The two-pass
+ * form (centring on the exact global class means) is the textbook-accurate one: no raw sums of
+ * squares, no float sums.
  *
  * Solve (rank 0). With N = sum n_c and mu the global mean:
  *   Sw = W / N                                   (pooled within-class covariance)
@@ -47,14 +53,13 @@ typedef struct {
 
 int reduce_lda_stats_init(reduce_lda_stats *s, int n_classes, int dim);
 void reduce_lda_stats_free(reduce_lda_stats *s);
-/* Adds rows x (n x dim floats) with labels in [0, C) to s; rows with label < 0 are skipped.
- * Non-finite values in a used row -> UTIL_EINPUT naming the (local) row. */
-int reduce_lda_stats_accumulate(reduce_lda_stats *s, const float *x, const int *labels, long n,
-                                char *err, size_t errlen);
-/* a <- merge(a, b) (pairwise update above). */
-void reduce_lda_stats_merge(reduce_lda_stats *a, const reduce_lda_stats *b);
-/* Collective: merges every rank's statistics into root's s (other ranks' s are left unspecified). */
-int reduce_lda_stats_reduce(reduce_lda_stats *s, MPI_Comm comm, int root, char *err, size_t errlen);
+/* Collective: the statistics of every rank's rows (see Numerics). x: this rank's n rows (n x dim
+ * floats), global rows [offset, offset + n) of the file, labels in [0, C) or < 0 (row skipped).
+ * Counts and means end on every rank, W on rank 0 (others: zero). Bitwise independent of the rank
+ * count when every rank's block starts and ends on a multiple of REDUCE_GROUP_ROWS (or the last row),
+ * as REDUCE_READ_BLOCK reads it. Non-finite values in a used row -> UTIL_EINPUT naming the row. */
+int reduce_lda_stats_compute(MPI_Comm comm, const float *x, const int *labels, long n, long offset, int n_classes,
+                             int dim, reduce_lda_stats *s, char *err, size_t errlen);
 
 /* Rank-local solve of the merged statistics (see above). dim: wanted output dimension.
  * Errors (UTIL_EINPUT): fewer than 2 classes with rows, zero within-class scatter (every class a
@@ -63,9 +68,9 @@ int reduce_lda_stats_reduce(reduce_lda_stats *s, MPI_Comm comm, int root, char *
 int reduce_lda_solve(const reduce_lda_stats *s, double shrinkage, int dim, reduce_lda_model *m,
                      char *err, size_t errlen);
 
-/* Collective: accumulate the local rows, reduce to rank 0, solve there, broadcast the model.
- * Same return code on every rank. */
-int reduce_lda_fit(MPI_Comm comm, const float *x, const int *labels, long n, int n_classes, int dim_in,
+/* Collective: reduce_lda_stats_compute, solve on rank 0, broadcast the model. Same return code on
+ * every rank. */
+int reduce_lda_fit(MPI_Comm comm, const float *x, const int *labels, long n, long offset, int n_classes, int dim_in,
                    double shrinkage, int dim, reduce_lda_model *m, char *err, size_t errlen);
 
 /* y (n x dim_out, double) = (x - mean) * components, x is n x dim_in floats (cblas_dgemm). */
