@@ -55,11 +55,12 @@ run 1 "$T/fresh" --stage lda 2>"$T/err"; rc=$?
 [ $rc = 2 ] && grep -q "needs stage extract-train" "$T/err" && ok "lda alone on a fresh folder: exit 2, names extract-train" \
   || bad "lda alone: rc $rc: $(cat "$T/err")"
 
-# SIGKILL during training, then rerun
+# SIGKILL during training, then rerun: the train stage's hook kills both ranks right after global
+# step 7 (a few epochs in, checkpoints written; no sleep standing for "by now it is training")
 d=$T/killed
-( run 2 "$d" --epochs 40 --patience 1000 >/dev/null 2>&1 & echo $! > "$T/pid"; wait ) &
-for _ in $(seq 1 600); do [ -f "$d/model.h5.ckpt" ] && break; sleep 0.1; done
-pkill -KILL -f "artistnet pipeline.*$d" ; sleep 1
+ARTISTNET_TRAIN_TEST_SIGNAL=KILL:7 run 2 "$d" --epochs 40 --patience 1000 >/dev/null 2>&1
+rc=$?
+[ $rc != 0 ] && [ -f "$d/model.h5.ckpt" ] && ok "killed (exit $rc) with a checkpoint" || bad "kill in training: exit $rc, checkpoint $(ls "$d"/model.h5.ckpt 2>&1)"
 grep -q "^train [0-9a-f]* started" "$d/pipeline.state" && ! grep -q "^train [0-9a-f]* done" "$d/pipeline.state" \
   && ok "killed while training" || bad "kill did not land in training: $(cat "$d/pipeline.state" 2>/dev/null)"
 run 2 "$d" --epochs 40 --patience 1000 || bad "rerun after kill"

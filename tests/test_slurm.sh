@@ -89,10 +89,14 @@ inside() {
   done
   [ $requeued = 1 ] && ok "train requeued itself after TERM" || bad "train was not requeued"
   grep -q "interrupted" "$work"/slurm-"$tr_id".out 2>/dev/null && ok "stage log says interrupted" || bad "no 'interrupted' in slurm-$tr_id.out"
-  # Slurm holds a requeued job ~2 min (BeginTime); skip the hold, but only once slurmd has cleaned up
-  # the first run (its slurmstepd processes are gone): a restart released earlier can fail to launch
+  # Slurm holds a requeued job ~2 min (BeginTime); skip the hold, but only once the first run is
+  # cleaned up: its slurmstepd processes gone, and slurmctld showing the job pending and no node
+  # still completing or allocated (a restart released earlier can fail to launch)
   for _ in $(seq 1 60); do pgrep -f "slurmstepd: \[$tr_id\." >/dev/null || break; sleep 0.5; done
-  sleep 2
+  for _ in $(seq 1 60); do
+    [ "$(state "$tr_id")" = PENDING ] && [ -z "$(sinfo -h -t completing,allocated,mixed -o %N 2>/dev/null)" ] && break
+    sleep 0.5
+  done
   scontrol update JobId="$tr_id" StartTime=now >/dev/null 2>&1
   wait_jobs "$mel_id,$tr_id" || bad "requeued train finished in time"
   [ "$(state "$tr_id")" = COMPLETED ] && ok "requeued train completed" || bad "requeued train ended $(state "$tr_id")"
