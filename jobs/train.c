@@ -51,8 +51,8 @@
 #define TRAIN_FIX_LIMIT 16777216.0f
 
 typedef struct {
-    const char *mels, *out, *split, *label_col, *log, *init, *reduce;
-    int epochs, batch, micro, patience, lr_patience, resume, quiet, seed, cache_mb, max_steps;
+    const char *mels, *out, *split, *label_col, *log, *init, *reduce, *bn;
+    int epochs, batch, micro, patience, lr_patience, resume, quiet, seed, cache_mb, max_steps, bn_sample;
     double lr, lr_decay, momentum, wd, dropout, min_lr;
     double frac[3];
 } train_cfg;
@@ -101,6 +101,7 @@ typedef struct {
      * (tests/test_train.sh: kill or stop the job mid-epoch at a known step, no sleeps) */
     int hook_sig;
     long hook_step;
+    int bn_precise; /* --bn precise: population statistics before every validation (bn_recalibrate) */
 } trainer;
 
 static const char *log_header =
@@ -325,6 +326,69 @@ static int evaluate(trainer *t, nn_model *m, int split, train_eval *ev, char *er
     return 0;
 }
 
+/* --bn precise: the batch-norm statistics of m set to population statistics of a fixed sample of
+ * training segments in eval mode (nn_bn_layer_sums), layer by layer: layer l's statistics are
+ * measured with layers 1..l-1 already recalibrated. The sample: --bn-sample segments evenly spaced
+ * over the training split (all when 0 or more), cut into fixed groups of TRAIN_EVAL_CHUNK that ranks
+ * take in contiguous runs, one nn call per group. Each group's sums land in a slot of their own
+ * (the MPI_Allreduce adds zeros to them: exact) and are added in group order on every rank, so the
+ * statistics have the same bits on any rank count. Variance: unbiased, as the running average's. */
+static int bn_recalibrate(trainer *t, nn_model *m, char *err, size_t errlen)
+{
+    const train_data *d = &t->data;
+    const size_t n_train = d->n_seg[SHARD_TRAIN];
+    const size_t S = t->cfg.bn_sample > 0 && (size_t)t->cfg.bn_sample < n_train ? (size_t)t->cfg.bn_sample : n_train;
+    if (S < 2) return 0;
+    const size_t G = (S + TRAIN_EVAL_CHUNK - 1) / TRAIN_EVAL_CHUNK;
+    size_t g_lo, g_hi;
+    shard_range(G, t->rank, t->size, &g_lo, &g_hi);
+    size_t *idx = malloc(S * sizeof *idx);
+    double *sums = malloc(G * 2 * NN_FEATURE_DIM * sizeof *sums);
+    int rc = idx && sums ? grow_buffers(t, TRAIN_EVAL_CHUNK, err, errlen) : util_fail(err, errlen, UTIL_EFAIL, "train: out of memory");
+    for (size_t i = 0; idx && i < S; i++) idx[i] = d->seg[SHARD_TRAIN][(size_t)((double)i * (double)n_train / (double)S)];
+    float *bn = nn_bn_stats(m, NULL);
+    for (int l = 1; l <= NN_N_CONV && !rc; l++) {
+        int cout;
+        nn_conv_shape(l, NULL, NULL, &cout, NULL, NULL);
+        memset(sums, 0, G * 2 * (size_t)cout * sizeof *sums);
+        int b = 0;
+        if (g_hi > g_lo) train_reader_start(t->reader, idx + g_lo * TRAIN_EVAL_CHUNK, S - g_lo * TRAIN_EVAL_CHUNK < TRAIN_EVAL_CHUNK ? S - g_lo * TRAIN_EVAL_CHUNK : TRAIN_EVAL_CHUNK, t->buf[0]);
+        for (size_t g = g_lo; g < g_hi && !rc; g++) {
+            const size_t c0 = g * TRAIN_EVAL_CHUNK, n = S - c0 < TRAIN_EVAL_CHUNK ? S - c0 : TRAIN_EVAL_CHUNK;
+            rc = train_reader_wait(t->reader, err, errlen);
+            if (rc) break;
+            if (g + 1 < g_hi) {
+                const size_t c1 = c0 + TRAIN_EVAL_CHUNK;
+                train_reader_start(t->reader, idx + c1, S - c1 < TRAIN_EVAL_CHUNK ? S - c1 : TRAIN_EVAL_CHUNK, t->buf[b ^ 1]);
+            }
+            rc = nn_bn_layer_sums(m, l, t->buf[b], (int)n, sums + g * 2 * (size_t)cout, err, errlen);
+            b ^= 1;
+        }
+        if (rc) train_reader_wait(t->reader, NULL, 0);
+        rc = mpi_util_agree(t->comm, rc, err, errlen);
+        if (rc) break;
+        MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, sums, (int)(G * 2 * (size_t)cout), MPI_DOUBLE, MPI_SUM, t->comm));
+        int frames;
+        nn_conv_shape(l, NULL, NULL, NULL, &frames, NULL);
+        const double N = (double)S * frames;
+        size_t nm, nv;
+        float *rm = bn + nn_tensor(m, l, "moving_mean", &nm), *rv = bn + nn_tensor(m, l, "moving_variance", &nv);
+        for (int c = 0; c < cout; c++) {
+            double s1 = 0, s2 = 0;
+            for (size_t g = 0; g < G; g++) {
+                s1 += sums[g * 2 * (size_t)cout + c];
+                s2 += sums[g * 2 * (size_t)cout + cout + c];
+            }
+            const double mean = s1 / N, var = s2 / N - mean * mean;
+            rm[c] = (float)mean;
+            rv[c] = (float)(var > 0 ? var * N / (N - 1) : 0);
+        }
+    }
+    free(idx);
+    free(sums);
+    return rc;
+}
+
 /* Mean and standard deviation of every training mel value: each rank sums its contiguous share of
  * the training segments (per-segment sums in double, added in fixed point so the result does not
  * depend on the rank count), one MPI_Allreduce. */
@@ -382,10 +446,10 @@ static void trajectory_key(const trainer *t, char *buf, size_t n)
     const train_cfg *c = &t->cfg;
     snprintf(buf, n,
              "mels=%016" PRIx64 " label=%s split=%s%s seed=%d batch=%d micro=%d lr=%.17g momentum=%.17g wd=%.17g "
-             "dropout=%.17g lr_decay=%.17g lr_patience=%d min_lr=%.17g reduce=%s init=%s",
+             "dropout=%.17g lr_decay=%.17g lr_patience=%d min_lr=%.17g reduce=%s init=%s bn=%s bn_sample=%d",
              t->data.meta_hash, c->label_col, t->data.split_given ? "column" : c->split, "", c->seed, c->batch,
              c->micro, c->lr, c->momentum, c->wd, c->dropout, c->lr_decay, c->lr_patience, c->min_lr,
-             c->reduce, c->init && c->init[0] ? c->init : "-");
+             c->reduce, c->init && c->init[0] ? c->init : "-", c->bn, c->bn_sample);
 }
 
 static int fsync_path(const char *path)
@@ -571,6 +635,9 @@ static int model_write(trainer *t, const model_info *info, char *err, size_t err
     A_D("train_momentum", c->momentum);
     A_D("train_weight_decay", c->wd);
     A_D("train_dropout", c->dropout);
+    A_S("train_bn", t->bn_precise ? "precise" : "running");
+    A_L("train_bn_sample", t->bn_precise ? (long long)(c->bn_sample > 0 && (size_t)c->bn_sample < d->n_seg[SHARD_TRAIN]
+                                                           ? (size_t)c->bn_sample : d->n_seg[SHARD_TRAIN]) : 0);
     A_L("train_patience", c->patience);
     A_L("train_epochs", c->epochs);
     A_L("train_epochs_run", t->st.epoch);
@@ -810,6 +877,10 @@ static int train_run(trainer *t, char *err, size_t errlen)
             return rc;
         }
         const double train_seconds = t->st.tr_seconds;
+        if (t->bn_precise) {
+            rc = bn_recalibrate(t, t->m, err, errlen);
+            if (rc) return rc;
+        }
         train_eval ev = {NAN, NAN, NAN, 0, 0};
         if (have_valid) {
             rc = evaluate(t, t->m, SHARD_VALID, &ev, err, errlen);
@@ -935,6 +1006,12 @@ int job_train_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errle
         {"reduce", UTIL_OPT_STRING, &c->reduce, "exact",
          "gradient sum: exact (fixed point per micro-batch: the same bits on any rank count) or float (one "
          "call per rank, float sums: faster, equal up to rounding)", 0, -1, 0},
+        {"bn", UTIL_OPT_STRING, &c->bn, "precise",
+         "batch-norm statistics for validation and the saved model: precise (population statistics of "
+         "--bn-sample training segments in eval mode, recomputed every epoch) or running (Keras moving "
+         "averages, momentum 0.99)", 0, -1, 0},
+        {"bn-sample", UTIL_OPT_INT, &c->bn_sample, "2048",
+         "training segments of the precise-BN sample, evenly spaced over the training split (0 = all)", 0, 1e9, 0},
         {"quiet", UTIL_OPT_FLAG, &c->quiet, "", "no progress or summary", 0, -1, 0},
         {NULL, 0, NULL, NULL, NULL, 0, 0, 0}};
     int rc = util_opts_parse("train",
@@ -946,6 +1023,9 @@ int job_train_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errle
     if (!rc && strcmp(c->reduce, "exact") && strcmp(c->reduce, "float"))
         rc = util_fail(err, errlen, UTIL_EUSAGE, "train: --reduce must be exact or float, not '%s'", c->reduce);
     t.exact = !strcmp(c->reduce, "exact");
+    if (!rc && strcmp(c->bn, "precise") && strcmp(c->bn, "running"))
+        rc = util_fail(err, errlen, UTIL_EUSAGE, "train: --bn must be precise or running, not '%s'", c->bn);
+    t.bn_precise = !strcmp(c->bn, "precise");
     t.hook_sig = util_test_signal("ARTISTNET_TRAIN_TEST_SIGNAL", &t.hook_step);
     if (!rc && c->batch % c->micro == 1)
         rc = util_fail(err, errlen, UTIL_EUSAGE, "train: --batch %d leaves a micro-batch of one segment (--micro-batch %d)",

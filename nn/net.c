@@ -105,6 +105,27 @@ static void forward_eval(nn_model *m, const float *segs, int n, float *feat)
     }
 }
 
+/* conv of block l (0-based) on its padded input ws[l].xp (n segments), then per channel the sums of
+ * z + bias and of its square over the n x t_in real frames, added to sums (rows in order, double) */
+static void conv_sums(nn_model *m, int l, int n, double *sums)
+{
+    const nn_conv_desc *d = &m->conv[l];
+    nn_conv_ws *w = &m->ws[l];
+    nn_conv_forward_padded(w->xp, n, d->t_in, d->cin, d->cout, d->k, l == 0, m->params + d->w_off, w->z);
+    const float *bias = m->params + d->b_off;
+    const int Tp = d->t_in + d->k - 1, C = d->cout;
+    double *s1 = sums, *s2 = sums + C;
+    for (int b = 0; b < n; b++)
+        for (int t = 0; t < d->t_in; t++) {
+            const float *z = w->z + ((size_t)b * Tp + t) * C;
+            for (int c = 0; c < C; c++) {
+                const double v = (double)z[c] + bias[c];
+                s1[c] += v;
+                s2[c] += v * v;
+            }
+        }
+}
+
 static int check_call(nn_model *m, const float *segs, int n, const void *out, char *err, size_t errlen)
 {
     if (n < 0 || (n > 0 && (!segs || !out)))
@@ -224,5 +245,32 @@ int nn_train_accumulate(nn_model *m, const float *segs, const int *labels, int n
     }
     tail[m->n_grads - m->tail_off - 2] += (float)groups;
     tail[m->n_grads - m->tail_off - 1] += (float)n;
+    return 0;
+}
+
+int nn_bn_layer_sums(nn_model *m, int layer, const float *segs, int n, double *sums, char *err, size_t errlen)
+{
+    if (layer < 1 || layer > NN_N_CONV) return util_fail(err, errlen, UTIL_EUSAGE, "nn: no conv layer %d", layer);
+    int rc = check_call(m, segs, n, sums, err, errlen);
+    if (rc || n == 0) return rc;
+    /* the blocking of forward_eval, stopped at the conv of `layer` */
+    const int L = layer - 1, chunk = eval_chunk(), batch = m->cap < NN_EVAL_BATCH ? m->cap : NN_EVAL_BATCH;
+    const nn_conv_desc *d0 = &m->conv[0], *d1 = &m->conv[1];
+    const size_t seg_x1 = (size_t)(d1->t_in + d1->k - 1) * d1->cin;
+    for (int s0 = 0; s0 < n; s0 += batch) {
+        const int nb = n - s0 < batch ? n - s0 : batch;
+        for (int s = 0; s < nb; s += chunk) {
+            const int nc = nb - s < chunk ? nb - s : chunk;
+            normalise_input_padded(m, segs + (size_t)(s0 + s) * NN_SEG_SIZE, nc, d0->pad_left,
+                                   d0->k - 1 - d0->pad_left, m->ws[0].xp);
+            if (L == 0)
+                conv_sums(m, 0, nc, sums);
+            else
+                eval_block(m, 0, nc, m->ws[1].xp + (size_t)s * seg_x1);
+        }
+        if (L == 0) continue;
+        for (int l = 1; l < L; l++) eval_block(m, l, nb, m->ws[l + 1].xp);
+        conv_sums(m, L, nb, sums);
+    }
     return 0;
 }

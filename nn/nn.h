@@ -138,6 +138,17 @@ int nn_forward_features(nn_model *m, const float *segs, int n, float *feat, char
 /* logits: n x C floats (softmax not applied). Needs C > 0. */
 int nn_forward_logits(nn_model *m, const float *segs, int n, float *logits, char *err, size_t errlen);
 
+/* ---- population batch-norm statistics ("precise BN", Wu & Johnson 2021; net.c) ----
+ * Training normalises with micro-batch statistics and eval with the running averages, which after a
+ * few hundred steps of momentum 0.99 still hold much of their initial values. Recalibrating sets each
+ * layer's statistics to those of a sample in eval mode, layer by layer: nn_bn_layer_sums runs n
+ * segments in eval mode through blocks 1..layer-1 (with their statistics as they are now) and the
+ * conv of `layer` (1..5, bias included), and ADDS the per-channel sums of z and of z^2 over the
+ * n x frames rows to sums[0..cout) and sums[cout..2 cout) (double, in row order: the same call on
+ * the same segments gives the same bits). Sum the sample (in a fixed order), set the layer's
+ * moving_mean / moving_variance (nn_bn_stats, nn_tensor), then go on with the next layer. */
+int nn_bn_layer_sums(nn_model *m, int layer, const float *segs, int n, double *sums, char *err, size_t errlen);
+
 /* ---- training (net.c, sgd.c) ---- */
 typedef struct {
     int micro_batch;           /* BN statistics over groups of this many consecutive segments of the
