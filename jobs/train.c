@@ -51,9 +51,9 @@
 #define TRAIN_FIX_LIMIT 16777216.0f
 
 typedef struct {
-    const char *mels, *out, *split, *label_col, *log, *init, *reduce, *bn;
-    int epochs, batch, micro, patience, lr_patience, resume, quiet, seed, cache_mb, max_steps, bn_sample;
-    double lr, lr_decay, momentum, wd, dropout, min_lr;
+    const char *mels, *out, *split, *label_col, *log, *init, *reduce, *bn, *lr_scaling;
+    int epochs, batch, micro, patience, lr_patience, resume, quiet, seed, cache_mb, max_steps, bn_sample, lr_batch;
+    double lr, lr_decay, momentum, wd, dropout, min_lr, warmup;
     double frac[3];
 } train_cfg;
 
@@ -124,6 +124,30 @@ static void epoch_order(trainer *t, int epoch)
     for (size_t i = 0; i < n; i++) t->perm[i] = i;
     uint64_t state = mix64(mix64((uint64_t)t->cfg.seed) ^ (0xE90C0000ULL + (uint64_t)epoch));
     shard_shuffle(t->perm, n, &state);
+}
+
+/* Large global batches (Goyal et al. 2017): --lr is the learning rate of a --lr-batch-segment batch;
+ * a --batch B starts at that rate and reaches peak = lr * scale(B / lr_batch) (linear: B / lr_batch,
+ * sqrt: its square root, none: 1) linearly over the first --warmup-epochs epochs, step by step. The
+ * plateau decay acts on the peak (st.lr), the warm-up multiplies it. */
+static double lr_scale(const train_cfg *c)
+{
+    const double r = (double)c->batch / c->lr_batch;
+    return !strcmp(c->lr_scaling, "linear") ? r : !strcmp(c->lr_scaling, "sqrt") ? sqrt(r) : 1.0;
+}
+
+static double warmup_epochs(const train_cfg *c)
+{
+    return c->warmup >= 0 ? c->warmup : lr_scale(c) > 1.0 ? 3.0 : 0.0; /* -1: auto */
+}
+
+/* the learning rate of global step `step` (0-based) */
+static double step_lr(const trainer *t, long step)
+{
+    const double w = warmup_epochs(&t->cfg) * (double)t->steps_per_epoch, k = lr_scale(&t->cfg);
+    if (w <= 0 || (double)step >= w || k <= 0) return t->st.lr;
+    const double f = (double)(step + 1) / w; /* the first step already moves off the base rate */
+    return t->st.lr * (1.0 / k + (1.0 - 1.0 / k) * f);
 }
 
 /* positions [*lo, *hi) of the global batch that this rank computes: whole micro-batches */
@@ -446,10 +470,12 @@ static void trajectory_key(const trainer *t, char *buf, size_t n)
     const train_cfg *c = &t->cfg;
     snprintf(buf, n,
              "mels=%016" PRIx64 " label=%s split=%s%s seed=%d batch=%d micro=%d lr=%.17g momentum=%.17g wd=%.17g "
-             "dropout=%.17g lr_decay=%.17g lr_patience=%d min_lr=%.17g reduce=%s init=%s bn=%s bn_sample=%d",
+             "dropout=%.17g lr_decay=%.17g lr_patience=%d min_lr=%.17g reduce=%s init=%s bn=%s bn_sample=%d "
+             "lr_batch=%d lr_scaling=%s warmup=%.17g",
              t->data.meta_hash, c->label_col, t->data.split_given ? "column" : c->split, "", c->seed, c->batch,
              c->micro, c->lr, c->momentum, c->wd, c->dropout, c->lr_decay, c->lr_patience, c->min_lr,
-             c->reduce, c->init && c->init[0] ? c->init : "-", c->bn, c->bn_sample);
+             c->reduce, c->init && c->init[0] ? c->init : "-", c->bn, c->bn_sample, c->lr_batch, c->lr_scaling,
+             warmup_epochs(c));
 }
 
 static int fsync_path(const char *path)
@@ -629,6 +655,10 @@ static int model_write(trainer *t, const model_info *info, char *err, size_t err
     A_L("train_batch", c->batch);
     A_L("train_micro_batch", c->micro);
     A_D("train_lr", c->lr);
+    A_L("train_lr_batch", c->lr_batch);
+    A_S("train_lr_scaling", c->lr_scaling);
+    A_D("train_lr_peak", c->lr * lr_scale(c));
+    A_D("train_warmup_epochs", warmup_epochs(c));
     A_D("train_lr_final", t->st.lr);
     A_D("train_lr_decay", c->lr_decay);
     A_L("train_lr_patience", c->lr_patience);
@@ -750,7 +780,7 @@ static int run_epoch(trainer *t, util_progress *prog, long *done_steps, char *er
             rc = mpi_util_agree(t->comm, lrc, err, errlen); /* the failing rank's code and message */
             return rc ? rc : util_fail(err, errlen, UTIL_EFAIL, "train: a rank failed at step %ld", gstep);
         }
-        sgd.lr = t->st.lr;
+        sgd.lr = step_lr(t, gstep);
         rc = nn_update(t->m, &sgd, err, errlen);
         if (rc) {
             train_reader_wait(t->reader, NULL, 0);
@@ -819,7 +849,7 @@ static int train_run(trainer *t, char *err, size_t errlen)
     rc = mpi_util_agree(t->comm, rc, err, errlen);
     if (rc) return rc;
 
-    t->st.lr = c->lr;
+    t->st.lr = c->lr * lr_scale(c); /* the peak; step_lr warms up to it */
     t->st.best_loss = INFINITY;
     int resumed = 0;
     if (c->resume) {
@@ -886,7 +916,7 @@ static int train_run(trainer *t, char *err, size_t errlen)
             rc = evaluate(t, t->m, SHARD_VALID, &ev, err, errlen);
             if (rc) return rc;
         }
-        const double lr_used = t->st.lr;
+        const double lr_used = step_lr(t, nn_step(t->m) - 1); /* the epoch's last step */
         int improved = 0;
         if (!have_valid || ev.loss < t->st.best_loss) { /* no validation songs: the last epoch is the best */
             improved = 1;
@@ -984,7 +1014,12 @@ int job_train_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errle
         {"batch", UTIL_OPT_INT, &c->batch, "32", "global mini-batch (segments per step over all ranks)", 2, 1e6, 0},
         {"micro-batch", UTIL_OPT_INT, &c->micro, "16",
          "segments per batch-norm micro-batch (ranks take whole micro-batches)", 2, 1e6, 0},
-        {"lr", UTIL_OPT_DOUBLE, &c->lr, "0.02", "learning rate", 0, 100, 0},
+        {"lr", UTIL_OPT_DOUBLE, &c->lr, "0.02", "learning rate of a --lr-batch batch", 0, 100, 0},
+        {"lr-batch", UTIL_OPT_INT, &c->lr_batch, "32", "the batch --lr is meant for", 1, 1e6, 0},
+        {"lr-scaling", UTIL_OPT_STRING, &c->lr_scaling, "linear",
+         "peak lr for --batch B: linear (lr B / lr-batch), sqrt (lr sqrt(B / lr-batch)) or none (lr)", 0, -1, 0},
+        {"warmup-epochs", UTIL_OPT_DOUBLE, &c->warmup, "-1",
+         "epochs of linear warm-up from lr to the peak (-1: 3 when the peak is above lr, else 0)", -1, 1e6, 0},
         {"lr-decay", UTIL_OPT_DOUBLE, &c->lr_decay, "0.5", "lr factor on a validation plateau (1 = off)", 0, 1, 0},
         {"lr-patience", UTIL_OPT_INT, &c->lr_patience, "2", "epochs without a better validation loss before lr decay", 0,
          1e6, 0},
@@ -1023,6 +1058,8 @@ int job_train_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errle
     if (!rc && strcmp(c->reduce, "exact") && strcmp(c->reduce, "float"))
         rc = util_fail(err, errlen, UTIL_EUSAGE, "train: --reduce must be exact or float, not '%s'", c->reduce);
     t.exact = !strcmp(c->reduce, "exact");
+    if (!rc && strcmp(c->lr_scaling, "linear") && strcmp(c->lr_scaling, "sqrt") && strcmp(c->lr_scaling, "none"))
+        rc = util_fail(err, errlen, UTIL_EUSAGE, "train: --lr-scaling must be linear, sqrt or none, not '%s'", c->lr_scaling);
     if (!rc && strcmp(c->bn, "precise") && strcmp(c->bn, "running"))
         rc = util_fail(err, errlen, UTIL_EUSAGE, "train: --bn must be precise or running, not '%s'", c->bn);
     t.bn_precise = !strcmp(c->bn, "precise");
