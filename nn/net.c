@@ -87,24 +87,6 @@ static int eval_chunk(void)
     return chunk;
 }
 
-static void forward_eval(nn_model *m, const float *segs, int n, float *feat)
-{
-    const int chunk = eval_chunk(), batch = m->cap < NN_EVAL_BATCH ? m->cap : NN_EVAL_BATCH;
-    const nn_conv_desc *d0 = &m->conv[0], *d1 = &m->conv[1];
-    const size_t seg_x1 = (size_t)(d1->t_in + d1->k - 1) * d1->cin; /* one segment of block 2's input */
-    for (int s0 = 0; s0 < n; s0 += batch) {
-        const int nb = n - s0 < batch ? n - s0 : batch;
-        for (int s = 0; s < nb; s += chunk) {
-            const int nc = nb - s < chunk ? nb - s : chunk;
-            normalise_input_padded(m, segs + (size_t)(s0 + s) * NN_SEG_SIZE, nc, d0->pad_left,
-                                   d0->k - 1 - d0->pad_left, m->ws[0].xp);
-            eval_block(m, 0, nc, m->ws[1].xp + (size_t)s * seg_x1);
-        }
-        for (int l = 1; l < NN_N_CONV; l++)
-            eval_block(m, l, nb, l < NN_N_CONV - 1 ? m->ws[l + 1].xp : feat + (size_t)s0 * NN_FEATURE_DIM);
-    }
-}
-
 /* conv of block l (0-based) on its padded input ws[l].xp (n segments), then per channel the sums of
  * z + bias and of its square over the n x t_in real frames, added to sums (rows in order, double) */
 static void conv_sums(nn_model *m, int l, int n, double *sums)
@@ -126,6 +108,32 @@ static void conv_sums(nn_model *m, int l, int n, double *sums)
         }
 }
 
+/* The eval pass over n segments. sums == NULL: all five blocks, the features into feat. With sums:
+ * blocks 1..layer-1, then only the conv of `layer`, whose per-channel sums are added to sums. */
+static void forward_eval(nn_model *m, const float *segs, int n, float *feat, int layer, double *sums)
+{
+    const int L = sums ? layer - 1 : NN_N_CONV; /* blocks 0..L-1 run whole */
+    const int chunk = eval_chunk(), batch = m->cap < NN_EVAL_BATCH ? m->cap : NN_EVAL_BATCH;
+    const nn_conv_desc *d0 = &m->conv[0], *d1 = &m->conv[1];
+    const size_t seg_x1 = (size_t)(d1->t_in + d1->k - 1) * d1->cin; /* one segment of block 2's input */
+    for (int s0 = 0; s0 < n; s0 += batch) {
+        const int nb = n - s0 < batch ? n - s0 : batch;
+        for (int s = 0; s < nb; s += chunk) {
+            const int nc = nb - s < chunk ? nb - s : chunk;
+            normalise_input_padded(m, segs + (size_t)(s0 + s) * NN_SEG_SIZE, nc, d0->pad_left,
+                                   d0->k - 1 - d0->pad_left, m->ws[0].xp);
+            if (L == 0)
+                conv_sums(m, 0, nc, sums);
+            else
+                eval_block(m, 0, nc, m->ws[1].xp + (size_t)s * seg_x1);
+        }
+        if (L == 0) continue;
+        for (int l = 1; l < L; l++)
+            eval_block(m, l, nb, l < NN_N_CONV - 1 ? m->ws[l + 1].xp : feat + (size_t)s0 * NN_FEATURE_DIM);
+        if (sums) conv_sums(m, L, nb, sums);
+    }
+}
+
 static int check_call(nn_model *m, const float *segs, int n, const void *out, char *err, size_t errlen)
 {
     if (n < 0 || (n > 0 && (!segs || !out)))
@@ -137,7 +145,7 @@ int nn_forward_features(nn_model *m, const float *segs, int n, float *feat, char
 {
     int rc = check_call(m, segs, n, feat, err, errlen);
     if (rc || n == 0) return rc;
-    forward_eval(m, segs, n, feat);
+    forward_eval(m, segs, n, feat, 0, NULL);
     return 0;
 }
 
@@ -147,7 +155,7 @@ int nn_forward_logits(nn_model *m, const float *segs, int n, float *logits, char
         return util_fail(err, errlen, UTIL_EINPUT, "nn: the model has no classifier (feature extractor only)");
     int rc = check_call(m, segs, n, logits, err, errlen);
     if (rc || n == 0) return rc;
-    forward_eval(m, segs, n, m->ws[NN_N_CONV - 1].p);
+    forward_eval(m, segs, n, m->ws[NN_N_CONV - 1].p, 0, NULL);
     nn_dense_forward(m->ws[NN_N_CONV - 1].p, n, NN_FEATURE_DIM, m->n_classes, m->params + m->dense_w_off,
                      m->params + m->dense_b_off, logits);
     return 0;
@@ -253,24 +261,6 @@ int nn_bn_layer_sums(nn_model *m, int layer, const float *segs, int n, double *s
     if (layer < 1 || layer > NN_N_CONV) return util_fail(err, errlen, UTIL_EUSAGE, "nn: no conv layer %d", layer);
     int rc = check_call(m, segs, n, sums, err, errlen);
     if (rc || n == 0) return rc;
-    /* the blocking of forward_eval, stopped at the conv of `layer` */
-    const int L = layer - 1, chunk = eval_chunk(), batch = m->cap < NN_EVAL_BATCH ? m->cap : NN_EVAL_BATCH;
-    const nn_conv_desc *d0 = &m->conv[0], *d1 = &m->conv[1];
-    const size_t seg_x1 = (size_t)(d1->t_in + d1->k - 1) * d1->cin;
-    for (int s0 = 0; s0 < n; s0 += batch) {
-        const int nb = n - s0 < batch ? n - s0 : batch;
-        for (int s = 0; s < nb; s += chunk) {
-            const int nc = nb - s < chunk ? nb - s : chunk;
-            normalise_input_padded(m, segs + (size_t)(s0 + s) * NN_SEG_SIZE, nc, d0->pad_left,
-                                   d0->k - 1 - d0->pad_left, m->ws[0].xp);
-            if (L == 0)
-                conv_sums(m, 0, nc, sums);
-            else
-                eval_block(m, 0, nc, m->ws[1].xp + (size_t)s * seg_x1);
-        }
-        if (L == 0) continue;
-        for (int l = 1; l < L; l++) eval_block(m, l, nb, m->ws[l + 1].xp);
-        conv_sums(m, L, nb, sums);
-    }
+    forward_eval(m, segs, n, NULL, layer, sums);
     return 0;
 }
