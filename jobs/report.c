@@ -344,6 +344,13 @@ static void section_glance(report_ctx *c)
         if (isfinite(na_)) OUT("%.0f artists", na_);
         if (isfinite(ts)) OUT(", segment accuracy %.3f", ts);
         if (isfinite(ep)) OUT(", %.0f epochs", ep);
+        const job_h5_attr *bn = job_h5_info_attr(m, "train_bn");
+        if (bn && bn->text) { /* which statistics validation and the features used */
+            double bs = attr_num(m, "train_bn_sample");
+            OUT(", batch norm: ");
+            job_report_buf_esc(&c->h, bn->text);
+            if (isfinite(bs) && bs > 0) OUT(" (%.0f segments)", bs);
+        }
         OUT("</div></div>\n");
     }
     long failed = 0;
