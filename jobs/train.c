@@ -357,35 +357,34 @@ static int evaluate(trainer *t, nn_model *m, int split, train_eval *ev, char *er
  * take in contiguous runs, one nn call per group. Each group's sums land in a slot of their own
  * (the MPI_Allreduce adds zeros to them: exact) and are added in group order on every rank, so the
  * statistics have the same bits on any rank count. Variance: unbiased, as the running average's. */
+static size_t group_len(size_t total, size_t g, size_t rows) { return total - g * rows < rows ? total - g * rows : rows; }
+
 static int bn_recalibrate(trainer *t, nn_model *m, char *err, size_t errlen)
 {
     const train_data *d = &t->data;
-    const size_t n_train = d->n_seg[SHARD_TRAIN];
+    const size_t n_train = d->n_seg[SHARD_TRAIN], G_ROWS = TRAIN_EVAL_CHUNK;
     const size_t S = t->cfg.bn_sample > 0 && (size_t)t->cfg.bn_sample < n_train ? (size_t)t->cfg.bn_sample : n_train;
     if (S < 2) return 0;
-    const size_t G = (S + TRAIN_EVAL_CHUNK - 1) / TRAIN_EVAL_CHUNK;
+    const size_t G = (S + G_ROWS - 1) / G_ROWS;
     size_t g_lo, g_hi;
     shard_range(G, t->rank, t->size, &g_lo, &g_hi);
     size_t *idx = malloc(S * sizeof *idx);
     double *sums = malloc(G * 2 * NN_FEATURE_DIM * sizeof *sums);
-    int rc = idx && sums ? grow_buffers(t, TRAIN_EVAL_CHUNK, err, errlen) : util_fail(err, errlen, UTIL_EFAIL, "train: out of memory");
-    for (size_t i = 0; idx && i < S; i++) idx[i] = d->seg[SHARD_TRAIN][(size_t)((double)i * (double)n_train / (double)S)];
+    int rc = idx && sums ? grow_buffers(t, G_ROWS, err, errlen) : util_fail(err, errlen, UTIL_EFAIL, "train: out of memory");
+    for (size_t i = 0; !rc && i < S; i++) idx[i] = d->seg[SHARD_TRAIN][(size_t)((double)i * (double)n_train / (double)S)];
+    rc = mpi_util_agree(t->comm, rc, err, errlen);
     float *bn = nn_bn_stats(m, NULL);
     for (int l = 1; l <= NN_N_CONV && !rc; l++) {
         int cout;
         nn_conv_shape(l, NULL, NULL, &cout, NULL, NULL);
         memset(sums, 0, G * 2 * (size_t)cout * sizeof *sums);
         int b = 0;
-        if (g_hi > g_lo) train_reader_start(t->reader, idx + g_lo * TRAIN_EVAL_CHUNK, S - g_lo * TRAIN_EVAL_CHUNK < TRAIN_EVAL_CHUNK ? S - g_lo * TRAIN_EVAL_CHUNK : TRAIN_EVAL_CHUNK, t->buf[0]);
+        if (g_hi > g_lo) train_reader_start(t->reader, idx + g_lo * G_ROWS, group_len(S, g_lo, G_ROWS), t->buf[0]);
         for (size_t g = g_lo; g < g_hi && !rc; g++) {
-            const size_t c0 = g * TRAIN_EVAL_CHUNK, n = S - c0 < TRAIN_EVAL_CHUNK ? S - c0 : TRAIN_EVAL_CHUNK;
             rc = train_reader_wait(t->reader, err, errlen);
             if (rc) break;
-            if (g + 1 < g_hi) {
-                const size_t c1 = c0 + TRAIN_EVAL_CHUNK;
-                train_reader_start(t->reader, idx + c1, S - c1 < TRAIN_EVAL_CHUNK ? S - c1 : TRAIN_EVAL_CHUNK, t->buf[b ^ 1]);
-            }
-            rc = nn_bn_layer_sums(m, l, t->buf[b], (int)n, sums + g * 2 * (size_t)cout, err, errlen);
+            if (g + 1 < g_hi) train_reader_start(t->reader, idx + (g + 1) * G_ROWS, group_len(S, g + 1, G_ROWS), t->buf[b ^ 1]);
+            rc = nn_bn_layer_sums(m, l, t->buf[b], (int)group_len(S, g, G_ROWS), sums + g * 2 * (size_t)cout, err, errlen);
             b ^= 1;
         }
         if (rc) train_reader_wait(t->reader, NULL, 0);
