@@ -11,7 +11,14 @@
  *   fixed cut of micro-batches for any rank count); dropout masks are a hash of (seed, global step,
  *   position in the global batch). One MPI_Allreduce(SUM) of the flat gradient buffer (gradient
  *   sums, BN statistics and counts) per step gives every rank the same totals and every rank applies
- *   the same update, so 1, 2 or 3 ranks run the same arithmetic up to the order of float sums.
+ *   the same update, so 1, 2 or 3 ranks run the same arithmetic up to the order of float sums
+ *   (--reduce exact, the default, removes that too: fixed-point sums). Everything that decides
+ *   (validation loss: lr decay, early stop, best model) or is saved (precise batch-norm statistics)
+ *   is computed on fixed groups of segments, one nn call each, summed exactly or in a fixed order.
+ *
+ * Batch-norm statistics (--bn precise): recalibrated to population statistics of a fixed training
+ * sample before every validation (bn_recalibrate). Learning rate: --lr for a --lr-batch batch,
+ * scaled to --batch with a warm-up (step_lr; Goyal et al. 2017).
  *
  * Resume: the checkpoint (OUT.ckpt, written to OUT.ckpt.tmp and renamed) holds the model with its
  * optimizer state and step, the epoch and the step within it, the learning rate, the best-so-far
@@ -20,8 +27,8 @@
  * run with the same rank count repeats exactly the same operations: the final model is bitwise the
  * one of an uninterrupted run (with another rank count: within float rounding).
  *
- * I/O: each rank reads only the segments of its own micro-batches (plus its fixed share of the
- * validation/test songs) on an I/O thread that prefetches the next step's segments while the
+ * I/O: each rank reads only the segments of its own micro-batches (plus its fixed groups of the
+ * validation/test songs and of the batch-norm sample) on an I/O thread that prefetches the next step's segments while the
  * current step computes (jobs/train_data.c); segments read once stay in memory up to --cache-mb.
  */
 #include "jobs/jobs.h"
