@@ -31,7 +31,7 @@ typedef struct {
 } reduce_features;
 
 enum { REDUCE_READ_BLOCK = 0, REDUCE_READ_ALL = 1 };
-#define REDUCE_GROUP_ROWS 512 /* rows per fixed group of REDUCE_READ_BLOCK */
+#define REDUCE_GROUP_ROWS 1024 /* rows per fixed group of REDUCE_READ_BLOCK */
 
 /* Collective over comm. columns: names of string datasets to read besides /ids (NULL entries and
  * names already read are skipped; optional[i] != 0 means "read if present, else no column").

@@ -1,9 +1,9 @@
 /* test_lda.c - LDA (reduce/reduce_lda.h) against the committed scikit-learn / scipy golden file
  * (tests/reference/lda_reference.py), rank-count independence, and degenerate inputs.
- * Run at 1, 2 and 3 ranks: the fixture (1,500 rows = 3 groups of REDUCE_GROUP_ROWS = 512) is read
- * in blocks of whole groups by parallel HDF5 and fitted by exact reductions; the result must match
- * the reference (eigenvalues, components, principal angles between the subspaces) and equal a fit
- * of all rows on one rank bitwise. The exact sums against a long-double reference; degenerate cases
+ * Run at 1, 2 and 3 ranks: the fixture (1,500 rows = 2 groups of REDUCE_GROUP_ROWS = 1024; at 3
+ * ranks rank 0 has none) is read in blocks of whole groups by parallel HDF5 and fitted by exact
+ * reductions; the result must match the reference (eigenvalues, components, principal angles
+ * between the subspaces) and equal a fit of all rows on one rank bitwise. The exact sums against a long-double reference; degenerate cases
  * run on rank 0. */
 #include "mpi/mpi_util.h"
 #include "reduce/reduce_features.h"
