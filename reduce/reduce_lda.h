@@ -38,7 +38,7 @@
 
 typedef struct {
     int n_classes, dim;
-    double *buf;     /* the flat buffer: [C, d, count (C), mean (C x d), W (d x d, upper triangle valid)] */
+    double *buf;     /* one allocation: [C, d, count (C), mean (C x d), W (d x d, symmetric)] */
     double *count, *mean, *w;  /* views into buf */
 } reduce_lda_stats;
 
