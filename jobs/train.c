@@ -366,11 +366,17 @@ static int evaluate(trainer *t, nn_model *m, int split, train_eval *ev, char *er
  * statistics have the same bits on any rank count. Variance: unbiased, as the running average's. */
 static size_t group_len(size_t total, size_t g, size_t rows) { return total - g * rows < rows ? total - g * rows : rows; }
 
+/* segments in the precise-BN sample: --bn-sample, or the whole training split when that is smaller or 0 */
+static size_t bn_sample_size(const trainer *t)
+{
+    const size_t n_train = t->data.n_seg[SHARD_TRAIN];
+    return t->cfg.bn_sample > 0 && (size_t)t->cfg.bn_sample < n_train ? (size_t)t->cfg.bn_sample : n_train;
+}
+
 static int bn_recalibrate(trainer *t, nn_model *m, char *err, size_t errlen)
 {
     const train_data *d = &t->data;
-    const size_t n_train = d->n_seg[SHARD_TRAIN], G_ROWS = TRAIN_EVAL_CHUNK;
-    const size_t S = t->cfg.bn_sample > 0 && (size_t)t->cfg.bn_sample < n_train ? (size_t)t->cfg.bn_sample : n_train;
+    const size_t n_train = d->n_seg[SHARD_TRAIN], G_ROWS = TRAIN_EVAL_CHUNK, S = bn_sample_size(t);
     if (S < 2) return 0;
     const size_t G = (S + G_ROWS - 1) / G_ROWS;
     size_t g_lo, g_hi;
@@ -672,8 +678,7 @@ static int model_write(trainer *t, const model_info *info, char *err, size_t err
     A_D("train_weight_decay", c->wd);
     A_D("train_dropout", c->dropout);
     A_S("train_bn", t->bn_precise ? "precise" : "running");
-    A_L("train_bn_sample", t->bn_precise ? (long long)(c->bn_sample > 0 && (size_t)c->bn_sample < d->n_seg[SHARD_TRAIN]
-                                                           ? (size_t)c->bn_sample : d->n_seg[SHARD_TRAIN]) : 0);
+    A_L("train_bn_sample", t->bn_precise ? (long long)bn_sample_size(t) : 0);
     A_L("train_patience", c->patience);
     A_L("train_epochs", c->epochs);
     A_L("train_epochs_run", t->st.epoch);
