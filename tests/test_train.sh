@@ -192,6 +192,9 @@ cli)
     check "bad --reduce -> exit 2" [ $? -eq 2 ]
     "$A" train --mels "$W/mels.h5" --out "$W/x.h5" --batch 17 --micro-batch 8 2>"$W/e3"
     check "batch leaving a 1-segment micro-batch -> exit 2" [ $? -eq 2 ]
+    "$A" train --mels "$W/mels.h5" --out "$W/x.h5" --lr-scaling cubic 2>"$W/e7"
+    check "bad --lr-scaling -> exit 2" [ $? -eq 2 ]
+    check "... naming the option" grep -q -- "--lr-scaling must be linear, sqrt or none" "$W/e7"
     "$A" train --mels "$W/missing.h5" --out "$W/x.h5" 2>"$W/e4"
     check "missing mels.h5 -> exit 2" [ $? -eq 2 ]
     check "message names the file" grep -q "missing.h5" "$W/e4"
