@@ -1,5 +1,5 @@
-/* extract.h - the audio front end: decode (libsndfile) -> mono -> resample to 22,050 Hz (libsoxr,
- * high quality) -> log-mel (FFTW r2c, librosa-default Slaney mel, magnitude, log10(1 + 10 M))
+/* extract.h - the audio front end: decode (libsndfile) -> mono -> resample to 22,050 Hz (libsoxr:
+ * `soxr-hq`, or `kaiser-best`, soxr set up to match resampy's kaiser_best) -> log-mel (FFTW r2c, librosa-default Slaney mel, magnitude, log10(1 + 10 M))
  * -> 129-frame segments. See ../shared/DESIGN.md "Numerical contract".
  *
  * Layouts: a log-mel spectrogram is band-major, float mel[band * n_frames + frame] with
@@ -26,11 +26,33 @@
 #define EXTRACT_MAX_SECONDS 3600 /* longer files are a per-track error (bounds memory: 317 MB at 22,050 Hz) */
 
 /* ---- decode + resample (audio.c) ---- */
-/* Reads any libsndfile format, downmixes to mono (channel mean), resamples to sr_out with soxr HQ.
- * *out is malloc'ed (caller frees), *n its length. *src_seconds (may be NULL) gets the file's
- * duration. Returns 0 or UTIL_ETRACK with a message naming the file. */
+/* The resampler of the front end, recorded by name in mels.h5, model.h5 and features.h5 (attribute
+ * `resampler`):
+ *   soxr-hq      libsoxr SOXR_HQ (librosa >= 0.10's default, res_type "soxr_hq");
+ *   kaiser-best  the filter of resampy's kaiser_best (librosa < 0.10's default, what the authors'
+ *                net was trained with): a Kaiser-windowed sinc (beta 12.9846, rolloff 0.917347 of
+ *                the output Nyquist, 50 zero crossings), linear phase. libsoxr designs a Kaiser-
+ *                windowed sinc too; its quality spec set to 20 bits (attenuation 126 dB: Kaiser
+ *                beta 12.97), passband end 0.835 and stopband begin 1.0 (of the output Nyquist)
+ *                reproduces resampy's response within about 1 dB down to -40 dB (the -6 dB point at
+ *                10.1 kHz), where SOXR_HQ's passband runs 1 kHz further. The output length is
+ *                floor(n * sr_out / sr_in), as resampy's. README "Front end" has the measurements. */
+typedef enum { EXTRACT_RESAMPLER_SOXR_HQ = 0, EXTRACT_RESAMPLER_KAISER_BEST = 1 } extract_resampler;
+#define EXTRACT_RESAMPLER_DEFAULT EXTRACT_RESAMPLER_SOXR_HQ
+#define EXTRACT_RESAMPLER_NAMES "soxr-hq|kaiser-best"
+/* "soxr-hq" / "kaiser-best" */
+const char *extract_resampler_name(extract_resampler r);
+/* 0 and *r for a known name, -1 otherwise */
+int extract_resampler_parse(const char *name, extract_resampler *r);
+
+/* Reads any libsndfile format, downmixes to mono (channel mean), resamples to sr_out with the
+ * default resampler (soxr-hq). *out is malloc'ed (caller frees), *n its length. *src_seconds (may be
+ * NULL) gets the file's duration. Returns 0 or UTIL_ETRACK with a message naming the file. */
 int extract_audio_load(const char *path, int sr_out, float **out, size_t *n, double *src_seconds,
                        char *err, size_t errlen);
+/* The same with a chosen resampler. */
+int extract_audio_load_rs(const char *path, int sr_out, extract_resampler rs, float **out, size_t *n,
+                          double *src_seconds, char *err, size_t errlen);
 
 /* ---- log-mel (mel.c) ---- */
 typedef struct extract_mel extract_mel; /* FFTW plan, filterbank, scratch: one per thread */
@@ -74,6 +96,9 @@ int extract_segment_starts(size_t n_frames, int k, size_t *starts);
  * floats); *n_seg gets the count, *seconds the audio duration. Returns 0 or UTIL_ETRACK. */
 int extract_track_segments(extract_mel *m, const char *path, int k, float *segs, int *n_seg,
                            double *seconds, char *err, size_t errlen);
+/* The same with a chosen resampler (extract_track_segments: the default). */
+int extract_track_segments_rs(extract_mel *m, const char *path, extract_resampler rs, int k, float *segs,
+                              int *n_seg, double *seconds, char *err, size_t errlen);
 /* The same from samples already at EXTRACT_SR (name is used in messages). Only the frames of the
  * kept segments are computed. */
 int extract_samples_segments(extract_mel *m, const float *x, size_t n, const char *name, int k, float *segs,

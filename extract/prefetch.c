@@ -17,6 +17,7 @@
 typedef struct pf_slot {
     struct pf_slot *next;
     char *path;
+    extract_resampler rs;
     int state; /* PF_QUEUED, PF_BUSY, PF_DONE */
     int rc;
     float *x;
@@ -29,6 +30,7 @@ enum { PF_QUEUED, PF_BUSY, PF_DONE };
 
 struct extract_prefetch {
     int threads, depth;
+    extract_resampler rs;
     pthread_t thread[EXTRACT_PREFETCH_MAX_THREADS];
     int started; /* threads running */
     pthread_mutex_t lock;
@@ -44,7 +46,7 @@ struct extract_prefetch {
 static void slot_decode(pf_slot *s, extract_audio_times *t)
 {
     s->msg[0] = 0;
-    s->rc = extract_audio_load_timed(s->path, EXTRACT_SR, &s->x, &s->n, &s->seconds, t, s->msg, sizeof s->msg);
+    s->rc = extract_audio_load_timed(s->path, EXTRACT_SR, s->rs, &s->x, &s->n, &s->seconds, t, s->msg, sizeof s->msg);
 }
 
 /* the oldest slot not decoded yet, or NULL */
@@ -80,7 +82,8 @@ static void *pf_thread(void *arg)
     return NULL;
 }
 
-int extract_prefetch_make(int threads, int depth, extract_prefetch **out, char *err, size_t errlen)
+int extract_prefetch_make(int threads, int depth, extract_resampler rs, extract_prefetch **out, char *err,
+                          size_t errlen)
 {
     *out = NULL;
     if (threads < 0 || threads > EXTRACT_PREFETCH_MAX_THREADS)
@@ -89,6 +92,7 @@ int extract_prefetch_make(int threads, int depth, extract_prefetch **out, char *
     extract_prefetch *p = calloc(1, sizeof *p);
     if (!p) return util_fail(err, errlen, UTIL_EFAIL, "prefetch: out of memory");
     p->threads = threads;
+    p->rs = rs;
     p->depth = depth > 0 ? depth : 1;
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->work, NULL);
@@ -115,6 +119,7 @@ int extract_prefetch_push(extract_prefetch *p, const char *path, char *err, size
         free(s);
         return util_fail(err, errlen, UTIL_EFAIL, "prefetch: out of memory");
     }
+    s->rs = p->rs;
     pthread_mutex_lock(&p->lock);
     if (p->tail) p->tail->next = s;
     else p->head = s;

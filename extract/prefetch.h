@@ -19,6 +19,8 @@
  */
 #ifndef ARTISTNET_EXTRACT_PREFETCH_H
 #define ARTISTNET_EXTRACT_PREFETCH_H
+#include "extract/extract.h"
+
 #include <mpi.h>
 #include <stddef.h>
 
@@ -28,7 +30,7 @@ typedef struct {
 } extract_audio_times;
 
 /* extract_audio_load (extract.h) that also adds its decode and resample times to *times (may be NULL). */
-int extract_audio_load_timed(const char *path, int sr_out, float **out, size_t *n, double *src_seconds,
+int extract_audio_load_timed(const char *path, int sr_out, extract_resampler rs, float **out, size_t *n, double *src_seconds,
                              extract_audio_times *times, char *err, size_t errlen);
 
 #define EXTRACT_PREFETCH_MAX_THREADS 64
@@ -39,11 +41,12 @@ int extract_audio_load_timed(const char *path, int sr_out, float **out, size_t *
 typedef struct extract_prefetch extract_prefetch;
 
 /* threads (0..EXTRACT_PREFETCH_MAX_THREADS): decode threads to start (0: take() decodes);
- * depth (>= 1): decoded tracks kept ready ahead of take(). */
-int extract_prefetch_make(int threads, int depth, extract_prefetch **out, char *err, size_t errlen);
+ * depth (>= 1): decoded tracks kept ready ahead of take(); rs: the resampler of every track. */
+int extract_prefetch_make(int threads, int depth, extract_resampler rs, extract_prefetch **out, char *err,
+                          size_t errlen);
 /* Queue one track (path copied). */
 int extract_prefetch_push(extract_prefetch *p, const char *path, char *err, size_t errlen);
-/* The oldest queued track, as extract_audio_load at EXTRACT_SR would return it: the same code, *x
+/* The oldest queued track, as extract_audio_load_rs at EXTRACT_SR would return it: the same code, *x
  * (caller frees), *n, *seconds and msg. Blocks until it is decoded. UTIL_EFAIL with msg when
  * nothing is queued. */
 int extract_prefetch_take(extract_prefetch *p, float **x, size_t *n, double *seconds, char *msg, size_t msglen);

@@ -58,10 +58,16 @@ int extract_samples_segments(extract_mel *m, const float *x, size_t n, const cha
 int extract_track_segments(extract_mel *m, const char *path, int k, float *segs, int *n_seg,
                            double *seconds, char *err, size_t errlen)
 {
+    return extract_track_segments_rs(m, path, EXTRACT_RESAMPLER_DEFAULT, k, segs, n_seg, seconds, err, errlen);
+}
+
+int extract_track_segments_rs(extract_mel *m, const char *path, extract_resampler rs, int k, float *segs,
+                              int *n_seg, double *seconds, char *err, size_t errlen)
+{
     float *x = NULL;
     size_t n = 0;
     *n_seg = 0;
-    int rc = extract_audio_load(path, EXTRACT_SR, &x, &n, seconds, err, errlen);
+    int rc = extract_audio_load_rs(path, EXTRACT_SR, rs, &x, &n, seconds, err, errlen);
     if (rc != UTIL_OK) return rc;
     rc = extract_samples_segments(m, x, n, path, k, segs, n_seg, err, errlen);
     free(x);

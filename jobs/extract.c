@@ -27,7 +27,12 @@
  *   Root attributes: feature_kind ("dcnn" | "logmel-baseline"), model, model_checksum, model_source,
  *   norm_mean, norm_std, segments, batch, group_tracks, list, list_hash, columns (tab-joined list
  *   column names), version, ranks, command_line, and the front end: sr, n_fft, hop, n_mels,
- *   segment_frames, fmin, fmax, spectrum, mel_scale, mel_norm, log_compression.
+ *   segment_frames, fmin, fmax, spectrum, mel_scale, mel_norm, log_compression, resampler.
+ *
+ * The resampler (extract.h): `--resampler` (default: the one the model records, soxr-hq for
+ * --baseline). A choice other than the model's is a warning (the net then sees another front end
+ * than it was trained on). With --from-mels the features' resampler is the one mels.h5 records:
+ * when that is not the model's, the job stops (exit 2) unless --resampler names it (then a warning).
  */
 #include "extract/extract.h"
 #include "extract/prefetch.h"
@@ -61,7 +66,9 @@ static const char *const stage_names[ST_TOTAL] = {"setup (list, model, file)", "
 
 typedef struct {
     /* options */
-    const char *model_path, *list_path, *out_path, *mels_path;
+    const char *model_path, *list_path, *out_path, *mels_path, *rs_opt;
+    int is_root;          /* rank 0: prints warnings */
+    extract_resampler rs; /* of the features: decoding, or the one mels.h5 records */
     int K, seg_feat, resume, batch, baseline, quiet, round, prefetch_opt;
     int prefetch;               /* tracks decoded ahead by the prefetch threads (0: decoded in take()) */
     int threads, threads_opt;   /* prefetch (decode) threads: started, asked for (0: auto) */
@@ -115,6 +122,33 @@ static int check_columns(const shard_list *l, char *err, size_t errlen)
     return 0;
 }
 
+/* --from-mels made with resampler mrs: j->rs becomes it. Against the model's: equal, or --resampler
+ * names mrs (a warning from rank 0), else UTIL_EINPUT. An explicit --resampler other than mrs is
+ * UTIL_EUSAGE (the mels are already resampled). */
+static int resampler_against_mels(job_extract *j, extract_resampler mrs, char *err, size_t errlen)
+{
+    const int explicit_rs = strcmp(j->rs_opt, "model") != 0;
+    if (explicit_rs && j->rs != mrs)
+        return util_fail(err, errlen, UTIL_EUSAGE, "--resampler %s, but %s was made with %s (mel --resampler)",
+                         extract_resampler_name(j->rs), j->mels_path, extract_resampler_name(mrs));
+    if (j->net) {
+        const char *want = nn_frontend_of(j->net)->resampler;
+        if (strcmp(want, extract_resampler_name(mrs))) {
+            if (!explicit_rs)
+                return util_fail(err, errlen, UTIL_EINPUT,
+                                 "%s was made with the %s resampler, but %s expects %s: remake it with `mel "
+                                 "--resampler %s`, or pass --resampler %s to use it anyway",
+                                 j->mels_path, extract_resampler_name(mrs), j->model_path, want, want,
+                                 extract_resampler_name(mrs));
+            if (j->is_root)
+                fprintf(stderr, "extract: warning: %s was made with the %s resampler, %s expects %s\n", j->mels_path,
+                        extract_resampler_name(mrs), j->model_path, want);
+        }
+    }
+    j->rs = mrs;
+    return UTIL_OK;
+}
+
 /* --from-mels: the file's rows must be the list's rows (same ids, same order), its K the job's. */
 static int mels_open(job_extract *j, MPI_Comm comm, char *err, size_t errlen)
 {
@@ -138,6 +172,9 @@ static int mels_open(job_extract *j, MPI_Comm comm, char *err, size_t errlen)
     if (mpi_store_attr_read_int(j->mels, NULL, "sr", &v, ebuf, sizeof ebuf) == 0 && v != EXTRACT_SR)
         return util_fail(err, errlen, UTIL_EINPUT, "%s: attribute sr = %lld, the model expects %d", j->mels_path, v,
                          EXTRACT_SR);
+    extract_resampler mrs;
+    if ((rc = job_read_resampler(j->mels, j->mels_path, &mrs, err, errlen))) return rc;
+    if ((rc = resampler_against_mels(j, mrs, err, errlen))) return rc;
     j->mels_n = d[0];
     j->mels_nseg = malloc((d[0] + 1) * sizeof *j->mels_nseg);
     j->mels_status = malloc(d[0] + 1);
@@ -223,6 +260,7 @@ static int out_create(job_extract *j, MPI_Comm comm, int argc, char **argv, mpi_
     if (!rc) rc = attr_str(s, "mel_scale", fe.mel_scale, err, errlen);
     if (!rc) rc = attr_str(s, "mel_norm", fe.mel_norm, err, errlen);
     if (!rc) rc = attr_str(s, "log_compression", fe.log_compression, err, errlen);
+    if (!rc) rc = attr_str(s, "resampler", extract_resampler_name(j->rs), err, errlen);
     if (!rc) rc = mpi_store_flush(s, err, errlen);
     return rc;
 }
@@ -261,6 +299,15 @@ static int out_reopen(job_extract *j, MPI_Comm comm, int argc, char **argv, mpi_
         if (what) snprintf(have, sizeof have, "%lld", k != j->K ? k : b);
         if (what) snprintf(want, sizeof want, "%d", k != j->K ? j->K : j->batch);
         wantv = want;
+    }
+    if (!what) {
+        extract_resampler rs;
+        if ((rc = job_read_resampler(s, j->out_path, &rs, err, errlen))) return rc;
+        if (rs != j->rs) {
+            what = "resampler";
+            snprintf(have, sizeof have, "%s", extract_resampler_name(rs));
+            wantv = extract_resampler_name(j->rs);
+        }
     }
     if (!what && mpi_store_exists(s, "segment_features") != j->seg_feat) {
         what = "--segment-features";
@@ -539,8 +586,9 @@ int job_extract_main(int argc, char **argv, MPI_Comm comm, char *err, size_t err
         {"segments", UTIL_OPT_INT, &j.K, "10", "at most K 129-frame segments per clip (spread evenly when more)", 1, 1000, 0},
         {"segment-features", UTIL_OPT_FLAG, &j.seg_feat, "", "also write /segment_features (N, K, 256)", 0, -1, 0},
         {"from-mels", UTIL_OPT_STRING, &j.mels_path, "", "read segments from this mels.h5 (rows = the list's) instead of audio", 0, -1, 0},
-        {"baseline", UTIL_OPT_FLAG, &j.baseline, "",
-         "log-mel baseline instead of the net: per band mean and std over the clip's segment frames", 0, -1, 0},
+        {"resampler", UTIL_OPT_STRING, &j.rs_opt, "model",
+         "resampler to 22,050 Hz: soxr-hq (librosa >= 0.10), kaiser-best (resampy, librosa < 0.10; the authors' net) "
+         "or model (the one the model records; soxr-hq with --baseline)", 0, -1, 0},
         {"batch", UTIL_OPT_INT, &j.batch, "64",
          "segments per forward pass: fixed groups of max(1, batch/K) tracks (part of the result: kept on --resume)", 1, 4096, 0},
         {"round", UTIL_OPT_INT, &j.round, "0", "tracks per collective write (0: 32 groups per rank)", 0, 1 << 30, 0},
@@ -571,6 +619,16 @@ int job_extract_main(int argc, char **argv, MPI_Comm comm, char *err, size_t err
     if (!rc && j.model_path) {
         rc = nn_load(j.model_path, j.G * j.K, &j.net, err, errlen);
         if (!rc) rc = nn_frontend_check(nn_frontend_of(j.net), j.model_path, err, errlen);
+    }
+    j.is_root = rank == 0;
+    if (!rc) {
+        extract_resampler model_rs = EXTRACT_RESAMPLER_DEFAULT;
+        if (j.net) extract_resampler_parse(nn_frontend_of(j.net)->resampler, &model_rs); /* checked above */
+        rc = job_parse_resampler(strcmp(j.rs_opt, "model") ? j.rs_opt : NULL, model_rs, &j.rs, err, errlen);
+        if (!rc && j.net && !j.mels_path && j.rs != model_rs && rank == 0)
+            fprintf(stderr, "extract: warning: --resampler %s, but %s expects %s: the features will not be the ones "
+                    "the net was trained for\n", extract_resampler_name(j.rs), j.model_path,
+                    extract_resampler_name(model_rs));
     }
     rc = mpi_util_agree(comm, rc, err, errlen);
     if (rc) {
@@ -631,7 +689,7 @@ int job_extract_main(int argc, char **argv, MPI_Comm comm, char *err, size_t err
     if (!rc) {
         j.threads = j.threads_opt;
         j.prefetch = extract_prefetch_auto(comm, j.mels ? 0 : j.prefetch_opt, 2, &j.threads);
-        rc = extract_prefetch_make(j.threads, j.prefetch > 0 ? j.prefetch : 1, &j.pf, err, errlen);
+        rc = extract_prefetch_make(j.threads, j.prefetch > 0 ? j.prefetch : 1, j.rs, &j.pf, err, errlen);
         rc = mpi_util_agree(comm, rc, err, errlen);
     }
     int interrupted = 0;

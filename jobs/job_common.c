@@ -55,3 +55,23 @@ void job_print_stages(FILE *f, const char *job, const char *const *names, const 
     }
     fprintf(f, "  %-26s %9.3f s  %5.1f%%\n", "other", total - sum, total > 0 ? 100 * (total - sum) / total : 0.0);
 }
+
+int job_read_resampler(mpi_store *s, const char *path, extract_resampler *rs, char *err, size_t errlen)
+{
+    char name[64], ebuf[UTIL_ERRLEN];
+    *rs = EXTRACT_RESAMPLER_SOXR_HQ;
+    if (mpi_store_attr_read_string(s, NULL, "resampler", name, sizeof name, ebuf, sizeof ebuf) != 0) return UTIL_OK;
+    if (extract_resampler_parse(name, rs))
+        return util_fail(err, errlen, UTIL_EINPUT, "%s: attribute resampler = '%s', not one of %s", path, name,
+                         EXTRACT_RESAMPLER_NAMES);
+    return UTIL_OK;
+}
+
+int job_parse_resampler(const char *opt, extract_resampler fallback, extract_resampler *rs, char *err, size_t errlen)
+{
+    *rs = fallback;
+    if (!opt || !*opt) return UTIL_OK;
+    if (extract_resampler_parse(opt, rs))
+        return util_fail(err, errlen, UTIL_EUSAGE, "--resampler %s: not one of %s", opt, EXTRACT_RESAMPLER_NAMES);
+    return UTIL_OK;
+}

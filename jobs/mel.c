@@ -28,7 +28,7 @@
  * mels.h5 (DESIGN.md "Files"): /ids, one fixed-length UTF-8 string dataset per list column (list
  * order), /mel float32 (N, K, 128, 129) zero where there is no segment, /n_segments int32 (N),
  * /status int8 (N: 0 ok, 1 failed, -1 not processed yet), /errors fixed-length strings (N, 256 bytes,
- * empty when ok); root attributes: the front-end parameters, segments, list, list_hash, columns,
+ * empty when ok); root attributes: the front-end parameters (resampler: --resampler), segments, list, list_hash, columns,
  * version, ranks, command_line.
  */
 #include "extract/extract.h"
@@ -66,6 +66,8 @@ static const char *const mel_stage_names[MEL_ST_TOTAL] = {
 typedef struct {
     const char *list_path, *out_path;
     int K, resume, quiet, round, chunk, prefetch, queue_thread;
+    const char *rs_opt;
+    extract_resampler rs;
     double sync_every, last_sync; /* seconds between H5Fflush (+ fsync) after a round's write */
     shard_list list;
     extract_prefetch *pf;
@@ -131,6 +133,7 @@ static int out_create(mel_job *j, MPI_Comm comm, int argc, char **argv, char *er
     if (!rc) rc = mpi_store_attr_write_int(s, NULL, "segment_frames", EXTRACT_SEG_FRAMES, err, errlen);
     if (!rc) rc = mpi_store_attr_write_double(s, NULL, "fmin", EXTRACT_FMIN, err, errlen);
     if (!rc) rc = mpi_store_attr_write_double(s, NULL, "fmax", EXTRACT_FMAX, err, errlen);
+    if (!rc) rc = attr_str(s, "resampler", extract_resampler_name(j->rs), err, errlen);
     if (!rc) rc = attr_str(s, "window", "hann (periodic)", err, errlen);
     if (!rc) rc = attr_str(s, "spectrum", "magnitude", err, errlen);
     if (!rc) rc = attr_str(s, "mel_scale", "slaney", err, errlen);
@@ -159,6 +162,11 @@ static int out_reopen(mel_job *j, MPI_Comm comm, int argc, char **argv, char *er
     if (k != j->K)
         return util_fail(err, errlen, UTIL_EUSAGE, "%s: cannot resume: it has %lld segments per track, this run --segments %d",
                          j->out_path, k, j->K);
+    extract_resampler rs;
+    if ((rc = job_read_resampler(s, j->out_path, &rs, err, errlen))) return rc;
+    if (rs != j->rs)
+        return util_fail(err, errlen, UTIL_EUSAGE, "%s: cannot resume: it was made with --resampler %s, this run %s",
+                         j->out_path, extract_resampler_name(rs), extract_resampler_name(j->rs));
     int r;
     size_t d[MPI_STORE_MAX_RANK];
     if ((rc = mpi_store_dataset_dims(s, "mel", &r, d, err, errlen))) return rc;
@@ -386,12 +394,15 @@ int job_mel_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errlen)
          "seconds between flushes to the disk (H5Fflush + fsync) after a round; 0: every round", 0, 1e6, 0},
         {"prefetch", UTIL_OPT_INT, &j.prefetch, "-1",
          "decode+resample up to N tracks ahead in a thread (-1: 1 when this rank has a spare core, else 0)", -1, 4, 0},
+        {"resampler", UTIL_OPT_STRING, &j.rs_opt, "soxr-hq",
+         "resampler to 22,050 Hz: soxr-hq (librosa >= 0.10) or kaiser-best (resampy, librosa < 0.10; the authors' net)", 0, 0, 0},
         {"queue-thread", UTIL_OPT_FLAG, &j.queue_thread, NULL,
          "rank 0 answers the work queue in a thread (MPI_THREAD_MULTIPLE), not between its own tracks", 0, 0, 0},
         {"quiet", UTIL_OPT_FLAG, &j.quiet, NULL, "no progress lines or summary", 0, 0, 0},
         {0}};
     int rc = util_opts_parse("mel", "log-mel segments of a track list -> mels.h5 (mpirun -n N for N ranks)", opts,
                              argc, argv, err, errlen);
+    if (!rc) rc = job_parse_resampler(j.rs_opt, EXTRACT_RESAMPLER_SOXR_HQ, &j.rs, err, errlen);
     if (rc) return rc;
     int rank = mpi_util_rank(comm), size = mpi_util_size(comm);
     double t0 = util_now();
@@ -420,7 +431,7 @@ int job_mel_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errlen)
     if (!rc && mpi_queue_set_thread(q, j.queue_thread))
         rc = util_fail(err, errlen, UTIL_EUSAGE, "mel: --queue-thread needs MPI_THREAD_MULTIPLE, which this MPI library does not provide");
     const int prefetch = rc ? 0 : extract_prefetch_auto(comm, j.prefetch, 1, NULL); /* one track claimed ahead: one thread */
-    if (!rc) rc = mpi_util_agree(comm, extract_prefetch_make(prefetch > 0, prefetch > 0 ? prefetch : 1, &j.pf, err, errlen), err, errlen);
+    if (!rc) rc = mpi_util_agree(comm, extract_prefetch_make(prefetch > 0, prefetch > 0 ? prefetch : 1, j.rs, &j.pf, err, errlen), err, errlen);
     j.t[MEL_ST_SETUP] = util_now() - t0;
     util_progress pr;
     util_progress_start(&pr, "mel", "tracks", (long)n_todo, rank == 0 && !j.quiet);

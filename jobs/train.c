@@ -878,6 +878,10 @@ static int train_run(trainer *t, char *err, size_t errlen)
             nn_model *src = NULL;
             rc = nn_load(c->init, 1, &src, err, errlen);
             if (!rc) nn_copy_features(t->m, src);
+            if (!rc && t->rank == 0 && strcmp(nn_frontend_of(src)->resampler, d->resampler))
+                fprintf(stderr, "train: warning: %s expects the %s resampler, %s was made with %s; the fine-tuned "
+                        "model records %s\n", c->init, nn_frontend_of(src)->resampler, c->mels, d->resampler,
+                        d->resampler);
             nn_free(src);
             rc = mpi_util_agree(t->comm, rc, err, errlen);
             if (rc) return rc;
@@ -891,6 +895,9 @@ static int train_run(trainer *t, char *err, size_t errlen)
         nn_set_bn_epsilon(t->best, nn_bn_epsilon(t->m));
         snapshot_best(t);
     }
+    /* the model expects the front end its mels were made with (mels.h5 attribute resampler) */
+    snprintf(nn_frontend_of(t->m)->resampler, sizeof nn_frontend_of(t->m)->resampler, "%s", d->resampler);
+    snprintf(nn_frontend_of(t->best)->resampler, sizeof nn_frontend_of(t->best)->resampler, "%s", d->resampler);
     if (t->rank == 0 && !c->quiet) {
         float mu, sd;
         nn_get_norm(t->m, &mu, &sd);

@@ -3,6 +3,7 @@
  * on its own POSIX thread with serial HDF5 and a bounded in-memory cache, and serial-HDF5 helpers
  * for the checkpoint. See train_data.h. */
 #include "jobs/train_data.h"
+#include "jobs/job_common.h"
 #include "mpi/mpi_util.h"
 #include "mpi/store.h"
 #include "nn/nn.h"
@@ -154,6 +155,9 @@ int train_data_load(MPI_Comm comm, const char *path, const char *label_col, cons
     int rc = mpi_store_open(comm, path, 0, &s, err, errlen);
     if (rc) return rc;
     rc = load_local(s, path, label_col, frac, seed, d, err, errlen);
+    extract_resampler rs = EXTRACT_RESAMPLER_DEFAULT;
+    if (!rc) rc = job_read_resampler(s, path, &rs, err, errlen);
+    snprintf(d->resampler, sizeof d->resampler, "%s", extract_resampler_name(rs));
     /* every rank read the same metadata, so rc is the same everywhere; closing is collective */
     char cerr[UTIL_ERRLEN];
     int crc = mpi_store_close(s, cerr, sizeof cerr);

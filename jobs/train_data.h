@@ -26,6 +26,7 @@ typedef struct {
     size_t n_seg[3], *seg[3];    /* flat segment indices of each split, row order */
     size_t n_song[3];            /* rows (songs) with >= 1 segment per split */
     uint64_t meta_hash;          /* FNV-1a over ids, labels, split, status, n_segments, dims */
+    char resampler[32];          /* the front end's resampler (attribute; "soxr-hq" when absent) */
 } train_data;
 
 /* Collective: reads the metadata of mels.h5 (parallel HDF5 store), builds labels from `label_col`

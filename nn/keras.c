@@ -6,6 +6,7 @@
  * input orientation differs, and nn_forward_* take the (mel, time) segments of extract/ and
  * transpose them while normalising. Batch-norm epsilon comes from the file's model_config
  * attribute (JSON; every BatchNormalization layer's "epsilon" must agree). No softmax: C = 0. */
+#include "extract/extract.h"
 #include "nn/h5util.h"
 #include "nn/nn_internal.h"
 #include "util/util.h"
@@ -91,6 +92,9 @@ int nn_keras_import(const char *path, int max_batch, nn_model **out, char *err, 
             }
     nn_set_bn_epsilon(m, (float)eps);
     nn_set_norm(m, NN_KERAS_NORM_MEAN, NN_KERAS_NORM_STD);
+    /* the authors' mels came from librosa.load(sr=22050) of 2017-2018: resampy kaiser_best */
+    snprintf(nn_frontend_of(m)->resampler, sizeof nn_frontend_of(m)->resampler, "%s",
+             extract_resampler_name(EXTRACT_RESAMPLER_KAISER_BEST));
     char src[1200];
     snprintf(src, sizeof src, "keras import of %s (jongpillee/ismir2018-artist model_siamese_10000, MIT licence)", path);
     nn_set_source(m, src);

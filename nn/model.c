@@ -40,6 +40,7 @@ nn_frontend nn_frontend_default(void)
     snprintf(fe.mel_scale, sizeof fe.mel_scale, "slaney");
     snprintf(fe.mel_norm, sizeof fe.mel_norm, "slaney");
     snprintf(fe.log_compression, sizeof fe.log_compression, "log10(1+10*M)");
+    snprintf(fe.resampler, sizeof fe.resampler, "%s", extract_resampler_name(EXTRACT_RESAMPLER_DEFAULT));
     return fe;
 }
 
@@ -55,6 +56,10 @@ int nn_frontend_check(const nn_frontend *fe, const char *what, char *err, size_t
     FE_INT(sr); FE_INT(n_fft); FE_INT(hop); FE_INT(n_mels); FE_INT(segment_frames);
     FE_DBL(fmin); FE_DBL(fmax);
     FE_STR(spectrum); FE_STR(mel_scale); FE_STR(mel_norm); FE_STR(log_compression);
+    extract_resampler rs;
+    if (extract_resampler_parse(fe->resampler, &rs))
+        return util_fail(err, errlen, UTIL_EINPUT, "%s: front end resampler is '%s', this build has %s", what,
+                         fe->resampler, EXTRACT_RESAMPLER_NAMES);
 #undef FE_INT
 #undef FE_DBL
 #undef FE_STR

@@ -8,7 +8,8 @@
  * Root attributes: format "artistnet-dcnn", format_version, n_classes (0 = feature extractor only),
  * feature_dim, bn_epsilon, bn_momentum, step, checksum ("fnv1a64:" + 16 hex digits of
  * nn_checksum), source, layout, and the front end: sr, n_fft, hop, n_mels, fmin, fmax, spectrum,
- * mel_scale, mel_norm, log_compression, segment_frames.
+ * mel_scale, mel_norm, log_compression, segment_frames, resampler ("soxr-hq" | "kaiser-best"; a
+ * file without it is read as "soxr-hq", the only resampler before it was recorded).
  */
 #include "nn/h5util.h"
 #include "nn/nn_internal.h"
@@ -137,6 +138,7 @@ int nn_save(const nn_model *mc, const char *path, int flags, char *err, size_t e
     if (!rc) rc = nn_h5_attr_write_str(f, path, "mel_scale", fe->mel_scale, err, errlen);
     if (!rc) rc = nn_h5_attr_write_str(f, path, "mel_norm", fe->mel_norm, err, errlen);
     if (!rc) rc = nn_h5_attr_write_str(f, path, "log_compression", fe->log_compression, err, errlen);
+    if (!rc) rc = nn_h5_attr_write_str(f, path, "resampler", fe->resampler, err, errlen);
     if (H5Fclose(f) < 0 && !rc) rc = util_fail(err, errlen, UTIL_EFAIL, "%s: cannot close (disk full?)", path);
 out:
     H5Eset_auto2(H5E_DEFAULT, old_fn, old_data);
@@ -278,6 +280,11 @@ int nn_load(const char *path, int max_batch, nn_model **out, char *err, size_t e
     if ((rc = nn_h5_attr_read_str(f, path, "log_compression", fe->log_compression, sizeof fe->log_compression, err,
                                   errlen)))
         goto out;
+    if (H5Aexists(f, "resampler") > 0) {
+        if ((rc = nn_h5_attr_read_str(f, path, "resampler", fe->resampler, sizeof fe->resampler, err, errlen))) goto out;
+    } else {
+        snprintf(fe->resampler, sizeof fe->resampler, "soxr-hq");
+    }
     if (fe->n_mels != NN_IN_CHANNELS || fe->segment_frames != NN_IN_FRAMES) {
         rc = util_fail(err, errlen, UTIL_EINPUT, "%s: n_mels %d / segment_frames %d, the network takes %d x %d", path,
                        fe->n_mels, fe->segment_frames, NN_IN_CHANNELS, NN_IN_FRAMES);

@@ -80,11 +80,14 @@ typedef struct {
     char mel_scale[32];       /* "slaney" (librosa htk=False) */
     char mel_norm[32];        /* "slaney" */
     char log_compression[32]; /* "log10(1+10*M)" */
+    char resampler[32];       /* extract.h: "soxr-hq" (default; models written before it was recorded) or
+                                 "kaiser-best" (the authors' librosa < 0.10, set by nn_keras_import) */
 } nn_frontend;
 
 /* The front end of extract/extract.h (DESIGN "Numerical contract"). */
 nn_frontend nn_frontend_default(void);
-/* 0 if `fe` equals the default front end, else UTIL_EINPUT naming the first difference. */
+/* 0 if `fe` equals the default front end but for the resampler, which must be one extract.h knows;
+ * else UTIL_EINPUT naming the first difference. */
 int nn_frontend_check(const nn_frontend *fe, const char *what, char *err, size_t errlen);
 
 /* ---- model (model.c) ---- */
@@ -196,7 +199,8 @@ int nn_load(const char *path, int max_batch, nn_model **out, char *err, size_t e
 /* ---- Keras import (keras.c) ---- */
 /* Reads the authors' Keras 2 HDF5 model (conv1d_1..5, batch_normalization_1..5 under
  * model_weights/, epsilon from model_config) into a new feature-extractor model (C = 0) with the
- * authors' normalisation (mean 0.22620339, std 0.25794547). UTIL_EINPUT naming file and dataset. */
+ * authors' normalisation (mean 0.22620339, std 0.25794547) and their front end's resampler,
+ * "kaiser-best" (their librosa resampled with resampy's kaiser_best). UTIL_EINPUT naming file and dataset. */
 #define NN_KERAS_NORM_MEAN 0.22620339f
 #define NN_KERAS_NORM_STD 0.25794547f
 int nn_keras_import(const char *path, int max_batch, nn_model **out, char *err, size_t errlen);
