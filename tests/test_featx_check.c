@@ -4,6 +4,13 @@
  *   gen DIR [GOLDEN.h5]            write the reference clips (integer formula of
  *                                  tests/reference/featx_reference.py) + DIR/list.tsv; check their
  *                                  PCM hashes against the golden file
+ *   gen-rs DIR GOLDEN.h5           the stereo 44.1/48 kHz clips of tests/reference/frontend_reference.py
+ *                                  + DIR/list.tsv; PCM hashes and the kaiser-best resampled lengths
+ *                                  (extract_audio_load_rs) checked against the golden file
+ *   cosine FEAT.h5 GOLDEN.h5 min|worst-below T   per clip cosine of /features to the golden
+ *                                  dcnn_features (printed): every clip >= T (min), or the worst clip
+ *                                  < T (worst-below: the fixture does tell the resamplers apart)
+ *   attr FILE.h5 NAME VALUE        the root string attribute NAME is VALUE
  *   golden FEAT.h5 GOLDEN.h5 KIND TOL   /features (and /segment_features) vs the golden KIND
  *                                  ("dcnn" or "baseline") within TOL (abs + rel)
  *   api FEAT.h5 LIST MODEL|- K TOL recompute every row through the module APIs (extract_track_segments
@@ -113,6 +120,61 @@ static int mode_gen(int argc, char **argv)
     return test_done("test_featx_check gen");
 }
 
+/* ---- gen-rs: stereo clips at 44.1 and 48 kHz (frontend_reference.py CLIPS) ---- */
+static const struct { const char *name; int sr, left, right; double secs; } rs_clips[4] = {
+    {"s44a", 44100, 0, 1, 3.5}, {"s44b", 44100, 2, 3, 7.0}, {"s48a", 48000, 4, 5, 3.5}, {"s48b", 48000, 6, 7, 7.0}};
+
+static int mode_gen_rs(char **argv)
+{
+    const char *dir = argv[2];
+    mpi_store *g;
+    OK(mpi_store_open(MPI_COMM_SELF, argv[3], 0, &g, err, sizeof err));
+    int64_t want_fnv[4], want_n[4];
+    OK(mpi_store_read_all(g, "pcm_fnv", MPI_STORE_I64, want_fnv, err, sizeof err));
+    OK(mpi_store_read_all(g, "n_samples", MPI_STORE_I64, want_n, err, sizeof err));
+    mpi_store_close(g, err, sizeof err);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/list.tsv", dir);
+    FILE *list = fopen(path, "w");
+    CHECK(list != NULL);
+    if (!list) return test_done("test_featx_check gen-rs");
+    fprintf(list, "path\tid\n");
+    for (int c = 0; c < 4; c++) {
+        const size_t n = (size_t)(rs_clips[c].secs * rs_clips[c].sr);
+        short *l = malloc(n * sizeof *l), *r = malloc(n * sizeof *r), *pcm = malloc(2 * n * sizeof *pcm);
+        gen_clip(rs_clips[c].left, n, l);
+        gen_clip(rs_clips[c].right, n, r);
+        for (size_t i = 0; i < n; i++) pcm[2 * i] = l[i], pcm[2 * i + 1] = r[i];
+        unsigned char *b = malloc(4 * n);
+        for (size_t i = 0; i < 2 * n; i++)
+            b[2 * i] = (unsigned char)(pcm[i] & 0xff), b[2 * i + 1] = (unsigned char)((unsigned short)pcm[i] >> 8);
+        const int64_t fnv = (int64_t)util_fnv1a(UTIL_FNV_INIT, b, 4 * n);
+        CHECK_MSG(fnv == want_fnv[c], "%s: PCM hash %016llx, golden %016llx (formula drifted from frontend_reference.py)",
+                  rs_clips[c].name, (unsigned long long)fnv, (unsigned long long)want_fnv[c]);
+        free(b);
+        SF_INFO info = {.samplerate = rs_clips[c].sr, .channels = 2, .format = SF_FORMAT_WAV | SF_FORMAT_PCM_16};
+        snprintf(path, sizeof path, "%s/%s.wav", dir, rs_clips[c].name);
+        SNDFILE *sf = sf_open(path, SFM_WRITE, &info);
+        CHECK_MSG(sf != NULL, "%s: %s", path, sf_strerror(NULL));
+        if (sf) {
+            CHECK(sf_writef_short(sf, pcm, (sf_count_t)n) == (sf_count_t)n);
+            sf_close(sf);
+        }
+        free(l);
+        free(r);
+        free(pcm);
+        fprintf(list, "%s.wav\t%s\n", rs_clips[c].name, rs_clips[c].name);
+        float *x = NULL;
+        size_t nx = 0;
+        OK(extract_audio_load_rs(path, EXTRACT_SR, EXTRACT_RESAMPLER_KAISER_BEST, &x, &nx, NULL, err, sizeof err));
+        CHECK_MSG((int64_t)nx == want_n[c], "%s: kaiser-best gives %zu samples, resampy %lld", rs_clips[c].name, nx,
+                  (long long)want_n[c]);
+        free(x);
+    }
+    fclose(list);
+    return test_done("test_featx_check gen-rs");
+}
+
 /* ---- reading a features.h5 ---- */
 typedef struct {
     mpi_store *s;
@@ -208,6 +270,64 @@ static int mode_golden(char **argv)
     free(gns);
     feat_free(&f);
     return test_done("test_featx_check golden");
+}
+
+/* ---- cosine: clip features against the frontend golden file ---- */
+static int mode_cosine(char **argv)
+{
+    feat_file f;
+    feat_read(argv[2], &f);
+    const int want_min = !strcmp(argv[4], "min");
+    const double t = atof(argv[5]);
+    CHECK_MSG(want_min || !strcmp(argv[4], "worst-below"), "mode %s: min or worst-below", argv[4]);
+    mpi_store *g;
+    OK(mpi_store_open(MPI_COMM_SELF, argv[3], 0, &g, err, sizeof err));
+    char **gid;
+    size_t gn;
+    OK(mpi_store_strings_read(g, "ids", &gid, &gn, err, sizeof err));
+    float *gx = malloc(gn * DIM * sizeof *gx);
+    int *gns = malloc(gn * sizeof *gns);
+    OK(mpi_store_read_all(g, "dcnn_features", MPI_STORE_F32, gx, err, sizeof err));
+    OK(mpi_store_read_all(g, "n_segments", MPI_STORE_I32, gns, err, sizeof err));
+    double worst = 2;
+    for (size_t i = 0; i < gn; i++) {
+        size_t r = 0;
+        while (r < f.n && strcmp(f.ids[r], gid[i])) r++;
+        CHECK_MSG(r < f.n, "golden id %s not in %s", gid[i], argv[2]);
+        if (r == f.n) continue;
+        CHECK_MSG(f.status[r] == 0, "%s: status %d (%s)", gid[i], f.status[r], f.errors[r]);
+        CHECK_MSG(f.nseg[r] == gns[i], "%s: %d segments, golden %d", gid[i], f.nseg[r], gns[i]);
+        double ab = 0, aa = 0, bb = 0;
+        for (int k = 0; k < DIM; k++) {
+            const double a = f.x[r * DIM + k], b = gx[i * DIM + k];
+            ab += a * b, aa += a * a, bb += b * b;
+        }
+        const double cs = ab / sqrt(aa * bb);
+        printf("  %s: cosine %.6f to the reference\n", gid[i], cs);
+        if (!(cs >= worst)) worst = cs; /* NaN counts as worst */
+        if (want_min) CHECK_MSG(cs >= t, "%s: cosine %.6f < %g", gid[i], cs, t);
+    }
+    printf("  worst clip: cosine %.6f (%s %g)\n", worst, want_min ? "must be >=" : "must be <", t);
+    if (!want_min) CHECK_MSG(worst < t, "worst clip cosine %.6f is not below %g", worst, t);
+    mpi_store_strings_free(gid, gn);
+    mpi_store_close(g, err, sizeof err);
+    free(gx);
+    free(gns);
+    feat_free(&f);
+    return test_done("test_featx_check cosine");
+}
+
+/* ---- attr: a root string attribute ---- */
+static int mode_attr(char **argv)
+{
+    mpi_store *s;
+    OK(mpi_store_open(MPI_COMM_SELF, argv[2], 0, &s, err, sizeof err));
+    char have[512];
+    const int rc = mpi_store_attr_read_string(s, NULL, argv[3], have, sizeof have, err, sizeof err);
+    CHECK_MSG(rc == 0, "%s: %s", argv[2], err);
+    CHECK_MSG(rc || !strcmp(have, argv[4]), "%s: attribute %s is '%s', want '%s'", argv[2], argv[3], have, argv[4]);
+    mpi_store_close(s, err, sizeof err);
+    return test_done("test_featx_check attr");
 }
 
 /* ---- api: recompute through extract + nn ---- */
@@ -428,6 +548,9 @@ int main(int argc, char **argv)
     int rc = 2;
     const char *mode = argc > 1 ? argv[1] : "";
     if (!strcmp(mode, "gen") && argc >= 3) rc = mode_gen(argc, argv);
+    else if (!strcmp(mode, "gen-rs") && argc == 4) rc = mode_gen_rs(argv);
+    else if (!strcmp(mode, "cosine") && argc == 6) rc = mode_cosine(argv);
+    else if (!strcmp(mode, "attr") && argc == 5) rc = mode_attr(argv);
     else if (!strcmp(mode, "golden") && argc == 6) rc = mode_golden(argv);
     else if (!strcmp(mode, "api") && argc == 7) rc = mode_api(argv);
     else if (!strcmp(mode, "same") && argc >= 4) rc = mode_same(argc, argv);
@@ -435,7 +558,7 @@ int main(int argc, char **argv)
     else if (!strcmp(mode, "pending") && argc == 3) rc = mode_pending(argv);
     else if (!strcmp(mode, "model") && argc == 4) rc = mode_model(argv);
     else if (!strcmp(mode, "batch") && argc == 3) rc = mode_batch(argv);
-    else fprintf(stderr, "usage: test_featx_check gen|golden|api|same|pending|mels|model|batch ... (see the header)\n");
+    else fprintf(stderr, "usage: test_featx_check gen|gen-rs|cosine|attr|golden|api|same|pending|mels|model|batch ... (see the header)\n");
     MPI_Finalize();
     return rc;
 }
