@@ -586,6 +586,8 @@ int job_extract_main(int argc, char **argv, MPI_Comm comm, char *err, size_t err
         {"segments", UTIL_OPT_INT, &j.K, "10", "at most K 129-frame segments per clip (spread evenly when more)", 1, 1000, 0},
         {"segment-features", UTIL_OPT_FLAG, &j.seg_feat, "", "also write /segment_features (N, K, 256)", 0, -1, 0},
         {"from-mels", UTIL_OPT_STRING, &j.mels_path, "", "read segments from this mels.h5 (rows = the list's) instead of audio", 0, -1, 0},
+        {"baseline", UTIL_OPT_FLAG, &j.baseline, "",
+         "log-mel baseline instead of the net: per band mean and std over the clip's segment frames", 0, -1, 0},
         {"resampler", UTIL_OPT_STRING, &j.rs_opt, "model",
          "resampler to 22,050 Hz: soxr-hq (librosa >= 0.10), kaiser-best (resampy, librosa < 0.10; the authors' net) "
          "or model (the one the model records; soxr-hq with --baseline)", 0, -1, 0},
