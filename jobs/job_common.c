@@ -60,7 +60,11 @@ int job_read_resampler(mpi_store *s, const char *path, extract_resampler *rs, ch
 {
     char name[64], ebuf[UTIL_ERRLEN];
     *rs = EXTRACT_RESAMPLER_SOXR_HQ;
-    if (mpi_store_attr_read_string(s, NULL, "resampler", name, sizeof name, ebuf, sizeof ebuf) != 0) return UTIL_OK;
+    int rc = mpi_store_attr_read_string(s, NULL, "resampler", name, sizeof name, ebuf, sizeof ebuf);
+    if (rc) { /* absent: an older file, soxr-hq; present but unreadable (not a UTF-8 string): an input error */
+        if (strstr(ebuf, "has no attribute 'resampler'")) return UTIL_OK;
+        return util_fail(err, errlen, UTIL_EINPUT, "%s", ebuf);
+    }
     if (extract_resampler_parse(name, rs))
         return util_fail(err, errlen, UTIL_EINPUT, "%s: attribute resampler = '%s', not one of %s", path, name,
                          EXTRACT_RESAMPLER_NAMES);

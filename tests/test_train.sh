@@ -204,6 +204,16 @@ cli)
     check "--resume without a checkpoint starts fresh" [ $? -eq 0 -a -e "$W/x.h5" -a -e "$W/x.h5.ckpt" ]
     "$A" train --mels "$W/mels.h5" --out "$W/x.h5" --epochs 2 --resume --quiet --lr 0.5 2>"$W/e6"
     check "--resume with other settings -> exit 2" [ $? -eq 2 ]
+    # issue 21: the model records the resampler of its mels (none recorded: soxr-hq, the only one before)
+    check "model.h5 records its mels' resampler: soxr-hq" [ "$(attr "$W/x.h5" resampler)" = "soxr-hq" ]
+    cp "$W/mels.h5" "$W/mkb.h5"
+    setattr() { "$PY" -c "import h5py,sys; h5py.File(sys.argv[1],'a').attrs.create('resampler', sys.argv[2].encode(), dtype=h5py.string_dtype('utf-8', len(sys.argv[2])))" "$@"; }
+    setattr "$W/mkb.h5" kaiser-best
+    "$A" train --mels "$W/mkb.h5" --out "$W/kb.h5" --epochs 1 --quiet
+    check "... kaiser-best mels: kaiser-best" [ "$(attr "$W/kb.h5" resampler)" = "kaiser-best" ]
+    setattr "$W/mkb.h5" sinc
+    "$A" train --mels "$W/mkb.h5" --out "$W/kb2.h5" --epochs 1 --quiet 2>"$W/e8"
+    check "unknown resampler in mels.h5 -> exit 2 naming the file" [ $? -eq 2 ] && grep -q "mkb.h5: attribute resampler = 'sinc'" "$W/e8"
     "$PY" "$SRC/tests/train_make_mels.py" "$W/split.h5" --split --artists 6 --songs 10 >/dev/null
     "$A" train --mels "$W/split.h5" --out "$W/s.h5" --epochs 1 --batch 16 --micro-batch 8 >"$W/s.out" 2>&1
     check "a /split column is used as given" grep -q "from /split" "$W/s.out"
