@@ -4,7 +4,16 @@
  * folds.tsv written by an earlier run), else the list's fold column, else stratified artist-filtered
  * folds from --seed; the inner (grid search) folds are artist-filtered from the seed too, and both are
  * written to DIR/folds.tsv for reuse. The grid search is spread over all ranks (reduce/reduce_svm.h);
- * rank 0 writes DIR/results.json, DIR/predictions.tsv, DIR/folds.tsv and a summary on stdout. */
+ * rank 0 writes DIR/results.json, DIR/predictions.tsv, DIR/folds.tsv and a summary on stdout.
+ *
+ * Combined feature sets (`--features a.h5,b.h5`, issue 21): the first file gives the rows, labels,
+ * folds and artists; every other set is matched to it by id (ids unique in that set); a row is used
+ * when it is ok (status 0) in every set, and the others are counted as skipped. `--lda` then takes
+ * one entry per set, comma-separated, empty for none (`--lda lda.h5,`: LDA on the first set only):
+ * an LDA is applied only to the set it was fitted on. The sets' columns are concatenated; the SVM's
+ * training-side standardisation (per dimension, on the training folds only) standardises each
+ * set's dimensions as it does for one set. Sets are not reweighted: a set weighs in the kernel by
+ * its dimension count. */
 #include "jobs/jobs.h"
 #include "mpi/mpi_util.h"
 #include "reduce/reduce_features.h"
@@ -78,6 +87,50 @@ static void json_conf(FILE *f, const long *conf, int L, const char *indent)
         fputc(']', f);
     }
     fprintf(f, "\n%s]", indent);
+}
+
+/* ---- combined feature sets ---- */
+#define EVAL_MAX_SETS 8
+
+/* Splits s in place at commas into at most max fields (empty fields are ""). -1 when more. */
+static int split_commas(char *s, char **out, int max)
+{
+    int n = 0;
+    for (;;) {
+        if (n == max) return -1;
+        out[n++] = s;
+        char *c = strchr(s, ',');
+        if (!c) return n;
+        *c = 0;
+        s = c + 1;
+    }
+}
+
+static int cmp_str_ptr(const void *a, const void *b) { return strcmp(**(char *const *const *)a, **(char *const *const *)b); }
+
+/* match[i] = the row of `set` whose id is ids[i] (-1: none). Ids of `set` must be unique. */
+static int match_ids(const reduce_features *set, const char *path, char **ids, long n, long *match, char *err,
+                     size_t errlen)
+{
+    char **sid = reduce_features_column(set, "ids");
+    char ***idx = malloc(((size_t)set->n + 1) * sizeof *idx);
+    if (!idx) return util_fail(err, errlen, UTIL_EFAIL, "out of memory");
+    for (long i = 0; i < set->n; i++) idx[i] = &sid[i];
+    qsort(idx, (size_t)set->n, sizeof *idx, cmp_str_ptr);
+    for (long i = 1; i < set->n; i++)
+        if (!strcmp(*idx[i], *idx[i - 1])) {
+            int rc = util_fail(err, errlen, UTIL_EINPUT, "%s: id '%s' appears twice; --features sets are matched by id",
+                               path, *idx[i]);
+            free(idx);
+            return rc;
+        }
+    for (long i = 0; i < n; i++) {
+        char **key = &ids[i];
+        char ***hit = bsearch(&key, idx, (size_t)set->n, sizeof *idx, cmp_str_ptr);
+        match[i] = hit ? (long)(*hit - sid) : -1;
+    }
+    free(idx);
+    return UTIL_OK;
 }
 
 /* ---- folds.tsv (reuse) ---- */
@@ -256,9 +309,12 @@ int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t er
                *kernel_s = NULL, *grid_s = NULL, *folds_file = NULL, *out = NULL;
     int k = 3, n_inner = 3, seed = 1, quiet = 0;
     util_opt opts[] = {
-        {"features", UTIL_OPT_STRING, &features, "", "features.h5 of the task's clips", 0, -1, 1},
+        {"features", UTIL_OPT_STRING, &features, "",
+         "features.h5 of the task's clips; a,b,...: sets matched by id and concatenated (rows, labels, folds from the first)",
+         0, -1, 1},
         {"out", UTIL_OPT_STRING, &out, "", "output folder (results.json, predictions.tsv, folds.tsv)", 0, -1, 1},
-        {"lda", UTIL_OPT_STRING, &lda_path, "", "lda.h5: project features before the SVM", 0, -1, 0},
+        {"lda", UTIL_OPT_STRING, &lda_path, "",
+         "lda.h5: project features before the SVM; with several sets one entry per set, empty for none (lda.h5,)", 0, -1, 0},
         {"label-column", UTIL_OPT_STRING, &label, "genre", "string dataset with the class to predict", 0, -1, 0},
         {"folds", UTIL_OPT_INT, &k, "3", "outer folds when no fold column / folds file", 2, 100, 0},
         {"fold-column", UTIL_OPT_STRING, &fold_col, "fold", "string dataset with predefined folds (used when present)", 0, -1, 0},
@@ -281,25 +337,77 @@ int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t er
     int rank = mpi_util_rank(comm), P = mpi_util_size(comm);
     double t_start = util_now();
 
-    reduce_features f;
+    /* --features a[,b,...] and --lda one entry per set */
+    char *feat_buf = util_strdup(features), *lda_buf = lda_path ? util_strdup(lda_path) : NULL;
+    char *set_path[EVAL_MAX_SETS], *set_lda[EVAL_MAX_SETS] = {0};
+    int S = feat_buf ? split_commas(feat_buf, set_path, EVAL_MAX_SETS) : -1, n_lda = 0;
+    if (S < 0) rc = util_fail(err, errlen, UTIL_EUSAGE, "--features: at most %d comma-separated sets", EVAL_MAX_SETS);
+    for (int s = 0; !rc && s < S; s++)
+        if (!set_path[s][0]) rc = util_fail(err, errlen, UTIL_EUSAGE, "--features %s: an empty file name", features);
+    if (!rc && lda_buf) {
+        n_lda = split_commas(lda_buf, set_lda, EVAL_MAX_SETS);
+        if (n_lda != S)
+            rc = util_fail(err, errlen, UTIL_EUSAGE,
+                           "--lda %s: %d entr%s for %d feature set%s; give one per set, empty for none (e.g. --lda lda.h5,)",
+                           lda_path, n_lda < 0 ? EVAL_MAX_SETS + 1 : n_lda, n_lda == 1 ? "y" : "ies", S, S == 1 ? "" : "s");
+        for (int s = 0; !rc && s < S; s++)
+            if (!set_lda[s][0]) set_lda[s] = NULL;
+    }
+    if (rc) {
+        free(feat_buf);
+        free(lda_buf);
+        return rc;
+    }
+    features = set_path[0];
+    lda_path = set_lda[0];
+    reduce_features f, fx[EVAL_MAX_SETS];
+    memset(fx, 0, sizeof fx);
     const char *cols[3] = {label, fold_col, artist_col};
     const int optional[3] = {0, 1, 1};
     rc = reduce_features_read(features, comm, REDUCE_READ_ALL, cols, optional, 3, &f, err, errlen);
     rc = mpi_util_agree(comm, rc, err, errlen);
-    if (rc) return rc;
+    if (rc) {
+        free(feat_buf);
+        free(lda_buf);
+        return rc;
+    }
+    long *match[EVAL_MAX_SETS] = {0};
+    int n_read = 1; /* sets read (fx[1..n_read) are to be freed) */
+    for (int s = 1; s < S && !rc; s++) {
+        rc = reduce_features_read(set_path[s], comm, REDUCE_READ_ALL, NULL, NULL, 0, &fx[s], err, errlen);
+        rc = mpi_util_agree(comm, rc, err, errlen);
+        if (rc) break;
+        n_read = s + 1;
+        match[s] = malloc(((size_t)f.n + 1) * sizeof *match[s]);
+        rc = match[s] ? match_ids(&fx[s], set_path[s], reduce_features_column(&f, "ids"), f.n, match[s], err, errlen)
+                      : util_fail(err, errlen, UTIL_EFAIL, "out of memory");
+    }
     eval_data e;
     memset(&e, 0, sizeof e);
-    reduce_lda_model lda = {0};
+    reduce_lda_model lda[EVAL_MAX_SETS];
+    memset(lda, 0, sizeof lda);
+    int set_dim[EVAL_MAX_SETS] = {0};
     reduce_svm_cv cv;
     memset(&cv, 0, sizeof cv);
     char **lab = reduce_features_column(&f, label), **fc = reduce_features_column(&f, fold_col),
          **ac = reduce_features_column(&f, artist_col), **idc = reduce_features_column(&f, "ids");
-    long skipped = 0;
+    long skipped = 0, unmatched = 0;
 
-    /* keep ok rows; every kept row needs a label and finite features */
+    /* keep ok rows; every kept row needs a label and finite features, in every set */
     e.src = malloc(((size_t)f.n + 1) * sizeof *e.src);
     for (long i = 0; i < f.n && !rc; i++) {
         if (f.status[i] != 0) { skipped++; continue; }
+        int in_all = 1;
+        for (int s = 1; s < S; s++) in_all &= match[s][i] >= 0 && fx[s].status[match[s][i]] == 0;
+        if (!in_all) { unmatched++; continue; }
+        for (int s = 1; s < S && !rc; s++) {
+            const float *xs = fx[s].x + (size_t)match[s][i] * fx[s].dim;
+            for (int j = 0; j < fx[s].dim && !rc; j++)
+                if (!isfinite(xs[j]))
+                    rc = util_fail(err, errlen, UTIL_EINPUT, "%s: row %ld (id '%s') has non-finite features (NaN/Inf) but status ok",
+                                   set_path[s], match[s][i], idc[i]);
+        }
+        if (rc) break;
         if (!lab[i][0]) {
             rc = util_fail(err, errlen, UTIL_EINPUT, "%s: row %ld (id '%s') has no label in /%s", features, i, idc[i], label);
             break;
@@ -313,7 +421,8 @@ int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t er
         }
         e.src[e.n++] = i;
     }
-    if (!rc && e.n == 0) rc = util_fail(err, errlen, UTIL_EINPUT, "%s: no rows with status ok", features);
+    if (!rc && e.n == 0)
+        rc = util_fail(err, errlen, UTIL_EINPUT, "%s: no rows with status ok%s", features, S > 1 ? " in every set" : "");
     e.d = f.dim;
     if (!rc) {
         e.x = malloc((size_t)e.n * f.dim * sizeof *e.x);
@@ -343,22 +452,53 @@ int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t er
     if (!rc && e.classes.n < 2)
         rc = util_fail(err, errlen, UTIL_EINPUT, "%s: /%s has %d class among ok rows; need >= 2", features, label, e.classes.n);
 
-    /* optional LDA projection */
-    if (!rc && lda_path) {
-        rc = reduce_lda_load(&lda, lda_path, err, errlen);
-        if (!rc && lda.dim_in != e.d)
-            rc = util_fail(err, errlen, UTIL_EINPUT, "%s: LDA input dimension %d, features have %d", lda_path, lda.dim_in, e.d);
+    /* per set: its columns of the kept rows, projected by its own LDA when it has one; then the
+     * sets' columns side by side (one set: e.x as read, or its projection) */
+    double *block[EVAL_MAX_SETS] = {0};
+    for (int s = 0; s < S && !rc; s++) {
+        const int d_in = s ? fx[s].dim : f.dim;
+        block[s] = malloc(((size_t)e.n * d_in + 1) * sizeof *block[s]);
+        if (!block[s]) {
+            rc = util_fail(err, errlen, UTIL_EFAIL, "out of memory");
+            break;
+        }
+        for (long r = 0; r < e.n; r++) {
+            const float *src = s ? fx[s].x + (size_t)match[s][e.src[r]] * d_in : NULL;
+            for (int j = 0; j < d_in; j++) block[s][(size_t)r * d_in + j] = s ? src[j] : e.x[(size_t)r * d_in + j];
+        }
+        set_dim[s] = d_in;
+        if (!set_lda[s]) continue;
+        rc = reduce_lda_load(&lda[s], set_lda[s], err, errlen);
+        if (!rc && lda[s].dim_in != d_in)
+            rc = util_fail(err, errlen, UTIL_EINPUT, "%s: LDA input dimension %d, %s has %d", set_lda[s], lda[s].dim_in,
+                           set_path[s], d_in);
         if (!rc) {
-            double *y = malloc((size_t)e.n * lda.dim_out * sizeof *y);
-            float *xf = malloc((size_t)e.n * e.d * sizeof *xf);
-            for (size_t q = 0; q < (size_t)e.n * e.d; q++) xf[q] = (float)e.x[q];
-            reduce_lda_apply(&lda, xf, e.n, y);
+            double *y = malloc((size_t)e.n * lda[s].dim_out * sizeof *y);
+            float *xf = malloc((size_t)e.n * d_in * sizeof *xf);
+            if (!y || !xf) rc = util_fail(err, errlen, UTIL_EFAIL, "out of memory");
+            for (size_t q = 0; !rc && q < (size_t)e.n * d_in; q++) xf[q] = (float)block[s][q];
+            if (!rc) reduce_lda_apply(&lda[s], xf, e.n, y);
             free(xf);
-            free(e.x);
-            e.x = y;
-            e.d = lda.dim_out;
+            free(block[s]);
+            block[s] = y;
+            set_dim[s] = lda[s].dim_out;
         }
     }
+    if (!rc) {
+        int D = 0;
+        for (int s = 0; s < S; s++) D += set_dim[s];
+        double *x = malloc(((size_t)e.n * D + 1) * sizeof *x);
+        if (!x) rc = util_fail(err, errlen, UTIL_EFAIL, "out of memory");
+        for (long r = 0; x && r < e.n; r++)
+            for (int s = 0, off = 0; s < S; off += set_dim[s], s++)
+                memcpy(x + (size_t)r * D + off, block[s] + (size_t)r * set_dim[s], (size_t)set_dim[s] * sizeof *x);
+        if (x) {
+            free(e.x);
+            e.x = x;
+            e.d = D;
+        }
+    }
+    for (int s = 0; s < S; s++) free(block[s]);
 
     /* folds */
     int fc_used = 0;
@@ -472,11 +612,26 @@ int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t er
             if (lda_path) {
                 fprintf(j, "{\"path\": ");
                 json_str(j, lda_path);
-                fprintf(j, ", \"fnv1a64\": \"%016llx\", \"dim\": %d}", (unsigned long long)hl, lda.dim_out);
+                fprintf(j, ", \"fnv1a64\": \"%016llx\", \"dim\": %d}", (unsigned long long)hl, lda[0].dim_out);
             } else {
                 fprintf(j, "null");
             }
-            fprintf(j, ",\n    \"folds_file\": ");
+            fprintf(j, ",\n    \"feature_sets\": [");
+            for (int s = 0; s < S; s++) {
+                uint64_t hs = 0, hls = 0;
+                util_file_hash(set_path[s], &hs, NULL, 0);
+                if (set_lda[s]) util_file_hash(set_lda[s], &hls, NULL, 0);
+                fprintf(j, "%s\n      {\"path\": ", s ? "," : "");
+                json_str(j, set_path[s]);
+                fprintf(j, ", \"fnv1a64\": \"%016llx\", \"dim\": %d, \"lda\": ", (unsigned long long)hs, set_dim[s]);
+                if (set_lda[s]) {
+                    json_str(j, set_lda[s]);
+                    fprintf(j, ", \"lda_fnv1a64\": \"%016llx\"}", (unsigned long long)hls);
+                } else {
+                    fprintf(j, "null}");
+                }
+            }
+            fprintf(j, "\n    ],\n    \"folds_file\": ");
             if (folds_file) json_str(j, folds_file);
             else fprintf(j, "null");
             fprintf(j, "\n  },\n  \"label_column\": ");
@@ -493,7 +648,8 @@ int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t er
             fprintf(j, "},\n  \"libsvm\": {\"version\": %d, \"eps\": %g, \"cache_mb\": %g, \"shrinking\": %s, \"kernel_matrix\": \"%s\", \"standardise\": \"training side\"},\n",
                     LIBSVM_VERSION, cv.params.eps, cv.params.cache_mb, cv.params.shrinking ? "true" : "false",
                     cv.precomputed ? "precomputed" : "libsvm");
-            fprintf(j, "  \"rows\": {\"in_file\": %ld, \"used\": %ld, \"skipped_status\": %ld},\n", f.n_total, e.n, skipped);
+            fprintf(j, "  \"rows\": {\"in_file\": %ld, \"used\": %ld, \"skipped_status\": %ld, \"skipped_not_in_every_set\": %ld},\n",
+                    f.n_total, e.n, skipped, unmatched);
             fprintf(j, "  \"classes\": [");
             for (int c = 0; c < L; c++) {
                 fprintf(j, "%s", c ? ", " : "");
@@ -548,7 +704,10 @@ int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t er
 
             if (!quiet) {
                 printf("evaluate: %s, /%s, %d classes, %ld rows (%ld skipped), %s kernel, %d-d%s, folds from %s\n", features, label,
-                       L, e.n, skipped, kernel_s, e.d, lda_path ? " (LDA)" : "", e.fold_source);
+                       L, e.n, skipped + unmatched, kernel_s, e.d, lda_path ? " (LDA)" : "", e.fold_source);
+                for (int s = 1; s < S; s++)
+                    printf("evaluate: + %s%s: %d-d, matched by id (%ld ok rows of %s not ok in every set)\n", set_path[s],
+                           set_lda[s] ? " (LDA)" : "", set_dim[s], unmatched, features);
                 printf("%-5s %8s %7s %10s %10s %10s %9s\n", "fold", "n_train", "n_test", "C", "gamma", "inner_acc", "accuracy");
                 for (int q = 0; q < K; q++) {
                     int cell = cv.best[q];
@@ -579,8 +738,14 @@ int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t er
     }
     rc = mpi_util_agree(comm, rc, err, errlen);
     reduce_svm_cv_free(&cv);
-    reduce_lda_model_free(&lda);
+    for (int s = 0; s < S; s++) reduce_lda_model_free(&lda[s]);
     eval_free(&e);
     reduce_features_free(&f);
+    for (int s = 1; s < n_read; s++) {
+        reduce_features_free(&fx[s]);
+        free(match[s]);
+    }
+    free(feat_buf);
+    free(lda_buf);
     return rc;
 }

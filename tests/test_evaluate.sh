@@ -7,7 +7,12 @@
 #  3. 1, 2, 3 ranks -> identical results.json (timing line removed), predictions.tsv, folds.tsv;
 #  4. --lda lda.h5 runs end to end; results.json names the LDA input and dimension;
 #  5. bad input -> exit 2 with a clear message: label column missing, empty labels, a class with
-#     fewer rows than folds, all-NaN features, missing file, bad --grid / --kernel.
+#     fewer rows than folds, all-NaN features, missing file, bad --grid / --kernel;
+#  6. combined sets (issue 21), no Python: --features a.h5,b.h5 (b: rows in another order, ids missing,
+#     an extra id, a failed row) matches rows by id and gives scikit-learn's per-fold C, gamma and
+#     accuracy (1e-9) on the concatenation (tests/fixtures/reduce/svm_reference_combined.tsv), rbf and
+#     linear, 1 and 2 ranks; --lda lda.h5, projects the first set only; a wrong --lda count or an LDA
+#     given to a set of another dimension exits 2.
 set -u
 A=${ARTISTNET:?}; F=${ARTISTNET_FIXTURES:?}/reduce; PY=${PYTHON3:-/usr/bin/python3}; MPI=${MPIEXEC:-mpiexec}
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
@@ -104,6 +109,36 @@ expect2 "bad grid" "grid" $E --features $F/svm_features.h5 --grid "C=abc"
 expect2 "bad kernel" "kernel" $E --features $F/svm_features.h5 --kernel poly
 expect2 "lda: label column missing" "no column /singer" $A lda --features $F/svm_features.h5 --label-column singer --out $T/x.h5
 expect2 "lda: all-NaN features" "non-finite" $MPI --oversubscribe -n 2 $A lda --features $T/nan.h5 --out $T/x.h5
+
+# 6. combined feature sets against scikit-learn (no Python: the reference is a TSV)
+B=$F/svm_features_b.h5
+for kern in rbf linear; do
+  grid=$RBF; [ $kern = linear ] && grid=$LIN
+  for np in 1 2; do
+    if ! $MPI --oversubscribe -n $np $A evaluate --features $F/svm_features.h5,$B --label-column genre --folds-file $F/svm_folds.tsv \
+         --kernel $kern --grid "$grid" --out $T/comb_${kern}_$np --quiet; then bad "combined $kern on $np ranks failed"; continue; fi
+    # results.json per_fold -> "fold C gamma accuracy" lines (gamma "-" for the linear kernel)
+    sed -n 's/.*"fold": \([0-9]*\), "n_train": [0-9]*, "n_test": [0-9]*, "accuracy": \([^,]*\), "C": \([^,]*\), "gamma": \([^,]*\),.*/\1 \3 \4 \2/p' \
+      $T/comb_${kern}_$np/results.json | sed 's/ null / - /' > $T/ours.txt
+    awk -F'\t' -v k=$kern 'NR > 1 && $1 == k { print $2, $3, $4, $5 }' $F/svm_reference_combined.tsv > $T/ref.txt
+    if [ -s $T/ours.txt ] && awk 'NR == FNR { c[$1] = $2; g[$1] = $3; a[$1] = $4; n++; next }
+           { m++; d = a[$1] - $4; if (d < 0) d = -d; bad += !($1 in c) || c[$1] != $2 || g[$1] != $3 || d > 1e-9 }
+           END { exit (bad || n != m) }' $T/ours.txt $T/ref.txt; then ok
+    else bad "combined $kern ($np ranks) differs from scikit-learn: ours $(tr '\n' ';' < $T/ours.txt) ref $(tr '\n' ';' < $T/ref.txt)"; fi
+  done
+  echo "ok: combined $kern = scikit-learn: $(tr '\n' ';' < $T/ours.txt)" >&2
+done
+if grep -q '"used": 175, "skipped_status": 2, "skipped_not_in_every_set": 3' $T/comb_rbf_1/results.json &&
+   grep -q '"dim": 8, "lda": null' $T/comb_rbf_1/results.json; then ok; else bad "combined: rows or feature_sets not recorded"; fi
+if [ -f $T/lda.h5 ] && $A evaluate --features $F/svm_features.h5,$B --lda $T/lda.h5, --label-column genre --kernel linear \
+     --grid "$LIN" --out $T/comb_lda > $T/comb_lda.txt; then
+  if grep -q '"path": "[^"]*svm_features.h5", "fnv1a64": "[0-9a-f]*", "dim": 16, "lda": "[^"]*lda.h5"' $T/comb_lda/results.json &&
+     grep -q '"dim": 8, "lda": null' $T/comb_lda/results.json && grep -q "24-d (LDA)" $T/comb_lda.txt; then ok
+  else bad "combined + --lda lda.h5, not recorded"; fi
+else bad "combined + --lda lda.h5, failed"; fi
+expect2 "one --lda for two sets" "1 entry for 2 feature sets" $E --features $F/svm_features.h5,$B --lda $T/lda.h5
+expect2 "LDA on a set of another dimension" "LDA input dimension 16, .*svm_features_b.h5 has 8" $E --features $F/svm_features.h5,$B --lda ,$T/lda.h5
+expect2 "missing second set" "nope.h5" $E --features $F/svm_features.h5,$T/nope.h5
 
 echo "test_evaluate: $pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -7,6 +7,13 @@ Step 1 (`features`): writes tests/fixtures/reduce/svm_features.h5, a small MIREX
 Step 2: run `artistnet evaluate` once to get its seeded folds:
   artistnet evaluate --features svm_features.h5 --label-column genre --out DIR --seed 3 ...
   cp DIR/folds.tsv tests/fixtures/reduce/svm_folds.tsv
+Step 4 (`combined`, issue 21: `evaluate --features a.h5,b.h5`): writes svm_features_b.h5, a second
+  set for the same clips (8-d, its own genre signal; rows in another order, 2 ids of svm_features.h5
+  missing, 1 extra id, 1 more failed row), and runs the same scikit-learn protocol on the
+  concatenation [a | b] of the rows ok in both (folds of svm_folds.tsv; each set's columns
+  standardised on the training side by the one StandardScaler, as ours does). Writes
+  svm_reference_combined.tsv: kernel, fold, C, gamma, accuracy (read by tests/test_evaluate.sh with
+  no Python).
 Step 3 (`reference`): reads the features and svm_folds.tsv and runs scikit-learn, independently of
   our code: per outer fold StandardScaler fitted on the training side, GridSearchCV(SVC(tol=1e-3,
   cache_size=200, shrinking=True), cv=PredefinedSplit(inner folds of folds.tsv)), refit, predict the
@@ -14,6 +21,7 @@ Step 3 (`reference`): reads the features and svm_folds.tsv and runs scikit-learn
   gamma), the test accuracy and the grid's mean inner accuracies.
     /usr/bin/python3 tests/reference/svm_reference.py features tests/fixtures/reduce
     /usr/bin/python3 tests/reference/svm_reference.py reference tests/fixtures/reduce
+    /usr/bin/python3 tests/reference/svm_reference.py combined tests/fixtures/reduce
 """
 import sys, os, json, csv
 import numpy as np, h5py
@@ -47,15 +55,50 @@ def features(out):
         f["errors"] = fixed(["" if s == 0 else "too short" for s in status])
 
 def reference(out):
-    from sklearn.svm import SVC
-    from sklearn.preprocessing import StandardScaler
-    from sklearn.model_selection import GridSearchCV, PredefinedSplit
     with h5py.File(os.path.join(out, "svm_features.h5")) as f:
         ids = [s.decode() for s in f["ids"][:]]
         X = f["features"][:].astype(np.float64); y = np.array([s.decode() for s in f["genre"][:]])
+    res = sklearn_cv(out, ids, X, y)
+    with open(os.path.join(out, "svm_reference.json"), "w") as fh:
+        json.dump(res, fh, indent=1)
+    print(json.dumps({k: [(f["C"], f["gamma"], round(f["accuracy"], 4)) for f in v["per_fold"]] for k, v in res.items()}))
+
+def combined(out):
+    rng = np.random.default_rng(12)
+    with h5py.File(os.path.join(out, "svm_features.h5")) as f:
+        ids = [s.decode() for s in f["ids"][:]]; status = f["status"][:]
+        XA = f["features"][:].astype(np.float64); y = np.array([s.decode() for s in f["genre"][:]])
+    gm = rng.normal(0, 1.0, size=(4, 8))
+    g = {"rock": 0, "jazz": 1, "pop": 2, "metal": 3}
+    XB = np.array([gm[g[v]] + rng.normal(0, 1.6, size=8) - 3.0 for v in y], np.float32)
+    keep = [i for i in range(len(ids)) if i not in (3, 50)]  # two ids missing from b
+    bid, bx, bst = [ids[i] for i in keep] + ["extra_clip"], list(XB[keep]) + [np.zeros(8, np.float32)], [0] * (len(keep) + 1)
+    perm = rng.permutation(len(bid))
+    bid, bx, bst = [bid[i] for i in perm], np.array([bx[i] for i in perm], np.float32), np.array([bst[i] for i in perm], np.int8)
+    fail = bid.index(ids[7]); bx[fail] = np.nan; bst[fail] = 1  # ok in a, failed in b
+    with h5py.File(os.path.join(out, "svm_features_b.h5"), "w") as f:
+        f["ids"] = fixed(bid); f["features"] = bx; f["n_segments"] = np.full(len(bid), 10, np.int32)
+        f["status"] = bst; f["errors"] = fixed(["" if s == 0 else "too short" for s in bst])
+    brow = {v: r for r, v in enumerate(bid)}
+    both = [i for i in range(len(ids)) if status[i] == 0 and ids[i] in brow and bst[brow[ids[i]]] == 0]
+    X = np.concatenate([XA[both], bx[[brow[ids[i]] for i in both]].astype(np.float64)], 1)
+    res = sklearn_cv(out, [ids[i] for i in both], X, y[both])
+    with open(os.path.join(out, "svm_reference_combined.tsv"), "w") as fh:
+        fh.write("kernel\tfold\tC\tgamma\taccuracy\n")
+        for k, v in res.items():
+            for f in v["per_fold"]:
+                fh.write("%s\t%d\t%.10g\t%s\t%.10g\n" % (k, f["fold"], f["C"], "-" if f["gamma"] is None else "%.10g" % f["gamma"], f["accuracy"]))
+    print("rows in both:", len(both), {k: [(f["C"], f["gamma"], round(f["accuracy"], 4)) for f in v["per_fold"]] for k, v in res.items()})
+
+def sklearn_cv(out, ids, X, y):
+    """per outer fold of svm_folds.tsv (rows whose id is in ids): StandardScaler on the training side,
+    GridSearchCV over the predefined inner folds, refit, test accuracy"""
+    from sklearn.svm import SVC
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.model_selection import GridSearchCV, PredefinedSplit
     row = {i: r for r, i in enumerate(ids)}
     with open(os.path.join(out, "svm_folds.tsv")) as fh:
-        rows = list(csv.DictReader(fh, delimiter="\t"))
+        rows = [r for r in csv.DictReader(fh, delimiter="\t") if r["id"] in row]
     K = max(int(r["fold"]) for r in rows)
     sel = np.array([row[r["id"]] for r in rows])
     X, y = X[sel], y[sel]
@@ -76,10 +119,8 @@ def reference(out):
                           "accuracy": acc, "grid_inner_accuracy": [float(v) for v in gs.cv_results_["mean_test_score"]]})
         accs = [f["accuracy"] for f in folds]
         res[kernel] = {"grid": grid, "per_fold": folds, "accuracy_mean": float(np.mean(accs))}
-    with open(os.path.join(out, "svm_reference.json"), "w") as fh:
-        json.dump(res, fh, indent=1)
-    print(json.dumps({k: [(f["C"], f["gamma"], round(f["accuracy"], 4)) for f in v["per_fold"]] for k, v in res.items()}))
+    return res
 
 if __name__ == "__main__":
     out = sys.argv[2] if len(sys.argv) > 2 else "tests/fixtures/reduce"
-    {"features": features, "reference": reference}[sys.argv[1]](out)
+    {"features": features, "reference": reference, "combined": combined}[sys.argv[1]](out)
