@@ -3,11 +3,14 @@
  *      batch sizes, the AVX2 and plain C code paths, one SGEMM per batch) vs the numpy peer
  *      bench/mel_numpy.py run from here on the same machine; printed as a ratio (target >= 15x, one
  *      core);
- *   2. decode + downmix + resample to 22,050 Hz (libsndfile + soxr HQ) of 30-s 44.1 kHz stereo WAV,
- *      FLAC and MP3 files written here, as x realtime; and the whole track pipeline (decode ->
- *      log-mel -> 10 segments) on the WAV.
+ *   2. decode + downmix + resample to 22,050 Hz (libsndfile + soxr) of 30-s 44.1 kHz stereo WAV,
+ *      FLAC and MP3 files (and a 48 kHz WAV) written here, as x realtime, with each resampler
+ *      (soxr-hq, kaiser-best: extract.h), timed in alternation, and the ratio kaiser-best / soxr-hq
+ *      of the whole decode+resample and of the resampling alone; and the whole track pipeline
+ *      (decode -> log-mel -> 10 segments) on the WAV.
  * usage: bench_mel [path/to/mel_numpy.py] [clips]   ($PYTHON3 runs the peer; default /usr/bin/python3) */
 #include "extract/extract.h"
+#include "extract/prefetch.h"
 #include "util/util.h"
 
 #include <math.h>
@@ -59,23 +62,27 @@ static int write_file(const char *path, int format, int sr, int seconds)
     return w == (sf_count_t)n ? 0 : -1;
 }
 
-static double time_decode(const char *path, double *audio_s)
+/* decode+resample of path with each resampler in alternation, best of 5 each: t[rs] the whole call,
+ * rs_t[rs] the time inside soxr (of the best call). -1 on failure. */
+static int time_decode(const char *path, double *audio_s, double t[2], double rs_t[2])
 {
-    double best = 1e30;
     char err[UTIL_ERRLEN];
-    for (int r = 0; r < 3; r++) {
-        float *x = NULL;
-        size_t n = 0;
-        double t0 = util_now();
-        if (extract_audio_load(path, EXTRACT_SR, &x, &n, audio_s, err, sizeof err) != 0) {
-            fprintf(stderr, "%s\n", err);
-            return -1;
+    t[0] = t[1] = 1e30;
+    for (int r = 0; r < 5; r++)
+        for (int k = 0; k < 2; k++) {
+            float *x = NULL;
+            size_t n = 0;
+            extract_audio_times at = {0, 0};
+            double t0 = util_now();
+            if (extract_audio_load_timed(path, EXTRACT_SR, (extract_resampler)k, &x, &n, audio_s, &at, err, sizeof err)) {
+                fprintf(stderr, "%s\n", err);
+                return -1;
+            }
+            double dt = util_now() - t0;
+            free(x);
+            if (dt < t[k]) t[k] = dt, rs_t[k] = at.resample;
         }
-        double t = util_now() - t0;
-        free(x);
-        if (t < best) best = t;
-    }
-    return best;
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -144,22 +151,28 @@ int main(int argc, char **argv)
 
     char dir[] = "/tmp/bench_mel_XXXXXX";
     if (!mkdtemp(dir)) return 1;
-    struct { const char *name; int format; } fmts[] = {
-        {"wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16},
-        {"flac", SF_FORMAT_FLAC | SF_FORMAT_PCM_16},
-        {"mp3", SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III},
+    struct { const char *name; int format, sr; } fmts[] = {
+        {"wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 44100},
+        {"flac", SF_FORMAT_FLAC | SF_FORMAT_PCM_16, 44100},
+        {"mp3", SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III, 44100},
+        {"wav48", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 48000},
     };
-    printf("decode + downmix + resample 44,100 -> 22,050 Hz (soxr HQ), 30-s stereo files, wall clock, best of 3:\n");
+    printf("decode + downmix + resample to 22,050 Hz, 30-s stereo files (44.1 kHz; wav48: 48 kHz), wall clock, best of 5,\n"
+           "the two resamplers in alternation (resample: the time inside soxr):\n");
     char wav[512] = "";
     for (size_t i = 0; i < sizeof fmts / sizeof *fmts; i++) {
         char path[512];
         snprintf(path, sizeof path, "%s/clip.%s", dir, fmts[i].name);
-        if (write_file(path, fmts[i].format, 44100, 30) != 0) {
+        if (write_file(path, fmts[i].format, fmts[i].sr, 30) != 0) {
             printf("  %s: cannot write (%s)\n", fmts[i].name, sf_strerror(NULL));
             continue;
         }
-        double audio = 0, t = time_decode(path, &audio);
-        if (t > 0) printf("  %-4s: %7.1f ms per 30-s clip = %.0fx realtime\n", fmts[i].name, t * 1e3, audio / t);
+        double audio = 0, t[2], rs[2];
+        if (time_decode(path, &audio, t, rs) == 0)
+            printf("  %-5s: soxr-hq %7.1f ms (resample %5.1f) = %4.0fx realtime; kaiser-best %7.1f ms (resample %5.1f) = "
+                   "%4.0fx; kaiser-best / soxr-hq: decode+resample %.2fx, resample %.2fx\n",
+                   fmts[i].name, t[0] * 1e3, rs[0] * 1e3, audio / t[0], t[1] * 1e3, rs[1] * 1e3, audio / t[1], t[1] / t[0],
+                   rs[1] / rs[0]);
         if (i == 0) snprintf(wav, sizeof wav, "%s", path);
     }
     if (*wav) {
