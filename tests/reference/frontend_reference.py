@@ -19,6 +19,13 @@ version 1, segments, resampler "resampy 0.4.2 kaiser_best"; /ids (4,) S; /sr int
 /pcm_fnv int64 (4,); /n_samples int64 (4,) resampled length; /n_segments int32 (4,);
 /dcnn_features float32 (4, 256).
 Run once with Debian's python3 (numpy, h5py, torch, resampy): /usr/bin/python3 tests/reference/frontend_reference.py
+
+`--corpus LIST.tsv FEAT.h5 [FEAT.h5 ...] [--limit N]` checks features.h5 files of real recordings
+instead (issue 21's target; not a test: audio is not committed): the reference clip features (the
+authors' loading: python3-soundfile float32, channel mean, resampy kaiser_best, at most 10 segments
+spread as extract/segment.c does) of up to N clips of the list (evenly spaced, default all), and the
+cosine of each file's row of the same id; prints per file the worst, the percentiles and the clips
+below 0.999.
 """
 import os
 import sys
@@ -83,5 +90,62 @@ def main():
     print("wrote", OUT)
 
 
+def corpus(argv):
+    import h5py
+    import resampy
+    import soundfile
+    from nn_reference import keras_torch_features
+
+    limit = None
+    if "--limit" in argv:
+        i = argv.index("--limit")
+        limit = int(argv[i + 1])
+        argv = argv[:i] + argv[i + 2:]
+    lst, feats = argv[0], argv[1:]
+    rows = [l.rstrip("\n").split("\t") for l in open(lst, encoding="utf-8") if l.strip() and not l.startswith("#")]
+    head, rows = rows[0], rows[1:]
+    cp, ci = head.index("path"), head.index("id") if "id" in head else head.index("path")
+    if limit and limit < len(rows):
+        rows = [rows[i * len(rows) // limit] for i in range(limit)]
+    files = []
+    for p in feats:
+        f = h5py.File(p, "r")
+        files.append((p, {s.decode(): r for r, s in enumerate(f["ids"][:])}, f["features"][:], f["status"][:],
+                      f.attrs.get("resampler", b"?")))
+    fb = mel_filterbank()
+    cos = [[] for _ in files]
+    rates = {}
+    for n, row in enumerate(rows):
+        path = os.path.join(os.path.dirname(os.path.abspath(lst)), row[cp])
+        x, sr = soundfile.read(path, dtype="float32", always_2d=True)
+        rates[sr] = rates.get(sr, 0) + 1
+        mono = x.mean(1, dtype=np.float32)
+        y = resampy.resample(mono.astype(np.float64), sr, 22050, filter="kaiser_best") if sr != 22050 else mono.astype(np.float64)
+        m = log_mel(y, fb)
+        starts = segment_starts(m.shape[1], 10)
+        if not starts:
+            continue
+        segs = np.stack([m[:, s:s + SEG] for s in starts]).astype(np.float32)
+        ref = keras_torch_features(KERAS, segs, 1e-3).astype(np.float64).mean(0)
+        for k, (p, idx, F, st, rs) in enumerate(files):
+            r = idx.get(row[ci])
+            if r is None or st[r] != 0:
+                continue
+            v = F[r].astype(np.float64)
+            cos[k].append((float(v @ ref / np.linalg.norm(v) / np.linalg.norm(ref)), row[ci]))
+        if (n + 1) % 50 == 0:
+            print("  %d/%d clips" % (n + 1, len(rows)), file=sys.stderr)
+    print("%d clips, input rates %s" % (len(rows), rates))
+    for (p, _, _, _, rs), c in zip(files, cos):
+        v = np.array([a for a, _ in c])
+        below = sorted(c)[:5]
+        print("%s (resampler %s): %d clips, cosine worst %.6f, 1%% %.6f, median %.6f; below 0.999: %d%s" % (
+            p, rs.decode() if isinstance(rs, bytes) else rs, len(v), v.min(), np.percentile(v, 1), np.median(v),
+            int((v < 0.999).sum()), "; worst: " + ", ".join("%s %.4f" % (i, a) for a, i in below)))
+
+
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) > 1 and sys.argv[1] == "--corpus":
+        corpus(sys.argv[2:])
+    else:
+        main()
