@@ -625,8 +625,9 @@ int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t er
                 json_str(j, set_path[s]);
                 fprintf(j, ", \"fnv1a64\": \"%016llx\", \"dim\": %d, \"lda\": ", (unsigned long long)hs, set_dim[s]);
                 if (set_lda[s]) {
+                    fprintf(j, "{\"path\": ");
                     json_str(j, set_lda[s]);
-                    fprintf(j, ", \"lda_fnv1a64\": \"%016llx\"}", (unsigned long long)hls);
+                    fprintf(j, ", \"fnv1a64\": \"%016llx\"}}", (unsigned long long)hls);
                 } else {
                     fprintf(j, "null}");
                 }

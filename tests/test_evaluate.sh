@@ -132,7 +132,7 @@ if grep -q '"used": 175, "skipped_status": 2, "skipped_not_in_every_set": 3' $T/
    grep -q '"dim": 8, "lda": null' $T/comb_rbf_1/results.json; then ok; else bad "combined: rows or feature_sets not recorded"; fi
 if [ -f $T/lda.h5 ] && $A evaluate --features $F/svm_features.h5,$B --lda $T/lda.h5, --label-column genre --kernel linear \
      --grid "$LIN" --out $T/comb_lda > $T/comb_lda.txt; then
-  if grep -q '"path": "[^"]*svm_features.h5", "fnv1a64": "[0-9a-f]*", "dim": 16, "lda": "[^"]*lda.h5"' $T/comb_lda/results.json &&
+  if grep -q '"path": "[^"]*svm_features.h5", "fnv1a64": "[0-9a-f]*", "dim": 16, "lda": {"path": "[^"]*lda.h5"' $T/comb_lda/results.json &&
      grep -q '"dim": 8, "lda": null' $T/comb_lda/results.json && grep -q "24-d (LDA)" $T/comb_lda.txt; then ok
   else bad "combined + --lda lda.h5, not recorded"; fi
 else bad "combined + --lda lda.h5, failed"; fi
