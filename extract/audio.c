@@ -131,7 +131,7 @@ int extract_resampler_parse(const char *name, extract_resampler *r)
  * 0.835 to 1.0 of the output Nyquist puts the -6 dB point at 10.1 kHz. Chosen by measuring gains of
  * sines 8-11 kHz against python3-resampy 0.4.2 (44.1 and 48 kHz in): within 0.9 / 1.7 dB wherever
  * resampy passes more than -40 dB (SOXR_HQ: 23 dB off), then the authors' net on the result
- * (tests/reference/featx_reference.py; README "Front end"). */
+ * (tests/reference/frontend_reference.py; README "Which resampler: which librosa"). */
 static soxr_quality_spec_t resampler_spec(extract_resampler rs)
 {
     soxr_quality_spec_t q = soxr_quality_spec(SOXR_HQ, 0);
