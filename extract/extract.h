@@ -36,7 +36,7 @@
  *                beta 12.97), passband end 0.835 and stopband begin 1.0 (of the output Nyquist)
  *                reproduces resampy's response within about 1 dB down to -40 dB (the -6 dB point at
  *                10.1 kHz), where SOXR_HQ's passband runs 1 kHz further. The output length is
- *                floor(n * sr_out / sr_in), as resampy's. README "Front end" has the measurements. */
+ *                floor(n * sr_out / sr_in), as resampy's. README "Which resampler" has the measurements. */
 typedef enum { EXTRACT_RESAMPLER_SOXR_HQ = 0, EXTRACT_RESAMPLER_KAISER_BEST = 1 } extract_resampler;
 #define EXTRACT_RESAMPLER_DEFAULT EXTRACT_RESAMPLER_SOXR_HQ
 #define EXTRACT_RESAMPLER_NAMES "soxr-hq|kaiser-best"
