@@ -1,7 +1,9 @@
 /* main.c - the one `main` of artistnet: selects OpenBLAS kernels, starts MPI, dispatches the
  * subcommand (jobs.h), prints its error and maps return codes to exit statuses:
- * 0 done, 1 failure, 2 bad usage or bad input file, 3 interrupted (resumable with --resume). */
+ * 0 done, 1 failure, 2 bad usage or bad input file, 3 interrupted (resumable with --resume), 4 a
+ * rank or its node was lost (mpi/watch.h; resumable too). */
 #include "jobs/jobs.h"
+#include "mpi/watch.h"
 #include "nn/nn_blas.h"
 #include "util/util.h"
 
@@ -49,7 +51,10 @@ static void usage(FILE *f)
     }
     fprintf(f, "\n  --version      versions of artistnet and its libraries, BLAS kernels in use\n"
                "  --help         this help\n\n"
-               "exit status: 0 done, 1 failure, 2 bad usage or bad input file, 3 interrupted (resume with --resume)\n");
+               "exit status: 0 done, 1 failure, 2 bad usage or bad input file, 3 interrupted (resume with --resume),\n"
+               "             4 a rank or its node was lost (resume with --resume)\n\n"
+               "environment: ARTISTNET_PEER_TIMEOUT=S  seconds without a heartbeat before a rank counts as lost\n"
+               "             (default 30; 0: no peer watch)\n");
 }
 
 static void version(void)
@@ -92,6 +97,12 @@ int main(int argc, char **argv)
             if (name_matches(argv[1], jobs[i].name)) {
                 err[0] = 0;
                 util_signals_install();
+                mpi_watch_start(MPI_COMM_WORLD);
+                if (rank == 0 && mpi_watch_hosts() > 1) {
+                    char where[512];
+                    mpi_watch_placement(where, sizeof where);
+                    fprintf(stderr, "artistnet %s: ranks on %s\n", argv[1], where);
+                }
                 rc = jobs[i].fn(argc - 1, argv + 1, MPI_COMM_WORLD, err, sizeof err);
                 break;
             }
@@ -99,6 +110,7 @@ int main(int argc, char **argv)
     if (rc < 0 && rank == 0) fprintf(stderr, "artistnet %s: %s\n", argv[1], err[0] ? err : "failed");
     if (rc == UTIL_EINTR && rank == 0)
         fprintf(stderr, "artistnet %s: interrupted; state saved, run again with --resume to continue\n", argv[1]);
+    mpi_watch_stop();
     MPI_Finalize();
     return util_exit_status(rc);
 }
