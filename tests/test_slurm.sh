@@ -36,16 +36,8 @@ mpi "$A" pipeline "${targs[@]}" --stage train --out "$work/tref" >/dev/null || {
 norm() { grep -v -e '"timing"' -e '"command_line"' "$1" | sed -e 's/"path": "[^"]*"//g' -e 's/"fnv1a64": "[^"]*"//g'; }
 checksum() { h5dump -a /checksum "$1" 2>/dev/null | grep -o 'fnv1a64:[0-9a-f]*'; }
 
-# waits for jobs to leave the queue; prints their final states
-wait_jobs() {
-  local t=0 ids=$1 left
-  while :; do
-    left=$(squeue -h -j "$ids" -o %i 2>/dev/null | wc -l)
-    [ "$left" = 0 ] && break
-    t=$((t+1)); [ $t -gt 600 ] && { echo "timeout waiting for $ids" >&2; scancel ${ids//,/ }; return 1; }
-    sleep 1
-  done
-}
+# waits for jobs to leave the queue; fails at once when one can never start (slurm/test-cluster wait)
+wait_jobs() { "$src/slurm/test-cluster" wait "$1" 600; }
 state() { scontrol show job "$1" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | cut -d= -f2; }
 
 inside() {
@@ -106,7 +98,12 @@ inside() {
 }
 export work src A
 # arrays do not cross `export -f`: re-declare them in the inner shell
-"$src/slurm/test-cluster" run bash -c "$(declare -p args targs); $(declare -f inside ok bad norm checksum wait_jobs state); pass=0; fail=0; inside; echo \"test_slurm: \$pass passed, \$fail failed\"; [ \$fail = 0 ]"
+"$src/slurm/test-cluster" run bash -c "$(declare -p args targs); $(declare -f inside ok bad norm checksum wait_jobs state); pass=0; fail=0; inside; echo \"test_slurm: \$pass passed, \$fail failed\"; [ \$fail = 0 ]" &
+tc=$!
+# a TERM or INT (a test runner's timeout, ^C) tears the cluster down: test-cluster ends its command
+# and stops its daemons (it also does so when this script is killed outright)
+trap 'kill -TERM $tc 2>/dev/null; wait $tc; rm -rf "$work"; exit 143' TERM INT
+wait $tc
 rc=$?
 if [ $rc = 77 ] && [ "${CI:-}" != true ]; then echo "SKIP: Slurm could not start"; exit 77; fi
 exit $rc

@@ -352,6 +352,8 @@ int util_test_signal(const char *var, long *at)
         int sig;
     } sigs[] = {{"KILL:", SIGKILL}, {"TERM:", SIGTERM}, {"STOP:", SIGSTOP}};
     *at = 0;
+    const char *restarts = getenv("SLURM_RESTART_COUNT");
+    if (restarts && *restarts && strcmp(restarts, "0") != 0) return 0;
     for (size_t i = 0; v && i < sizeof sigs / sizeof sigs[0]; i++)
         if (!strncmp(v, sigs[i].name, 5) && !util_parse_long(v + 5, 0, LONG_MAX, at)) return sigs[i].sig;
     return 0;

@@ -97,7 +97,9 @@ int util_interrupted(void);
 void util_interrupt_reset(void);
 /* Test hooks: environment variable `var` = "KILL:N", "TERM:N" or "STOP:N" -> the signal number and
  * *at = N (the job raises it at its N-th round, step, ... as its --help or header says); 0 when unset
- * or malformed. Tests use it to stop or kill a job at a known point instead of sleeping. */
+ * or malformed. Tests use it to stop or kill a job at a known point instead of sleeping. A hook
+ * fires only in a Slurm job's first run (SLURM_RESTART_COUNT unset or 0), so a requeued stage that
+ * inherits the environment runs through. */
 int util_test_signal(const char *var, long *at);
 
 #endif
