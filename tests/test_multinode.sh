@@ -90,9 +90,9 @@ inside() {
   sp=$!
   lose_node "train step $k" 4 || return
   wait $sp; rc=$?; t1=$(date +%s.%N)
-  dt=$(echo "$t1 - $t0" | bc)
+  dt=$(elapsed "$t0" "$t1")
   [ "$rc" = 4 ] && ok "srun train exited 4 after node 2 was lost" || { bad "srun train exited $rc"; tail -n 20 kill1.log; }
-  [ "$(echo "$dt < 20" | bc)" = 1 ] && ok "job ended ${dt} s after the node was lost" || bad "job took ${dt} s to end after the node was lost"
+  below "$dt" 20 && ok "job ended ${dt} s after the node was lost" || bad "job took ${dt} s to end after the node was lost"
   grep -q "lost contact with rank [23] on ${nodes[1]}" kill1.log && ok "message names the lost rank on ${nodes[1]}" \
     || { bad "no message naming the lost rank"; tail -n 20 kill1.log; }
   back_node || return
@@ -112,7 +112,7 @@ inside() {
     r=$(scontrol show job "$jid" | grep -o 'Restarts=[0-9]*' | cut -d= -f2)
     [ "${r:-0}" -ge 1 ] && break; sleep 0.5
   done
-  t1=$(date +%s.%N); dt=$(echo "$t1 - $t0" | bc)
+  t1=$(date +%s.%N); dt=$(elapsed "$t0" "$t1")
   [ "${r:-0}" -ge 1 ] && ok "train stage requeued itself ${dt} s after the node was lost" || bad "train stage not requeued (state $(state "$jid"))"
   grep -q "lost a rank or node; requeueing" slurm-"$jid".out && ok "stage log says why it requeued" || bad "no requeue reason in slurm-$jid.out"
   back_node || return
@@ -131,8 +131,8 @@ inside() {
   ARTISTNET_MEL_TEST_SIGNAL=STOP:2 srun -N 2 -n 4 "$A" mel --list src/tracks.tsv --out kill3/mels.h5 --segments 3 --round 8 >kill3.log 2>&1 &
   sp=$!
   lose_node "mel round 2" 1 || return
-  wait $sp; rc=$?; t1=$(date +%s.%N); dt=$(echo "$t1 - $t0" | bc)
-  [ "$rc" = 4 ] && [ "$(echo "$dt < 20" | bc)" = 1 ] && ok "srun mel exited 4, ${dt} s after the node was lost" \
+  wait $sp; rc=$?; t1=$(date +%s.%N); dt=$(elapsed "$t0" "$t1")
+  [ "$rc" = 4 ] && below "$dt" 20 && ok "srun mel exited 4, ${dt} s after the node was lost" \
     || { bad "srun mel exited $rc after ${dt} s"; tail -n 20 kill3.log; }
   back_node || return
   srun -N 2 -n 4 "$A" mel --list src/tracks.tsv --out kill3/mels.h5 --segments 3 --round 8 --resume --quiet >kill3b.log 2>&1 \
@@ -182,11 +182,13 @@ bad() { echo "FAIL: $1"; fail=$((fail+1)); }
 # of whole input files (they hold their command lines)
 norm() { grep -v -e '"timing"' -e '"command_line"' "$1" | sed -e 's/"path": "[^"]*"//g' -e 's/"fnv1a64": "[^"]*"//g'; }
 checksum() { h5dump -a /checksum "$1" 2>/dev/null | grep -o 'fnv1a64:[0-9a-f]*'; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+below() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
 state() { scontrol show job "$1" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | cut -d= -f2; }
 
 export work src A steps
 # arrays do not cross `export -f`: re-declare them in the inner shell
-"$src/slurm/test-cluster" run --nodes 2 bash -c "$(declare -p args targs); $(declare -f inside lose_node back_node ok bad norm checksum state mpi); pass=0; fail=0; inside; echo \"test_multinode: \$pass passed, \$fail failed\"; [ \$fail = 0 ]" &
+"$src/slurm/test-cluster" run --nodes 2 bash -c "$(declare -p args targs); $(declare -f inside lose_node back_node ok bad norm checksum elapsed below state mpi); pass=0; fail=0; inside; echo \"test_multinode: \$pass passed, \$fail failed\"; [ \$fail = 0 ]" &
 tc=$!
 trap 'kill -TERM $tc 2>/dev/null; wait $tc; rm -rf "$work"; exit 143' TERM INT
 wait $tc
