@@ -11,6 +11,8 @@
 #     rank stops itself at a known step/round (test hooks), node 2 is killed outright, node 1 runs
 #     on. The job must end within seconds (exit 4, the message names the lost rank and its host), and
 #     after node 2 is back the stage resumes to the same model / mels.h5 as an uninterrupted run.
+#  5. test-cluster's own hygiene: two clusters at once keep to their own munged; TERM and SIGKILL of
+#     `test-cluster run` tear down daemons, namespaces and links.
 # Skips (77) only when the cluster cannot start here (no namespaces, no Slurm) and we are not in CI.
 set -u
 src=${ARTISTNET_SRC:?}; A=${ARTISTNET:?}
@@ -193,5 +195,29 @@ tc=$!
 trap 'kill -TERM $tc 2>/dev/null; wait $tc; rm -rf "$work"; exit 143' TERM INT
 wait $tc
 rc=$?
+
+# --- 5. test-cluster itself: two clusters side by side, each with its own munged; one ended by TERM
+# (a test runner's timeout), the other killed outright (SIGKILL): both leave nothing behind ---
+if [ $rc = 0 ]; then
+  pass=0; fail=0
+  tcl=$src/slurm/test-cluster
+  "$tcl" run --nodes 2 sleep 300 >/dev/null 2>"$work/a.err" & a=$!
+  "$tcl" run sleep 300 >/dev/null 2>"$work/b.err" & b=$!
+  for _ in $(seq 1 120); do grep -q "up in" "$work/a.err" && grep -q "up in" "$work/b.err" && break; sleep 0.25; done
+  adir=$(sed -n 's/.* up in \([^ ]*\) .*/\1/p' "$work/a.err"); bdir=$(sed -n 's/.* up in \([^ ]*\) .*/\1/p' "$work/b.err")
+  k=$(sed -n 's/^K=//p' "$adir/net.env" 2>/dev/null)
+  [ -n "$adir" ] && [ -n "$bdir" ] && [ -n "$k" ] && ok "two clusters up at once (2 nodes, net an$k; 1 node)" || bad "clusters did not start: $(cat "$work/a.err" "$work/b.err")"
+  kill -TERM $a; wait $a
+  SLURM_CONF=$bdir/slurm.conf timeout 30 srun -n 1 true 2>/dev/null && ok "a cluster torn down by TERM left the other one's munged and jobs alone" \
+    || bad "the second cluster stopped working when the first was torn down"
+  kill -KILL $b; wait $b 2>/dev/null
+  for _ in $(seq 1 80); do [ -z "$(pgrep -f "$adir|$bdir")" ] && [ ! -e "$bdir" ] && break; sleep 0.25; done
+  left=$(pgrep -af "$adir|$bdir" | head -n 3)
+  [ -z "$left" ] && [ ! -e "$adir" ] && [ ! -e "$bdir" ] && [ -z "$(ip netns list | grep "^an$k-")" ] && [ -z "$(ip -br link | grep "^an$k-")" ] \
+    && ok "TERM and SIGKILL of test-cluster leave no daemon, folder, namespace or link" \
+    || bad "left behind: $left $(ip netns list | grep "^an$k-" | tr '\n' ' ')"
+  echo "test-cluster teardown: $pass passed, $fail failed"
+  [ $fail = 0 ] || rc=1
+fi
 if [ $rc = 77 ] && [ "${CI:-}" != true ]; then echo "SKIP: the multi-node test cluster could not start"; exit 77; fi
 exit $rc

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # test_slurm.sh - the pipeline on a real one-node Slurm (slurm/test-cluster), label `slurm`:
+#  0. with OMP_NUM_THREADS=1 the node still gets the machine's CPUs; a job that can never start
+#     (PartitionConfig) fails the wait at once instead of sitting out its timeout;
 #  1. slurm/submit chains the six stages (afterok, srun -n 2); the final results.json files equal
 #     those of a plain `mpirun -n 2 artistnet pipeline` run, apart from timing and paths;
 #  2. a running train stage gets Slurm's warning signal (scancel --signal=TERM --batch), checkpoints,
@@ -18,6 +20,7 @@ fi
 work=$(mktemp -d /tmp/artistnet-slurmtest.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 mpi() { "${MPIEXEC:-mpirun}" --oversubscribe -n 2 "$@"; }
+export OMP_NUM_THREADS=1   # as on HPC login nodes: the test cluster must not size its node by it
 
 "$A" synth --out "$work/src" --artists 8 --songs 5 --seconds 8 --seed 3 --quiet || exit 1
 "$A" synth --out "$work/task" --artists 8 --songs 4 --seconds 8 --seed 3 --artist-offset 100 --quiet || exit 1
@@ -43,6 +46,14 @@ state() { scontrol show job "$1" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | cut 
 inside() {
   cd "$work"
   export ARTISTNET=$A
+  # --- 0. the node has the machine's CPUs even with OMP_NUM_THREADS=1 (as on HPC login nodes;
+  # nproc honours it), and a job that can never start fails the wait at once, with Slurm's reason ---
+  hw=$(slurmd -C | grep -o 'CPUs=[0-9]*' | head -n1); node=$(scontrol show node | grep -o 'CPUTot=[0-9]*' | head -n1)
+  [ "${hw#CPUs=}" = "${node#CPUTot=}" ] && ok "node sized from the hardware with OMP_NUM_THREADS=$OMP_NUM_THREADS ($node)" || bad "node $node, hardware $hw"
+  j=$(sbatch --parsable -N 2 --wrap true 2>/dev/null)
+  t0=$(date +%s)
+  msg=$(wait_jobs "$j" 2>&1) && bad "wait_jobs returned 0 for a job that cannot start" \
+    || { [ $(($(date +%s) - t0)) -le 5 ] && grep -q PartitionConfig <<<"$msg" && ok "a job that can never start fails the wait at once: $msg" || bad "no fail-fast: $msg"; }
   # --- 1. the chain ---
   out=$("$src/slurm/submit" --ntasks 2 -- "${args[@]}" --out "$work/slurm") || { bad "submit"; return; }
   echo "$out"
