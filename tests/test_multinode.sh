@@ -2,7 +2,8 @@
 # test_multinode.sh - artistnet across hosts on a real 2-node Slurm (slurm/test-cluster --nodes 2:
 # each slurmd in its own network, UTS and mount namespace, Open MPI over TCP between them), label
 # `multinode`:
-#  1. srun -N 2 -n 4 places two tasks on each of two hosts (hostnames); artistnet says so;
+#  1. srun -N 2 -n 4, and mpirun inside an sbatch allocation, place two tasks on each of two hosts
+#     (hostnames); artistnet says so;
 #  2. traffic between nodes is TCP: `mel` with the shared-memory transport only (btl self,vader)
 #     cannot run across the nodes, with self,tcp it writes the same mels.h5 as 2 ranks on one host;
 #  3. slurm/submit with 2 nodes x 2 tasks runs every stage: results.json, model, features and LDA
@@ -65,6 +66,13 @@ inside() {
     && ok "artistnet names the ranks' hosts" || { bad "no placement line"; head -n 3 tcp.log; }
   h5diff -d 0 mel_local.h5 mel_tcp.h5 /mel >/dev/null && h5diff mel_local.h5 mel_tcp.h5 /artist >/dev/null \
     && ok "mels.h5 over TCP on 2 nodes == 2 ranks on one host" || bad "mels.h5 differ between nodes and one host"
+
+  # mpirun inside an allocation: it starts its daemon on the other node through srun
+  j=$(sbatch --parsable -N 2 -n 4 -o mpirun.log --wrap "mpirun $A mel --list src/tracks.tsv --out mel_mpirun.h5 --segments 3; exit \$?")
+  "$tc" wait "$j" 120 || bad "sbatch + mpirun finished in time"
+  [ "$(state "$j")" = COMPLETED ] && grep -q "ranks on 2 hosts: ${nodes[0]} (ranks 0-1), ${nodes[1]} (ranks 2-3)" mpirun.log \
+    && h5diff -d 0 mel_local.h5 mel_mpirun.h5 /mel >/dev/null && ok "sbatch + mpirun: ranks on both nodes, same mels.h5" \
+    || { bad "sbatch + mpirun ($(state "$j"))"; tail -n 5 mpirun.log; }
 
   # --- 3. the pipeline chain, 2 nodes x 2 tasks ---
   out=$("$src/slurm/submit" --ntasks 4 --sbatch-arg --nodes=2 -- "${args[@]}" --out "$work/slurm") || { bad "submit"; return; }
