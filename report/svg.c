@@ -7,7 +7,7 @@
  * plain text output, the report stays one C job with no extra runtime dependency or temporary files,
  * and the look (fonts, one palette per feature set, legends, sizes) is decided in one place for all
  * charts. Layout rules follow the usual ones: nice 1-2-5 ticks, light grid, labelled axes, legend. */
-#include "jobs/report_internal.h"
+#include "report/report_internal.h"
 
 #include <math.h>
 #include <stdarg.h>

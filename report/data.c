@@ -3,7 +3,7 @@
  * reads), root attributes, /ids, /status and /errors of every .h5 file plus numeric and string
  * datasets. Missing pieces are not errors here: the report says "not available" instead. HDF5's
  * own error printing is expected to be off (report.c turns it off). */
-#include "jobs/report_internal.h"
+#include "report/report_internal.h"
 #include "util/util.h"
 
 #include <errno.h>

@@ -11,7 +11,7 @@
  * <svg> and the HTML5 sectioning tags, so the page uses <div>s), is well-formed XML as well, and
  * still needs no network, no JavaScript and no second file. Rank 0 does the work. */
 #include "jobs/jobs.h"
-#include "jobs/report_internal.h"
+#include "report/report_internal.h"
 #include "mpi/mpi_util.h"
 #include "util/util.h"
 

@@ -1,7 +1,7 @@
 /* report_json.c - a small recursive-descent JSON reader (RFC 8259) building a DOM, enough for the
  * results.json files that `artistnet evaluate` writes. Strings are decoded to UTF-8 (\uXXXX with
  * surrogate pairs); numbers go through strtod; nesting is limited to 64 levels. */
-#include "jobs/report_internal.h"
+#include "report/report_internal.h"
 #include "util/util.h"
 
 #include <errno.h>
