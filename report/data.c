@@ -1,8 +1,8 @@
-/* report_data.c - readers for the run folder of `artistnet report`: TSV files with a header row
+/* data.c - readers for the run folder of `artistnet report`: TSV files with a header row
  * (pipeline.tsv, curves.tsv) and, with the serial HDF5 API (the report runs on rank 0 only and only
  * reads), root attributes, /ids, /status and /errors of every .h5 file plus numeric and string
  * datasets. Missing pieces are not errors here: the report says "not available" instead. HDF5's
- * own error printing is expected to be off (report.c turns it off). */
+ * own error printing is expected to be off (page.c turns it off). */
 #include "report/report_internal.h"
 #include "util/util.h"
 
@@ -36,7 +36,7 @@ static char **split_tabs(char *line, int *n)
     return v;
 }
 
-int job_tsv_load(const char *path, job_tsv *t, char *err, size_t errlen)
+int report_tsv_load(const char *path, report_tsv *t, char *err, size_t errlen)
 {
     memset(t, 0, sizeof *t);
     FILE *f = fopen(path, "r");
@@ -88,11 +88,11 @@ int job_tsv_load(const char *path, job_tsv *t, char *err, size_t errlen)
     free(line);
     fclose(f);
     if (!rc && !t->cols) rc = util_fail(err, errlen, UTIL_EINPUT, "%s: empty (no header row)", path);
-    if (rc) job_tsv_free(t);
+    if (rc) report_tsv_free(t);
     return rc;
 }
 
-void job_tsv_free(job_tsv *t)
+void report_tsv_free(report_tsv *t)
 {
     for (long r = 0; r < t->n_rows; r++) {
         for (int c = 0; c < t->n_cols; c++) free(t->rows[r][c]);
@@ -104,7 +104,7 @@ void job_tsv_free(job_tsv *t)
     memset(t, 0, sizeof *t);
 }
 
-int job_tsv_col(const job_tsv *t, const char *name)
+int report_tsv_col(const report_tsv *t, const char *name)
 {
     for (int c = 0; c < t->n_cols; c++)
         if (!strcmp(t->cols[c], name)) return c;
@@ -153,7 +153,7 @@ static int read_strings_id(hid_t d, size_t *n, char ***out)
     H5Tclose(mt);
     for (size_t i = 0; !rc && i < *n; i++)
         if (!v[i]) rc = -1;
-    if (rc) job_h5_strings_free(v, *n);
+    if (rc) report_h5_strings_free(v, *n);
     else *out = v;
 done:
     if (ft >= 0) H5Tclose(ft);
@@ -161,14 +161,14 @@ done:
     return rc;
 }
 
-void job_h5_strings_free(char **s, size_t n)
+void report_h5_strings_free(char **s, size_t n)
 {
     if (!s) return;
     for (size_t i = 0; i < n; i++) free(s[i]);
     free(s);
 }
 
-int job_h5_read_strings(const char *path, const char *name, char ***out, size_t *n, char *err, size_t errlen)
+int report_h5_read_strings(const char *path, const char *name, char ***out, size_t *n, char *err, size_t errlen)
 {
     *out = NULL;
     *n = 0;
@@ -183,7 +183,7 @@ int job_h5_read_strings(const char *path, const char *name, char ***out, size_t 
     return rc;
 }
 
-int job_h5_read_doubles(const char *path, const char *name, double **out, int *rank, size_t dims[8], char *err,
+int report_h5_read_doubles(const char *path, const char *name, double **out, int *rank, size_t dims[8], char *err,
                         size_t errlen)
 {
     *out = NULL;
@@ -217,17 +217,17 @@ int job_h5_read_doubles(const char *path, const char *name, double **out, int *r
     return rc;
 }
 
-/* one root attribute -> job_h5_attr */
+/* one root attribute -> report_h5_attr */
 static herr_t attr_cb(hid_t loc, const char *name, const H5A_info_t *info, void *data)
 {
-    job_h5_info *h = data;
+    report_h5_info *h = data;
     if (h->n_attrs >= 256) return 0;
     hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
     if (a < 0) return 0;
     hid_t t = H5Aget_type(a), sp = H5Aget_space(a);
     hssize_t np = H5Sget_simple_extent_npoints(sp);
     H5T_class_t cl = H5Tget_class(t);
-    job_h5_attr at;
+    report_h5_attr at;
     memset(&at, 0, sizeof at);
     snprintf(at.name, sizeof at.name, "%s", name);
     if (cl == H5T_STRING && np == 1) {
@@ -276,7 +276,7 @@ static herr_t attr_cb(hid_t loc, const char *name, const H5A_info_t *info, void 
         free(at.v);
         return 0;
     }
-    job_h5_attr *na = realloc(h->attrs, ((size_t)h->n_attrs + 1) * sizeof *na);
+    report_h5_attr *na = realloc(h->attrs, ((size_t)h->n_attrs + 1) * sizeof *na);
     if (!na) {
         free(at.text);
         free(at.v);
@@ -288,7 +288,7 @@ static herr_t attr_cb(hid_t loc, const char *name, const H5A_info_t *info, void 
     return 0;
 }
 
-int job_h5_info_load(const char *path, job_h5_info *h, char *err, size_t errlen)
+int report_h5_info_load(const char *path, report_h5_info *h, char *err, size_t errlen)
 {
     memset(h, 0, sizeof *h);
     snprintf(h->path, sizeof h->path, "%s", path);
@@ -325,7 +325,7 @@ int job_h5_info_load(const char *path, job_h5_info *h, char *err, size_t errlen)
         if (d >= 0 && !read_strings_id(d, &n, dst[k])) {
             if (h->n_rows < 0 && k == 0) h->n_rows = (long)n;
             if ((long)n != h->n_rows) { /* inconsistent lengths: ignore the column */
-                job_h5_strings_free(*dst[k], n);
+                report_h5_strings_free(*dst[k], n);
                 *dst[k] = NULL;
             }
         }
@@ -335,7 +335,7 @@ int job_h5_info_load(const char *path, job_h5_info *h, char *err, size_t errlen)
     return UTIL_OK;
 }
 
-void job_h5_info_free(job_h5_info *h)
+void report_h5_info_free(report_h5_info *h)
 {
     for (int i = 0; i < h->n_attrs; i++) {
         free(h->attrs[i].text);
@@ -344,8 +344,8 @@ void job_h5_info_free(job_h5_info *h)
     free(h->attrs);
     free(h->status);
     if (h->n_rows > 0) {
-        job_h5_strings_free(h->ids, (size_t)h->n_rows);
-        job_h5_strings_free(h->errors, (size_t)h->n_rows);
+        report_h5_strings_free(h->ids, (size_t)h->n_rows);
+        report_h5_strings_free(h->errors, (size_t)h->n_rows);
     } else {
         free(h->ids);
         free(h->errors);
@@ -353,7 +353,7 @@ void job_h5_info_free(job_h5_info *h)
     memset(h, 0, sizeof *h);
 }
 
-const job_h5_attr *job_h5_info_attr(const job_h5_info *h, const char *name)
+const report_h5_attr *report_h5_info_attr(const report_h5_info *h, const char *name)
 {
     for (int i = 0; i < h->n_attrs; i++)
         if (!strcmp(h->attrs[i].name, name)) return &h->attrs[i];

@@ -108,13 +108,13 @@ static int parse_string(jp *j, char **out)
     return 0;
 }
 
-static int parse_value(jp *j, job_json *v);
+static int parse_value(jp *j, report_json *v);
 
-static int push(jp *j, job_json *v, int is_obj, char *key)
+static int push(jp *j, report_json *v, int is_obj, char *key)
 {
     if ((v->n & (v->n - 1)) == 0) { /* grow at powers of two */
         size_t cap = v->n ? (size_t)v->n * 2 : 4;
-        job_json *it = realloc(v->items, cap * sizeof *it);
+        report_json *it = realloc(v->items, cap * sizeof *it);
         if (it) v->items = it;
         char **k = is_obj ? realloc(v->keys, cap * sizeof *k) : NULL;
         if (k) v->keys = k;
@@ -129,7 +129,7 @@ static int push(jp *j, job_json *v, int is_obj, char *key)
     return parse_value(j, &v->items[v->n - 1]);
 }
 
-static int parse_value(jp *j, job_json *v)
+static int parse_value(jp *j, report_json *v)
 {
     memset(v, 0, sizeof *v);
     ws(j);
@@ -138,7 +138,7 @@ static int parse_value(jp *j, job_json *v)
     char c = *j->p;
     if (c == '{' || c == '[') {
         int obj = c == '{';
-        v->type = obj ? JOB_JSON_OBJ : JOB_JSON_ARR;
+        v->type = obj ? REPORT_JSON_OBJ : REPORT_JSON_ARR;
         j->p++;
         ws(j);
         if (*j->p == (obj ? '}' : ']')) {
@@ -163,19 +163,19 @@ static int parse_value(jp *j, job_json *v)
             }
         }
     } else if (c == '"') {
-        v->type = JOB_JSON_STR;
+        v->type = REPORT_JSON_STR;
         rc = parse_string(j, &v->str);
     } else if (!strncmp(j->p, "true", 4) || !strncmp(j->p, "false", 5)) {
-        v->type = JOB_JSON_BOOL;
+        v->type = REPORT_JSON_BOOL;
         v->num = c == 't';
         j->p += c == 't' ? 4 : 5;
     } else if (!strncmp(j->p, "null", 4)) {
-        v->type = JOB_JSON_NULL;
+        v->type = REPORT_JSON_NULL;
         j->p += 4;
     } else if (c == '-' || (c >= '0' && c <= '9')) {
         char *end;
         errno = 0;
-        v->type = JOB_JSON_NUM;
+        v->type = REPORT_JSON_NUM;
         v->num = strtod(j->p, &end);
         if (end == j->p) rc = jp_fail(j, "bad number");
         j->p = end;
@@ -186,7 +186,7 @@ static int parse_value(jp *j, job_json *v)
     return rc;
 }
 
-int job_json_parse(const char *text, const char *name, job_json *out, char *err, size_t errlen)
+int report_json_parse(const char *text, const char *name, report_json *out, char *err, size_t errlen)
 {
     jp j = {text, text, name ? name : "json", err, errlen, 0};
     int rc = parse_value(&j, out);
@@ -195,13 +195,13 @@ int job_json_parse(const char *text, const char *name, job_json *out, char *err,
         if (*j.p) rc = jp_fail(&j, "text after the value");
     }
     if (rc) {
-        job_json_free(out);
+        report_json_free(out);
         memset(out, 0, sizeof *out);
     }
     return rc;
 }
 
-int job_json_load(const char *path, job_json *out, char *err, size_t errlen)
+int report_json_load(const char *path, report_json *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
     FILE *f = fopen(path, "rb");
@@ -220,17 +220,17 @@ int job_json_load(const char *path, job_json *out, char *err, size_t errlen)
     if (!s) return util_fail(err, errlen, UTIL_EFAIL, "%s: out of memory", path);
     s[n] = 0;
     int rc = strlen(s) != n ? util_fail(err, errlen, UTIL_EINPUT, "%s: NUL byte in JSON", path)
-                            : job_json_parse(s, path, out, err, errlen);
+                            : report_json_parse(s, path, out, err, errlen);
     free(s);
     return rc;
 }
 
-void job_json_free(job_json *v)
+void report_json_free(report_json *v)
 {
     if (!v) return;
     free(v->str);
     for (int i = 0; i < v->n; i++) {
-        job_json_free(&v->items[i]);
+        report_json_free(&v->items[i]);
         if (v->keys) free(v->keys[i]);
     }
     free(v->items);
@@ -238,20 +238,20 @@ void job_json_free(job_json *v)
     memset(v, 0, sizeof *v);
 }
 
-const job_json *job_json_get(const job_json *obj, const char *key)
+const report_json *report_json_get(const report_json *obj, const char *key)
 {
-    if (!obj || obj->type != JOB_JSON_OBJ) return NULL;
+    if (!obj || obj->type != REPORT_JSON_OBJ) return NULL;
     for (int i = 0; i < obj->n; i++)
         if (!strcmp(obj->keys[i], key)) return &obj->items[i];
     return NULL;
 }
 
-const job_json *job_json_at(const job_json *arr, int i)
+const report_json *report_json_at(const report_json *arr, int i)
 {
-    if (!arr || (arr->type != JOB_JSON_ARR && arr->type != JOB_JSON_OBJ) || i < 0 || i >= arr->n) return NULL;
+    if (!arr || (arr->type != REPORT_JSON_ARR && arr->type != REPORT_JSON_OBJ) || i < 0 || i >= arr->n) return NULL;
     return &arr->items[i];
 }
 
-double job_json_num(const job_json *v, double def) { return v && v->type == JOB_JSON_NUM ? v->num : def; }
+double report_json_num(const report_json *v, double def) { return v && v->type == REPORT_JSON_NUM ? v->num : def; }
 
-const char *job_json_str(const job_json *v, const char *def) { return v && v->type == JOB_JSON_STR ? v->str : def; }
+const char *report_json_str(const report_json *v, const char *def) { return v && v->type == REPORT_JSON_STR ? v->str : def; }

@@ -1,18 +1,18 @@
-/* report.c - `artistnet report`: one self-contained HTML page about a pipeline run folder (the layout
+/* page.c - the report module's page (report_write): one self-contained HTML page about a pipeline run folder (the layout
  * jobs/pipeline.c writes): at a glance, training curves, stage times and throughput (and per-rank
  * load where the files record it), per task label the accuracy per fold of each feature set with
  * mean +- std, confusion heat maps and per-class F1, the task clips projected on the first two LDA
  * directions, the failure table, and the files' attributes. Every missing piece becomes a
  * "not available" note, never an error; only an unreadable --run folder or an unwritable --out fail.
  *
- * Charts are SVG written by this program (jobs/report_svg.c says why not gnuplot). Each chart is a
+ * Charts are SVG written by this program (report/svg.c says why not gnuplot). Each chart is a
  * standalone SVG document embedded as <img src="data:image/svg+xml;base64,...">, not inline <svg>:
  * the page then parses cleanly with libxml2's HTML parser (`xmllint --html`, HTML 4: it rejects
  * <svg> and the HTML5 sectioning tags, so the page uses <div>s), is well-formed XML as well, and
- * still needs no network, no JavaScript and no second file. Rank 0 does the work. */
-#include "jobs/jobs.h"
+ * still needs no network, no JavaScript and no second file. Serial: `artistnet report` (jobs/report.c)
+ * calls it on rank 0. */
+#include "report/report.h"
 #include "report/report_internal.h"
-#include "mpi/mpi_util.h"
 #include "util/util.h"
 
 #include <dirent.h>
@@ -39,14 +39,13 @@ static const char *const known_titles[4] = {"DCNN (artist features)", "DCNN + LD
 
 typedef struct {
     const char *run, *out, *title;
-    int quiet;
-    job_report_buf h; /* the page */
-    job_tsv pipe, curves;
+    report_buf h; /* the page */
+    report_tsv pipe, curves;
     int have_pipe, have_curves;
-    job_h5_info f[F_N];
+    report_h5_info f[F_N];
     int n_labels, n_sets;
     char label[RP_MAX_LABELS][128], set[RP_MAX_SETS][128];
-    job_json res[RP_MAX_LABELS][RP_MAX_SETS];
+    report_json res[RP_MAX_LABELS][RP_MAX_SETS];
     int have[RP_MAX_LABELS][RP_MAX_SETS];
     char notes[4096]; /* problems met while reading (shown in Run details) */
 } report_ctx;
@@ -65,9 +64,9 @@ static const char *set_title(const char *set)
     return set;
 }
 
-static void esc(report_ctx *c, const char *s) { job_report_buf_esc(&c->h, s); }
+static void esc(report_ctx *c, const char *s) { report_buf_esc(&c->h, s); }
 
-#define OUT(...) job_report_buf_printf(&c->h, __VA_ARGS__)
+#define OUT(...) report_buf_printf(&c->h, __VA_ARGS__)
 
 static void na(report_ctx *c, const char *what)
 {
@@ -77,15 +76,15 @@ static void na(report_ctx *c, const char *what)
 }
 
 /* an SVG document -> <img> with a data: URI; frees svg */
-static void figure(report_ctx *c, job_report_buf *svg, const char *alt)
+static void figure(report_ctx *c, report_buf *svg, const char *alt)
 {
     OUT("<div class=\"fig\"><img alt=\"");
     esc(c, alt);
     OUT("\" src=\"data:image/svg+xml;base64,");
-    if (svg->s) job_report_buf_base64(&c->h, svg->s, svg->n);
+    if (svg->s) report_buf_base64(&c->h, svg->s, svg->n);
     OUT("\"/></div>\n");
     if (svg->oom) c->h.oom = 1;
-    job_report_buf_free(svg);
+    report_buf_free(svg);
 }
 
 static int is_dir(const char *p)
@@ -168,7 +167,7 @@ static void load_eval(report_ctx *c)
             char e[UTIL_ERRLEN];
             snprintf(p, sizeof p, "%s/eval/%s/%s/results.json", c->run, labels[l], c->set[s]);
             if (!is_file(p)) continue;
-            if (job_json_load(p, &c->res[c->n_labels][s], e, sizeof e)) {
+            if (report_json_load(p, &c->res[c->n_labels][s], e, sizeof e)) {
                 note(c, e);
                 continue;
             }
@@ -177,7 +176,7 @@ static void load_eval(report_ctx *c)
         }
         if (any) snprintf(c->label[c->n_labels++], 128, "%s", labels[l]);
         else
-            for (int s = 0; s < c->n_sets; s++) job_json_free(&c->res[c->n_labels][s]);
+            for (int s = 0; s < c->n_sets; s++) report_json_free(&c->res[c->n_labels][s]);
     }
     for (int l = 0; l < nl; l++) free(labels[l]);
     for (int i = 0; i < no; i++) free(other[i]);
@@ -188,41 +187,41 @@ static void load_run(report_ctx *c)
     char p[RP_PATH + 64], e[UTIL_ERRLEN];
     snprintf(p, sizeof p, "%s/pipeline.tsv", c->run);
     if (is_file(p)) {
-        if (job_tsv_load(p, &c->pipe, e, sizeof e)) note(c, e);
+        if (report_tsv_load(p, &c->pipe, e, sizeof e)) note(c, e);
         else c->have_pipe = 1;
     }
     snprintf(p, sizeof p, "%s/curves.tsv", c->run);
     if (is_file(p)) {
-        if (job_tsv_load(p, &c->curves, e, sizeof e)) note(c, e);
+        if (report_tsv_load(p, &c->curves, e, sizeof e)) note(c, e);
         else c->have_curves = 1;
     }
     for (int i = 0; i < F_N; i++) {
         snprintf(p, sizeof p, "%s/%s", c->run, file_names[i]);
-        if (job_h5_info_load(p, &c->f[i], e, sizeof e)) note(c, e);
+        if (report_h5_info_load(p, &c->f[i], e, sizeof e)) note(c, e);
     }
     load_eval(c);
 }
 
 static void free_run(report_ctx *c)
 {
-    job_tsv_free(&c->pipe);
-    job_tsv_free(&c->curves);
-    for (int i = 0; i < F_N; i++) job_h5_info_free(&c->f[i]);
+    report_tsv_free(&c->pipe);
+    report_tsv_free(&c->curves);
+    for (int i = 0; i < F_N; i++) report_h5_info_free(&c->f[i]);
     for (int l = 0; l < RP_MAX_LABELS; l++)
-        for (int s = 0; s < RP_MAX_SETS; s++) job_json_free(&c->res[l][s]);
-    job_report_buf_free(&c->h);
+        for (int s = 0; s < RP_MAX_SETS; s++) report_json_free(&c->res[l][s]);
+    report_buf_free(&c->h);
 }
 
-static long failed_rows(const job_h5_info *h)
+static long failed_rows(const report_h5_info *h)
 {
     long n = 0;
     for (long r = 0; h->status && r < h->n_rows; r++) n += h->status[r] != 0;
     return n;
 }
 
-static double attr_num(const job_h5_info *h, const char *name)
+static double attr_num(const report_h5_info *h, const char *name)
 {
-    const job_h5_attr *a = job_h5_info_attr(h, name);
+    const report_h5_attr *a = report_h5_info_attr(h, name);
     return a && a->v && a->n == 1 ? a->v[0] : NAN;
 }
 
@@ -277,15 +276,15 @@ static void label_id(char *dst, size_t n, const char *label)
 
 /* ---- at a glance ---- */
 /* "0.925" + a smaller "± 0.072" for the tiles */
-static void tile_acc(report_ctx *c, const job_json *r)
+static void tile_acc(report_ctx *c, const report_json *r)
 {
-    double m = job_json_num(job_json_get(r, "accuracy_mean"), NAN), s = job_json_num(job_json_get(r, "accuracy_std"), NAN);
+    double m = report_json_num(report_json_get(r, "accuracy_mean"), NAN), s = report_json_num(report_json_get(r, "accuracy_std"), NAN);
     OUT("%.3f<span class=\"pm\"> \xc2\xb1 %.3f</span>", m, s);
 }
 
-static void acc_text(char *dst, size_t n, const job_json *r)
+static void acc_text(char *dst, size_t n, const report_json *r)
 {
-    double m = job_json_num(job_json_get(r, "accuracy_mean"), NAN), s = job_json_num(job_json_get(r, "accuracy_std"), NAN);
+    double m = report_json_num(report_json_get(r, "accuracy_mean"), NAN), s = report_json_num(report_json_get(r, "accuracy_std"), NAN);
     snprintf(dst, n, "%.3f \xc2\xb1 %.3f", m, s);
 }
 
@@ -298,7 +297,7 @@ static void section_glance(report_ctx *c)
         double bm = -1;
         for (int s = 0; s < c->n_sets; s++) {
             if (!c->have[l][s]) continue;
-            double m = job_json_num(job_json_get(&c->res[l][s], "accuracy_mean"), NAN);
+            double m = report_json_num(report_json_get(&c->res[l][s], "accuracy_mean"), NAN);
             if (!strcmp(c->set[s], "logmel-baseline")) base = s;
             else if (m > bm) bm = m, best = s;
         }
@@ -312,14 +311,14 @@ static void section_glance(report_ctx *c)
         OUT("</div><div class=\"d\">");
         esc(c, set_title(c->set[best]));
         if (base >= 0 && base != best) {
-            double mb = job_json_num(job_json_get(&c->res[l][base], "accuracy_mean"), NAN);
+            double mb = report_json_num(report_json_get(&c->res[l][base], "accuracy_mean"), NAN);
             acc_text(t, sizeof t, &c->res[l][base]);
             OUT("; log-mel baseline %s, <span class=\"%s\">%+.3f</span>", t, bm >= mb ? "up" : "down", bm - mb);
         }
         OUT("</div></div>\n");
     }
     if (c->have_pipe) {
-        int cs = job_tsv_col(&c->pipe, "seconds");
+        int cs = report_tsv_col(&c->pipe, "seconds");
         double tot = 0;
         for (long r = 0; cs >= 0 && r < c->pipe.n_rows; r++) {
             double v = parse_num(c->pipe.rows[r][cs]);
@@ -329,7 +328,7 @@ static void section_glance(report_ctx *c)
             "</div></div>\n",
             tot, c->pipe.n_rows);
     }
-    const job_h5_info *m = &c->f[F_MODEL];
+    const report_h5_info *m = &c->f[F_MODEL];
     if (m->ok) {
         double ta = attr_num(m, "test_song_accuracy"), ts = attr_num(m, "test_accuracy"), na_ = attr_num(m, "n_classes"),
                ep = attr_num(m, "train_epochs_run");
@@ -344,11 +343,11 @@ static void section_glance(report_ctx *c)
         if (isfinite(na_)) OUT("%.0f artists", na_);
         if (isfinite(ts)) OUT(", segment accuracy %.3f", ts);
         if (isfinite(ep)) OUT(", %.0f epochs", ep);
-        const job_h5_attr *bn = job_h5_info_attr(m, "train_bn");
+        const report_h5_attr *bn = report_h5_info_attr(m, "train_bn");
         if (bn && bn->text) { /* which statistics validation and the features used */
             double bs = attr_num(m, "train_bn_sample");
             OUT(", batch norm: ");
-            job_report_buf_esc(&c->h, bn->text);
+            report_buf_esc(&c->h, bn->text);
             if (isfinite(bs) && bs > 0) OUT(" (%.0f segments)", bs);
         }
         OUT("</div></div>\n");
@@ -380,9 +379,9 @@ static void section_training(report_ctx *c)
         section_close(c);
         return;
     }
-    job_tsv *t = &c->curves;
+    report_tsv *t = &c->curves;
     long n = t->n_rows;
-    int ce = job_tsv_col(t, "epoch");
+    int ce = report_tsv_col(t, "epoch");
     double *x = malloc((size_t)n * sizeof *x), *y = malloc((size_t)n * t->n_cols * sizeof *y);
     if (!x || !y) {
         free(x);
@@ -395,34 +394,34 @@ static void section_training(report_ctx *c)
         for (int k = 0; k < t->n_cols; k++) y[(size_t)k * n + r] = parse_num(t->rows[r][k]);
     }
     char names[64][96];
-    job_report_series loss[16], acc[16], thr[16];
+    report_series loss[16], acc[16], thr[16];
     int nl = 0, na_ = 0, nt = 0;
     for (int k = 0; k < t->n_cols && k < 64; k++) {
         const char *cn = t->cols[k];
         underscores_to_spaces(names[k], sizeof names[k], cn);
         int valid = strstr(cn, "valid") || strstr(cn, "val_") || strstr(cn, "test");
-        job_report_series s = {names[k], x, y + (size_t)k * n, (int)n, NULL, valid};
-        if (strstr(cn, "loss") && nl < 16) s.colour = job_report_palette[nl], loss[nl++] = s;
-        else if (strstr(cn, "acc") && na_ < 16) s.colour = job_report_palette[na_], acc[na_++] = s;
-        else if ((strstr(cn, "_per_s") || strstr(cn, "/s")) && nt < 16) s.colour = job_report_palette[4 + nt], s.dashed = 0, thr[nt++] = s;
+        report_series s = {names[k], x, y + (size_t)k * n, (int)n, NULL, valid};
+        if (strstr(cn, "loss") && nl < 16) s.colour = report_palette[nl], loss[nl++] = s;
+        else if (strstr(cn, "acc") && na_ < 16) s.colour = report_palette[na_], acc[na_++] = s;
+        else if ((strstr(cn, "_per_s") || strstr(cn, "/s")) && nt < 16) s.colour = report_palette[4 + nt], s.dashed = 0, thr[nt++] = s;
     }
     OUT("<p class=\"small\">Per epoch, from curves.tsv. Solid: training; dashed: validation.</p>\n<div class=\"row\">\n");
-    job_report_axes ax = {"Loss (cross-entropy)", "epoch", "loss", 500, 320, 0, 0};
-    job_report_buf svg = {0};
+    report_axes ax = {"Loss (cross-entropy)", "epoch", "loss", 500, 320, 0, 0};
+    report_buf svg = {0};
     if (nl) {
-        job_report_svg_lines(&svg, &ax, loss, nl);
+        report_svg_lines(&svg, &ax, loss, nl);
         figure(c, &svg, "loss per epoch");
     }
     if (na_) {
         ax.title = "Accuracy";
         ax.ylabel = "accuracy";
         ax.ymin = 0, ax.ymax = 1;
-        job_report_svg_lines(&svg, &ax, acc, na_);
+        report_svg_lines(&svg, &ax, acc, na_);
         figure(c, &svg, "accuracy per epoch");
     }
     if (nt) {
-        job_report_axes at = {"Training throughput", "epoch", "segments / s", 500, 320, 0, 0};
-        job_report_svg_lines(&svg, &at, thr, nt);
+        report_axes at = {"Training throughput", "epoch", "segments / s", 500, 320, 0, 0};
+        report_svg_lines(&svg, &at, thr, nt);
         figure(c, &svg, "throughput per epoch");
     }
     OUT("</div>\n");
@@ -454,7 +453,7 @@ static void section_training(report_ctx *c)
 }
 
 /* ---- stages ---- */
-static double column_mean(const job_tsv *t, const char *part)
+static double column_mean(const report_tsv *t, const char *part)
 {
     for (int k = 0; k < t->n_cols; k++)
         if (strstr(t->cols[k], part)) {
@@ -506,9 +505,9 @@ static void rank_charts(report_ctx *c)
     int shown = 0;
     double ranks = NAN;
     for (int i = 0; i < F_N; i++) {
-        const job_h5_info *h = &c->f[i];
+        const report_h5_info *h = &c->f[i];
         for (int a = 0; a < h->n_attrs; a++) {
-            const job_h5_attr *at = &h->attrs[a];
+            const report_h5_attr *at = &h->attrs[a];
             if (!at->v) continue;
             if (at->n == 1 && (!strcmp(at->name, "ranks") || strstr(at->name, "_ranks")) && !isfinite(ranks)) ranks = at->v[0];
             if (at->n < 2 || !strstr(at->name, "rank")) continue;
@@ -528,11 +527,11 @@ static void rank_charts(report_ctx *c)
                 mean += at->v[r] / at->n;
                 mx = fmax(mx, at->v[r]);
             }
-            const char *series[1] = {at->name}, *cols[1] = {job_report_palette[0]};
-            job_report_axes ax = {title, "rank", "", at->n > 16 ? 720 : 420, 260, 0, 0};
-            job_report_buf svg = {0};
+            const char *series[1] = {at->name}, *cols[1] = {report_palette[0]};
+            report_axes ax = {title, "rank", "", at->n > 16 ? 720 : 420, 260, 0, 0};
+            report_buf svg = {0};
             if (!shown++) OUT("<h3>Per-rank load</h3>\n<div class=\"row\">\n");
-            job_report_svg_bars(&svg, &ax, groups, at->n, series, cols, 1, at->v, NULL);
+            report_svg_bars(&svg, &ax, groups, at->n, series, cols, 1, at->v, NULL);
             OUT("<div>");
             figure(c, &svg, title);
             OUT("<p class=\"small\">imbalance (max / mean) = %.3f</p></div>\n", mean > 0 ? mx / mean : NAN);
@@ -557,8 +556,8 @@ static void section_stages(report_ctx *c)
     if (!c->have_pipe || c->pipe.n_rows == 0) {
         na(c, "pipeline.tsv (stage times written by `artistnet pipeline`) is missing or empty");
     } else {
-        job_tsv *t = &c->pipe;
-        int cst = job_tsv_col(t, "stage"), cs = job_tsv_col(t, "status"), cse = job_tsv_col(t, "seconds");
+        report_tsv *t = &c->pipe;
+        int cst = report_tsv_col(t, "stage"), cs = report_tsv_col(t, "status"), cse = report_tsv_col(t, "seconds");
         long n = t->n_rows;
         const char **names = malloc((size_t)n * sizeof *names);
         double *sec = malloc((size_t)n * sizeof *sec);
@@ -568,9 +567,9 @@ static void section_stages(report_ctx *c)
                 sec[r] = cse >= 0 ? parse_num(t->rows[r][cse]) : NAN;
                 if (cs >= 0 && !strcmp(t->rows[r][cs], "not run")) sec[r] = NAN;
             }
-            job_report_axes ax = {"Wall-clock time per stage", "seconds", NULL, 720, 0, 0, 0};
-            job_report_buf svg = {0};
-            job_report_svg_hbars(&svg, &ax, names, sec, (int)n, job_report_palette[0], "s");
+            report_axes ax = {"Wall-clock time per stage", "seconds", NULL, 720, 0, 0, 0};
+            report_buf svg = {0};
+            report_svg_hbars(&svg, &ax, names, sec, (int)n, report_palette[0], "s");
             figure(c, &svg, "seconds per stage");
             OUT("<table><tr><th>stage</th><th>status</th><th class=\"n\">seconds</th><th class=\"n\">work</th>"
                 "<th class=\"n\">throughput</th></tr>\n");
@@ -608,13 +607,13 @@ static void section_task(report_ctx *c, int l)
     for (int s = 0; s < c->n_sets; s++) {
         if (!c->have[l][s]) continue;
         idx[ns++] = s;
-        const job_json *pf = job_json_get(&c->res[l][s], "per_fold");
+        const report_json *pf = report_json_get(&c->res[l][s], "per_fold");
         if (pf && pf->n > K) K = pf->n;
     }
-    const job_json *r0 = &c->res[l][idx[0]];
-    const char *kernel = job_json_str(job_json_get(r0, "kernel"), "?"), *src = job_json_str(job_json_get(r0, "fold_source"), "?");
-    const char *artcol = job_json_str(job_json_get(r0, "artist_column"), NULL);
-    const job_json *rows = job_json_get(r0, "rows"), *cls = job_json_get(r0, "classes");
+    const report_json *r0 = &c->res[l][idx[0]];
+    const char *kernel = report_json_str(report_json_get(r0, "kernel"), "?"), *src = report_json_str(report_json_get(r0, "fold_source"), "?");
+    const char *artcol = report_json_str(report_json_get(r0, "artist_column"), NULL);
+    const report_json *rows = report_json_get(r0, "rows"), *cls = report_json_get(r0, "classes");
     OUT("<p class=\"small\">LIBSVM C-SVC, ");
     esc(c, kernel);
     OUT(" kernel, C");
@@ -630,8 +629,8 @@ static void section_task(report_ctx *c, int l)
         OUT(" on both sides of a split)");
     }
     if (rows)
-        OUT("; %.0f clips used, %.0f skipped (failed)", job_json_num(job_json_get(rows, "used"), NAN),
-            job_json_num(job_json_get(rows, "skipped_status"), NAN));
+        OUT("; %.0f clips used, %.0f skipped (failed)", report_json_num(report_json_get(rows, "used"), NAN),
+            report_json_num(report_json_get(rows, "skipped_status"), NAN));
     if (cls) OUT("; %d classes", cls->n);
     OUT(". Mean &#177; sample standard deviation over folds.</p>\n");
 
@@ -649,18 +648,18 @@ static void section_task(report_ctx *c, int l)
     for (int k = 0; k < ns; k++) {
         int s = idx[k];
         series[k] = set_title(c->set[s]);
-        cols[k] = job_report_set_colour(c->set[s], s);
-        const job_json *pf = job_json_get(&c->res[l][s], "per_fold");
-        for (int g = 0; g < K; g++) v[g * ns + k] = job_json_num(job_json_get(job_json_at(pf, g), "accuracy"), NAN);
-        v[K * ns + k] = job_json_num(job_json_get(&c->res[l][s], "accuracy_mean"), NAN);
-        e[K * ns + k] = job_json_num(job_json_get(&c->res[l][s], "accuracy_std"), 0);
+        cols[k] = report_set_colour(c->set[s], s);
+        const report_json *pf = report_json_get(&c->res[l][s], "per_fold");
+        for (int g = 0; g < K; g++) v[g * ns + k] = report_json_num(report_json_get(report_json_at(pf, g), "accuracy"), NAN);
+        v[K * ns + k] = report_json_num(report_json_get(&c->res[l][s], "accuracy_mean"), NAN);
+        e[K * ns + k] = report_json_num(report_json_get(&c->res[l][s], "accuracy_std"), 0);
     }
     char ct[256];
     snprintf(ct, sizeof ct, "%s: accuracy per fold", c->label[l]);
-    job_report_axes ax = {ct, NULL, "accuracy", ns * ng > 12 ? 1000 : 760, 340, 0, 1};
-    job_report_buf svg = {0};
+    report_axes ax = {ct, NULL, "accuracy", ns * ng > 12 ? 1000 : 760, 340, 0, 1};
+    report_buf svg = {0};
     OUT("<h3>Accuracy per fold</h3>\n");
-    job_report_svg_bars(&svg, &ax, groups, ng, series, cols, ns, v, e);
+    report_svg_bars(&svg, &ax, groups, ng, series, cols, ns, v, e);
     figure(c, &svg, ct);
 
     OUT("<table><tr><th>features</th>");
@@ -670,24 +669,24 @@ static void section_task(report_ctx *c, int l)
     OUT(" per fold</th></tr>\n");
     for (int k = 0; k < ns; k++) {
         int s = idx[k];
-        const job_json *r = &c->res[l][s], *pf = job_json_get(r, "per_fold");
+        const report_json *r = &c->res[l][s], *pf = report_json_get(r, "per_fold");
         OUT("<tr><td><span class=\"swatch\" style=\"background:%s\"></span>", cols[k]);
         esc(c, series[k]);
         OUT("</td>");
         for (int g = 0; g < K; g++) {
-            double a = job_json_num(job_json_get(job_json_at(pf, g), "accuracy"), NAN);
+            double a = report_json_num(report_json_get(report_json_at(pf, g), "accuracy"), NAN);
             if (isfinite(a)) OUT("<td class=\"n\">%.3f</td>", a);
             else OUT("<td class=\"n\">&#8212;</td>");
         }
         char t[64];
         acc_text(t, sizeof t, r);
         OUT("<td class=\"n\"><b>%s</b></td>", t);
-        double mf = job_json_num(job_json_get(job_json_get(r, "overall"), "macro_f1"), NAN);
+        double mf = report_json_num(report_json_get(report_json_get(r, "overall"), "macro_f1"), NAN);
         if (isfinite(mf)) OUT("<td class=\"n\">%.3f</td><td class=\"small\">", mf);
         else OUT("<td class=\"n\">&#8212;</td><td class=\"small\">");
         for (int g = 0; g < K; g++) {
-            const job_json *fo = job_json_at(pf, g);
-            double C = job_json_num(job_json_get(fo, "C"), NAN), gm = job_json_num(job_json_get(fo, "gamma"), NAN);
+            const report_json *fo = report_json_at(pf, g);
+            double C = report_json_num(report_json_get(fo, "C"), NAN), gm = report_json_num(report_json_get(fo, "gamma"), NAN);
             OUT("%s%.3g", g ? ", " : "", C);
             if (isfinite(gm)) OUT(" / %.3g", gm);
         }
@@ -699,8 +698,8 @@ static void section_task(report_ctx *c, int l)
     OUT("<h3>Confusion matrices (all folds)</h3>\n<p class=\"small\">Rows: true class, columns: predicted; colour: share "
         "of the row, numbers: clips.</p>\n<div class=\"row\">\n");
     for (int k = 0; k < ns; k++) {
-        const job_json *r = &c->res[l][idx[k]], *cl = job_json_get(r, "classes"),
-                       *cm = job_json_get(job_json_get(r, "overall"), "confusion");
+        const report_json *r = &c->res[l][idx[k]], *cl = report_json_get(r, "classes"),
+                       *cm = report_json_get(report_json_get(r, "overall"), "confusion");
         int L = cl ? cl->n : 0;
         if (!L || !cm || cm->n != L) {
             na(c, "confusion matrix in results.json");
@@ -710,10 +709,10 @@ static void section_task(report_ctx *c, int l)
         double *m = malloc((size_t)L * L * sizeof *m);
         if (names && m) {
             for (int i = 0; i < L; i++) {
-                names[i] = job_json_str(job_json_at(cl, i), "?");
-                for (int j = 0; j < L; j++) m[i * L + j] = job_json_num(job_json_at(job_json_at(cm, i), j), 0);
+                names[i] = report_json_str(report_json_at(cl, i), "?");
+                for (int j = 0; j < L; j++) m[i * L + j] = report_json_num(report_json_at(report_json_at(cm, i), j), 0);
             }
-            job_report_svg_heatmap(&svg, series[k], names, L, m, cols[k]);
+            report_svg_heatmap(&svg, series[k], names, L, m, cols[k]);
             figure(c, &svg, series[k]);
         }
         free(names);
@@ -722,7 +721,7 @@ static void section_task(report_ctx *c, int l)
     OUT("</div>\n");
 
     /* per-class F1 */
-    const job_json *cl0 = job_json_get(r0, "classes");
+    const report_json *cl0 = report_json_get(r0, "classes");
     if (cl0 && cl0->n > 0) {
         OUT("<h3>F1 per class (all folds)</h3>\n<table><tr><th>class</th>");
         for (int k = 0; k < ns; k++) {
@@ -732,16 +731,16 @@ static void section_task(report_ctx *c, int l)
         }
         OUT("</tr>\n");
         for (int i = 0; i < cl0->n; i++) {
-            const char *name = job_json_str(job_json_at(cl0, i), "?");
+            const char *name = report_json_str(report_json_at(cl0, i), "?");
             OUT("<tr><td>");
             esc(c, name);
             OUT("</td>");
             for (int k = 0; k < ns; k++) {
-                const job_json *r = &c->res[l][idx[k]], *cl = job_json_get(r, "classes");
+                const report_json *r = &c->res[l][idx[k]], *cl = report_json_get(r, "classes");
                 double f1 = NAN;
                 for (int j = 0; cl && j < cl->n; j++)
-                    if (!strcmp(job_json_str(job_json_at(cl, j), ""), name))
-                        f1 = job_json_num(job_json_at(job_json_get(job_json_get(r, "overall"), "f1"), j), NAN);
+                    if (!strcmp(report_json_str(report_json_at(cl, j), ""), name))
+                        f1 = report_json_num(report_json_at(report_json_get(report_json_get(r, "overall"), "f1"), j), NAN);
                 if (isfinite(f1)) OUT("<td class=\"n\">%.3f</td>", f1);
                 else OUT("<td class=\"n\">&#8212;</td>");
             }
@@ -772,9 +771,9 @@ static void section_lda(report_ctx *c)
         section_close(c);
         return;
     }
-    if (job_h5_read_doubles(lp, "mean", &mean, &rm, dm, e, sizeof e) ||
-        job_h5_read_doubles(lp, "components", &comp, &rc_, dc, e, sizeof e) ||
-        job_h5_read_doubles(tp, "features", &x, &rx, dx, e, sizeof e)) {
+    if (report_h5_read_doubles(lp, "mean", &mean, &rm, dm, e, sizeof e) ||
+        report_h5_read_doubles(lp, "components", &comp, &rc_, dc, e, sizeof e) ||
+        report_h5_read_doubles(tp, "features", &x, &rx, dx, e, sizeof e)) {
         na(c, e);
         goto done;
     }
@@ -789,7 +788,7 @@ static void section_lda(report_ctx *c)
     size_t n = dx[0], d = dm[0], D = dc[1];
     double *px = malloc((n + 1) * sizeof *px), *py = malloc((n + 1) * sizeof *py);
     int *cls = malloc((n + 1) * sizeof *cls);
-    const job_h5_info *tf = &c->f[F_TASK];
+    const report_h5_info *tf = &c->f[F_TASK];
     if (!px || !py || !cls) {
         c->h.oom = 1;
         free(px), free(py), free(cls);
@@ -811,14 +810,14 @@ static void section_lda(report_ctx *c)
     for (int l = 0; l < c->n_labels; l++) {
         char **vals = NULL;
         size_t nv = 0;
-        if (job_h5_read_strings(tp, c->label[l], &vals, &nv, e, sizeof e) || nv != n) {
-            job_h5_strings_free(vals, nv);
+        if (report_h5_read_strings(tp, c->label[l], &vals, &nv, e, sizeof e) || nv != n) {
+            report_h5_strings_free(vals, nv);
             continue;
         }
         char **sorted = malloc((n + 1) * sizeof *sorted);
         int L = 0;
         if (!sorted) {
-            job_h5_strings_free(vals, nv);
+            report_h5_strings_free(vals, nv);
             continue;
         }
         for (size_t i = 0; i < n; i++) sorted[i] = vals[i];
@@ -831,20 +830,20 @@ static void section_lda(report_ctx *c)
         }
         char t[256];
         snprintf(t, sizeof t, "coloured by %s", c->label[l]);
-        job_report_axes ax = {t, "LDA direction 1", "LDA direction 2", 500, 420, 0, 0};
-        job_report_buf svg = {0};
-        job_report_svg_scatter(&svg, &ax, px, py, cls, (long)n, (const char *const *)sorted, L);
+        report_axes ax = {t, "LDA direction 1", "LDA direction 2", 500, 420, 0, 0};
+        report_buf svg = {0};
+        report_svg_scatter(&svg, &ax, px, py, cls, (long)n, (const char *const *)sorted, L);
         figure(c, &svg, t);
         drawn++;
         free(sorted);
-        job_h5_strings_free(vals, nv);
+        report_h5_strings_free(vals, nv);
     }
     if (!drawn) {
         for (size_t i = 0; i < n; i++) cls[i] = 0;
         const char *one[1] = {"clip"};
-        job_report_axes ax = {"task clips", "LDA direction 1", "LDA direction 2", 540, 420, 0, 0};
-        job_report_buf svg = {0};
-        job_report_svg_scatter(&svg, &ax, px, py, cls, (long)n, one, 1);
+        report_axes ax = {"task clips", "LDA direction 1", "LDA direction 2", 540, 420, 0, 0};
+        report_buf svg = {0};
+        report_svg_scatter(&svg, &ax, px, py, cls, (long)n, one, 1);
         figure(c, &svg, "task clips");
     }
     OUT("</div>\n");
@@ -880,7 +879,7 @@ static void section_failures(report_ctx *c)
         OUT("<div class=\"scroll\"><table><tr><th>file</th><th class=\"n\">row</th><th>id</th><th class=\"n\">status</th>"
             "<th>error</th></tr>\n");
         for (int i = 0; i < F_N; i++) {
-            const job_h5_info *h = &c->f[i];
+            const report_h5_info *h = &c->f[i];
             for (long r = 0; h->ok && h->status && r < h->n_rows && shown < 2000; r++) {
                 if (!h->status[r]) continue;
                 shown++;
@@ -903,7 +902,7 @@ static void section_details(report_ctx *c)
     section_open(c, "details", "Run details");
     int any = 0;
     for (int i = 0; i < F_N; i++) {
-        const job_h5_info *h = &c->f[i];
+        const report_h5_info *h = &c->f[i];
         if (!h->ok) continue;
         if (!any++) OUT("<div class=\"row\">\n");
         OUT("<div><h3 class=\"mono\">%s</h3>\n<table>", file_names[i]);
@@ -998,47 +997,37 @@ static int write_page(report_ctx *c, char *err, size_t errlen)
     return UTIL_OK;
 }
 
-int job_report_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errlen)
+int report_write(const char *run, const char *out, const char *title, report_summary *sum, char *err, size_t errlen)
 {
+    if (sum) memset(sum, 0, sizeof *sum);
+    if (!is_dir(run)) return util_fail(err, errlen, UTIL_EINPUT, "report: --run %s is not a folder", run);
+    if (strlen(run) > RP_PATH - 200) return util_fail(err, errlen, UTIL_EUSAGE, "report: --run path too long");
+    char outbuf[RP_PATH + 32];
+    if (!out || !*out) {
+        snprintf(outbuf, sizeof outbuf, "%s/report.html", run);
+        out = outbuf;
+    }
+    if (strlen(out) > RP_PATH - 16) return util_fail(err, errlen, UTIL_EUSAGE, "report: --out path too long");
     report_ctx *c = calloc(1, sizeof *c);
     if (!c) return util_fail(err, errlen, UTIL_EFAIL, "report: out of memory");
-    util_opt opts[] = {
-        {"run", UTIL_OPT_STRING, &c->run, "", "run folder written by `artistnet pipeline --out DIR`", 0, -1, 1},
-        {"out", UTIL_OPT_STRING, &c->out, "", "output HTML file (default: RUN/report.html)", 0, -1, 0},
-        {"title", UTIL_OPT_STRING, &c->title, "artistnet run report", "page title", 0, -1, 0},
-        {"quiet", UTIL_OPT_FLAG, &c->quiet, "", "do not print where the report went", 0, -1, 0},
-        {NULL, 0, NULL, NULL, NULL, 0, 0, 0}};
-    int rc = util_opts_parse("report",
-                             "One self-contained HTML page (SVG charts, no network, no JavaScript) about a pipeline run folder.",
-                             opts, argc, argv, err, errlen);
-    if (rc) {
-        free(c);
-        return rc;
+    c->run = run;
+    c->out = out;
+    c->title = title ? title : "artistnet run report";
+    H5E_auto2_t old_fn;
+    void *old_data;
+    H5Eget_auto2(H5E_DEFAULT, &old_fn, &old_data);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    load_run(c);
+    build_page(c);
+    H5Eset_auto2(H5E_DEFAULT, old_fn, old_data);
+    int rc = write_page(c, err, errlen);
+    if (!rc && sum) {
+        sum->bytes = c->h.n;
+        sum->n_labels = c->n_labels;
+        sum->n_sets = c->n_sets;
+        snprintf(sum->out, sizeof sum->out, "%s", c->out);
     }
-    char outbuf[RP_PATH + 32];
-    if (mpi_util_rank(comm) == 0) {
-        if (!is_dir(c->run)) rc = util_fail(err, errlen, UTIL_EINPUT, "report: --run %s is not a folder", c->run);
-        else if (strlen(c->run) > RP_PATH - 200) rc = util_fail(err, errlen, UTIL_EUSAGE, "report: --run path too long");
-        if (!rc && (!c->out || !*c->out)) {
-            snprintf(outbuf, sizeof outbuf, "%s/report.html", c->run);
-            c->out = outbuf;
-        }
-        if (!rc && strlen(c->out) > RP_PATH - 16) rc = util_fail(err, errlen, UTIL_EUSAGE, "report: --out path too long");
-        if (!rc) {
-            H5E_auto2_t old_fn;
-            void *old_data;
-            H5Eget_auto2(H5E_DEFAULT, &old_fn, &old_data);
-            H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-            load_run(c);
-            build_page(c);
-            H5Eset_auto2(H5E_DEFAULT, old_fn, old_data);
-            rc = write_page(c, err, errlen);
-        }
-        if (!rc && !c->quiet)
-            printf("report: wrote %s (%.0f kB; %d task label%s, %d feature set%s)\n", c->out, c->h.n / 1024.0, c->n_labels,
-                   c->n_labels == 1 ? "" : "s", c->n_sets, c->n_sets == 1 ? "" : "s");
-        free_run(c);
-    }
+    free_run(c);
     free(c);
-    return mpi_util_agree(comm, rc, err, errlen);
+    return rc;
 }

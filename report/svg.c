@@ -1,6 +1,6 @@
-/* report_svg.c - the charts of `artistnet report`, written directly as SVG text: line charts,
+/* svg.c - the charts of `artistnet report`, written directly as SVG text: line charts,
  * grouped bar charts with error bars, horizontal bars, confusion heat maps and scatter plots, each a
- * standalone SVG document (report.c embeds it as a data: image). Also the text buffer the report is
+ * standalone SVG document (page.c embeds it as a data: image). Also the text buffer the report is
  * assembled in (XML escaping, base64).
  *
  * Why SVG written by hand rather than gnuplot's svg terminal: the charts are a few hundred lines of
@@ -16,7 +16,7 @@
 #include <string.h>
 
 /* ---- buffer ---- */
-static int buf_reserve(job_report_buf *b, size_t extra)
+static int buf_reserve(report_buf *b, size_t extra)
 {
     if (b->oom) return -1;
     if (b->n + extra + 1 <= b->cap) return 0;
@@ -32,7 +32,7 @@ static int buf_reserve(job_report_buf *b, size_t extra)
     return 0;
 }
 
-void job_report_buf_put(job_report_buf *b, const char *s, size_t n)
+void report_buf_put(report_buf *b, const char *s, size_t n)
 {
     if (buf_reserve(b, n)) return;
     memcpy(b->s + b->n, s, n);
@@ -40,7 +40,7 @@ void job_report_buf_put(job_report_buf *b, const char *s, size_t n)
     b->s[b->n] = 0;
 }
 
-void job_report_buf_printf(job_report_buf *b, const char *fmt, ...)
+void report_buf_printf(report_buf *b, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -49,7 +49,7 @@ void job_report_buf_printf(job_report_buf *b, const char *fmt, ...)
     va_end(ap);
     if (len < 0) return;
     if ((size_t)len < sizeof small) {
-        job_report_buf_put(b, small, (size_t)len);
+        report_buf_put(b, small, (size_t)len);
         return;
     }
     if (buf_reserve(b, (size_t)len)) return;
@@ -70,35 +70,35 @@ static int utf8_len(const unsigned char *p)
     return n;
 }
 
-void job_report_buf_esc(job_report_buf *b, const char *s)
+void report_buf_esc(report_buf *b, const char *s)
 {
     const unsigned char *p = (const unsigned char *)(s ? s : "");
     while (*p) {
         switch (*p) {
-        case '&': job_report_buf_put(b, "&amp;", 5); p++; continue;
-        case '<': job_report_buf_put(b, "&lt;", 4); p++; continue;
-        case '>': job_report_buf_put(b, "&gt;", 4); p++; continue;
-        case '"': job_report_buf_put(b, "&quot;", 6); p++; continue;
-        case '\'': job_report_buf_put(b, "&#39;", 5); p++; continue;
+        case '&': report_buf_put(b, "&amp;", 5); p++; continue;
+        case '<': report_buf_put(b, "&lt;", 4); p++; continue;
+        case '>': report_buf_put(b, "&gt;", 4); p++; continue;
+        case '"': report_buf_put(b, "&quot;", 6); p++; continue;
+        case '\'': report_buf_put(b, "&#39;", 5); p++; continue;
         default: break;
         }
         if (*p < 0x20 || *p == 0x7f) { /* XML 1.0 forbids most control characters */
-            if (*p == '\t' || *p == '\n') job_report_buf_put(b, " ", 1);
+            if (*p == '\t' || *p == '\n') report_buf_put(b, " ", 1);
             p++;
             continue;
         }
         int n = utf8_len(p);
         if (!n) {
-            job_report_buf_put(b, "?", 1);
+            report_buf_put(b, "?", 1);
             p++;
             continue;
         }
-        job_report_buf_put(b, (const char *)p, (size_t)n);
+        report_buf_put(b, (const char *)p, (size_t)n);
         p += n;
     }
 }
 
-void job_report_buf_base64(job_report_buf *b, const char *data, size_t n)
+void report_buf_base64(report_buf *b, const char *data, size_t n)
 {
     static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     if (buf_reserve(b, (n + 2) / 3 * 4)) return;
@@ -119,25 +119,25 @@ void job_report_buf_base64(job_report_buf *b, const char *data, size_t n)
     b->s[b->n] = 0;
 }
 
-void job_report_buf_free(job_report_buf *b)
+void report_buf_free(report_buf *b)
 {
     free(b->s);
     memset(b, 0, sizeof *b);
 }
 
 /* ---- colours: Tableau 10 then its lighter companions ---- */
-const char *const job_report_palette[20] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1",
+const char *const report_palette[20] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1",
                                             "#ff9da7", "#9c755f", "#bab0ac", "#a0cbe8", "#ffbe7d", "#ff9d9a", "#86bcb6",
                                             "#8cd17d", "#f1ce63", "#d4a6c8", "#fabfd2", "#d7b5a6", "#79706e"};
 
 /* Each feature set keeps its colour in every chart of the report. */
-const char *job_report_set_colour(const char *set, int index)
+const char *report_set_colour(const char *set, int index)
 {
     if (!strcmp(set, "dcnn")) return "#4e79a7";
     if (!strcmp(set, "dcnn-lda")) return "#f28e2b";
     if (!strcmp(set, "logmel-baseline")) return "#9d9d9d";
     if (!strcmp(set, "pretrained")) return "#59a14f";
-    return job_report_palette[(4 + index) % 20];
+    return report_palette[(4 + index) % 20];
 }
 
 #define FONT "font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\""
@@ -146,30 +146,30 @@ const char *job_report_set_colour(const char *set, int index)
 #define C_GRID "#e8e8e8"
 #define C_AXIS "#9a9a9a"
 
-static void svg_open(job_report_buf *b, int w, int h, const char *title)
+static void svg_open(report_buf *b, int w, int h, const char *title)
 {
-    job_report_buf_printf(b,
+    report_buf_printf(b,
                           "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" " FONT
                           " font-size=\"12\">\n<title>",
                           w, h, w, h);
-    job_report_buf_esc(b, title ? title : "chart");
-    job_report_buf_printf(b, "</title>\n<rect width=\"%d\" height=\"%d\" fill=\"#ffffff\"/>\n", w, h);
+    report_buf_esc(b, title ? title : "chart");
+    report_buf_printf(b, "</title>\n<rect width=\"%d\" height=\"%d\" fill=\"#ffffff\"/>\n", w, h);
     if (title && *title) {
-        job_report_buf_printf(b, "<text x=\"12\" y=\"20\" font-size=\"14\" font-weight=\"bold\" fill=\"#222222\">");
-        job_report_buf_esc(b, title);
-        job_report_buf_printf(b, "</text>\n");
+        report_buf_printf(b, "<text x=\"12\" y=\"20\" font-size=\"14\" font-weight=\"bold\" fill=\"#222222\">");
+        report_buf_esc(b, title);
+        report_buf_printf(b, "</text>\n");
     }
 }
 
-static void svg_close(job_report_buf *b) { job_report_buf_printf(b, "</svg>\n"); }
+static void svg_close(report_buf *b) { report_buf_printf(b, "</svg>\n"); }
 
-static void svg_text(job_report_buf *b, double x, double y, const char *anchor, int size, const char *fill, const char *extra,
+static void svg_text(report_buf *b, double x, double y, const char *anchor, int size, const char *fill, const char *extra,
                      const char *s)
 {
-    job_report_buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\" font-size=\"%d\" fill=\"%s\"%s%s>", x, y, anchor,
+    report_buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\" font-size=\"%d\" fill=\"%s\"%s%s>", x, y, anchor,
                           size, fill, extra ? " " : "", extra ? extra : "");
-    job_report_buf_esc(b, s);
-    job_report_buf_printf(b, "</text>\n");
+    report_buf_esc(b, s);
+    report_buf_printf(b, "</text>\n");
 }
 
 /* approximate rendered width of a string at a font size (DejaVu Sans averages ~0.6 em) */
@@ -223,7 +223,7 @@ static double fx(const frame *f, double x) { return f->px + (f->x1 > f->x0 ? (x 
 static double fy(const frame *f, double y) { return f->py + f->ph - (f->y1 > f->y0 ? (y - f->y0) / (f->y1 - f->y0) : 0.5) * f->ph; }
 
 /* y range: fixed or from data (0 included when near, padded to nice ticks) */
-static void y_range(frame *f, const job_report_axes *ax, double lo, double hi)
+static void y_range(frame *f, const report_axes *ax, double lo, double hi)
 {
     if (ax->ymin < ax->ymax) {
         f->y0 = ax->ymin, f->y1 = ax->ymax;
@@ -238,20 +238,20 @@ static void y_range(frame *f, const job_report_axes *ax, double lo, double hi)
     f->y1 = ceil(hi / f->ystep - 1e-9) * f->ystep;
 }
 
-static void y_axis(job_report_buf *b, const frame *f, const char *label)
+static void y_axis(report_buf *b, const frame *f, const char *label)
 {
     int dec = step_decimals(f->ystep);
     for (double v = f->y0; v <= f->y1 + f->ystep * 1e-6; v += f->ystep) {
         double y = fy(f, v);
-        job_report_buf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\"/>\n", f->px, y,
+        report_buf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\"/>\n", f->px, y,
                               f->px + f->pw, y, C_GRID);
         char t[32];
         snprintf(t, sizeof t, "%.*f", dec, fabs(v) < f->ystep * 1e-6 ? 0.0 : v);
         svg_text(b, f->px - 6, y + 4, "end", 11, C_MUTED, NULL, t);
     }
-    job_report_buf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\"/>\n", f->px, f->py,
+    report_buf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\"/>\n", f->px, f->py,
                           f->px, f->py + f->ph, C_AXIS);
-    job_report_buf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\"/>\n", f->px,
+    report_buf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\"/>\n", f->px,
                           f->py + f->ph, f->px + f->pw, f->py + f->ph, C_AXIS);
     if (label && *label) {
         char tr[96];
@@ -262,15 +262,15 @@ static void y_axis(job_report_buf *b, const frame *f, const char *label)
 }
 
 /* legend in one row starting at (x, y); returns nothing */
-static void legend_row(job_report_buf *b, double x, double y, const char *const *names, const char *const *colours,
+static void legend_row(report_buf *b, double x, double y, const char *const *names, const char *const *colours,
                        const int *dashed, int n, int boxes)
 {
     for (int i = 0; i < n; i++) {
         if (boxes)
-            job_report_buf_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"12\" height=\"12\" rx=\"2\" fill=\"%s\"/>\n", x,
+            report_buf_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"12\" height=\"12\" rx=\"2\" fill=\"%s\"/>\n", x,
                                   y - 10, colours[i]);
         else
-            job_report_buf_printf(b,
+            report_buf_printf(b,
                                   "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2.5\"%s/>\n",
                                   x, y - 4, x + 18, y - 4, colours[i], dashed && dashed[i] ? " stroke-dasharray=\"5 3\"" : "");
         double tx = x + (boxes ? 17 : 23);
@@ -280,7 +280,7 @@ static void legend_row(job_report_buf *b, double x, double y, const char *const 
 }
 
 /* ---- line chart ---- */
-void job_report_svg_lines(job_report_buf *b, const job_report_axes *ax, const job_report_series *s, int ns)
+void report_svg_lines(report_buf *b, const report_axes *ax, const report_series *s, int ns)
 {
     int W = ax->width, H = ax->height;
     frame f = {0};
@@ -313,13 +313,13 @@ void job_report_svg_lines(job_report_buf *b, const job_report_axes *ax, const jo
         char t[32];
         snprintf(t, sizeof t, "%.*f", dec, v);
         double x = fx(&f, v);
-        job_report_buf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\"/>\n", x, f.py + f.ph, x,
+        report_buf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\"/>\n", x, f.py + f.ph, x,
                               f.py + f.ph + 4, C_AXIS);
         svg_text(b, x, f.py + f.ph + 17, "middle", 11, C_MUTED, NULL, t);
     }
     if (ax->xlabel) svg_text(b, f.px + f.pw / 2, H - 8, "middle", 12, C_TEXT, NULL, ax->xlabel);
     for (int k = 0; k < ns; k++) {
-        job_report_buf_printf(b, "<path fill=\"none\" stroke=\"%s\" stroke-width=\"2\" stroke-linejoin=\"round\"%s d=\"",
+        report_buf_printf(b, "<path fill=\"none\" stroke=\"%s\" stroke-width=\"2\" stroke-linejoin=\"round\"%s d=\"",
                               s[k].colour, s[k].dashed ? " stroke-dasharray=\"6 3\"" : "");
         int pen = 0;
         for (int i = 0; i < s[k].n; i++) {
@@ -327,21 +327,21 @@ void job_report_svg_lines(job_report_buf *b, const job_report_axes *ax, const jo
                 pen = 0;
                 continue;
             }
-            job_report_buf_printf(b, "%s%.1f %.1f ", pen ? "L" : "M", fx(&f, s[k].x[i]), fy(&f, s[k].y[i]));
+            report_buf_printf(b, "%s%.1f %.1f ", pen ? "L" : "M", fx(&f, s[k].x[i]), fy(&f, s[k].y[i]));
             pen = 1;
         }
-        job_report_buf_printf(b, "\"/>\n");
+        report_buf_printf(b, "\"/>\n");
         if (maxn <= 40)
             for (int i = 0; i < s[k].n; i++)
                 if (isfinite(s[k].x[i]) && isfinite(s[k].y[i]))
-                    job_report_buf_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.6\" fill=\"%s\"/>\n", fx(&f, s[k].x[i]),
+                    report_buf_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.6\" fill=\"%s\"/>\n", fx(&f, s[k].x[i]),
                                           fy(&f, s[k].y[i]), s[k].colour);
     }
     svg_close(b);
 }
 
 /* ---- grouped bars ---- */
-void job_report_svg_bars(job_report_buf *b, const job_report_axes *ax, const char *const *groups, int ng,
+void report_svg_bars(report_buf *b, const report_axes *ax, const char *const *groups, int ng,
                          const char *const *series, const char *const *colours, int ns, const double *v,
                          const double *err)
 {
@@ -358,7 +358,7 @@ void job_report_svg_bars(job_report_buf *b, const job_report_axes *ax, const cha
     int small = hi <= 1.5;
     double gw = f.pw / (ng > 0 ? ng : 1), inner = gw * 0.78, bw = inner / (ns > 0 ? ns : 1);
     if (ng > 1 && !strcmp(groups[ng - 1], "mean")) /* set the summary group apart */
-        job_report_buf_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#f1f3f6\"/>\n",
+        report_buf_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#f1f3f6\"/>\n",
                               f.px + (ng - 1) * gw + 2, f.py, gw - 2, f.ph);
     y_axis(b, &f, ax->ylabel);
     int labels = ng * ns <= 28 && bw >= 22;
@@ -369,13 +369,13 @@ void job_report_svg_bars(job_report_buf *b, const job_report_axes *ax, const cha
             double val = v[g * ns + k];
             if (!isfinite(val)) continue;
             double x = gx + k * bw + 1, y = fy(&f, fmax(val, f.y0)), y0 = fy(&f, fmax(0, f.y0));
-            job_report_buf_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"/>\n", x,
+            report_buf_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"/>\n", x,
                                   fmin(y, y0), bw - 2, fabs(y0 - y), colours[k]);
             double top = y;
             if (err && err[g * ns + k] > 0) {
                 double e = err[g * ns + k], ya = fy(&f, fmin(val + e, f.y1)), yb = fy(&f, fmax(val - e, f.y0)),
                        cx = x + (bw - 2) / 2;
-                job_report_buf_printf(b,
+                report_buf_printf(b,
                                       "<path d=\"M%.1f %.1fL%.1f %.1fM%.1f %.1fL%.1f %.1fM%.1f %.1fL%.1f %.1f\" stroke=\"#222222\" "
                                       "stroke-width=\"1.3\" fill=\"none\"/>\n",
                                       cx, ya, cx, yb, cx - 4, ya, cx + 4, ya, cx - 4, yb, cx + 4, yb);
@@ -393,7 +393,7 @@ void job_report_svg_bars(job_report_buf *b, const job_report_axes *ax, const cha
 }
 
 /* ---- horizontal bars ---- */
-void job_report_svg_hbars(job_report_buf *b, const job_report_axes *ax, const char *const *names, const double *v,
+void report_svg_hbars(report_buf *b, const report_axes *ax, const char *const *names, const double *v,
                           int n, const char *colour, const char *unit)
 {
     double namew = 40, hi = 0;
@@ -412,7 +412,7 @@ void job_report_svg_hbars(job_report_buf *b, const job_report_axes *ax, const ch
         double x = px + t / top * pw;
         char s[32];
         snprintf(s, sizeof s, "%.*f", dec, t);
-        job_report_buf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\"/>\n", x, py - 4, x,
+        report_buf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\"/>\n", x, py - 4, x,
                               py + ph, C_GRID);
         svg_text(b, x, py + ph + 15, "middle", 11, C_MUTED, NULL, s);
     }
@@ -424,13 +424,13 @@ void job_report_svg_hbars(job_report_buf *b, const job_report_axes *ax, const ch
             continue;
         }
         double w = v[i] / top * pw;
-        job_report_buf_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%d\" rx=\"2\" fill=\"%s\"/>\n", px, y,
+        report_buf_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%d\" rx=\"2\" fill=\"%s\"/>\n", px, y,
                               fmax(w, 1), bar, colour);
         char s[48];
         snprintf(s, sizeof s, v[i] < 10 ? "%.2f%s%s" : "%.1f%s%s", v[i], unit ? " " : "", unit ? unit : "");
         svg_text(b, px + fmax(w, 1) + 6, y + bar / 2.0 + 4, "start", 11, C_TEXT, NULL, s);
     }
-    job_report_buf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\"/>\n", px, py - 4, px,
+    report_buf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\"/>\n", px, py - 4, px,
                           py + ph, C_AXIS);
     if (ax->xlabel) svg_text(b, px + pw / 2, H - 6, "middle", 12, C_TEXT, NULL, ax->xlabel);
     svg_close(b);
@@ -443,7 +443,7 @@ static void hex_rgb(const char *hex, int rgb[3])
     rgb[0] = (int)(v >> 16) & 255, rgb[1] = (int)(v >> 8) & 255, rgb[2] = (int)v & 255;
 }
 
-void job_report_svg_heatmap(job_report_buf *b, const char *title, const char *const *classes, int L, const double *conf,
+void report_svg_heatmap(report_buf *b, const char *title, const char *const *classes, int L, const double *conf,
                             const char *colour)
 {
     int cell = L <= 4 ? 52 : L <= 8 ? 40 : L <= 16 ? 26 : 16, fs = cell >= 40 ? 12 : cell >= 26 ? 10 : 8;
@@ -468,7 +468,7 @@ void job_report_svg_heatmap(job_report_buf *b, const char *title, const char *co
             int rgb[3];
             for (int q = 0; q < 3; q++) rgb[q] = (int)lround(255 + (base[q] - 255) * (0.06 + 0.94 * frac) * (c > 0));
             double x = px + p * cell, y = py + t * cell;
-            job_report_buf_printf(b,
+            report_buf_printf(b,
                                   "<rect x=\"%.1f\" y=\"%.1f\" width=\"%d\" height=\"%d\" fill=\"#%02x%02x%02x\" stroke=\"#ffffff\"/>\n",
                                   x, y, cell, cell, rgb[0], rgb[1], rgb[2]);
             if (cell >= 16) {
@@ -479,7 +479,7 @@ void job_report_svg_heatmap(job_report_buf *b, const char *title, const char *co
             }
         }
     }
-    job_report_buf_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"%s\"/>\n", px, py,
+    report_buf_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"%s\"/>\n", px, py,
                           side, side, C_AXIS);
     for (int i = 0; i < L; i++) {
         clip_label(lab, sizeof lab, classes[i], maxc);
@@ -497,7 +497,7 @@ void job_report_svg_heatmap(job_report_buf *b, const char *title, const char *co
 }
 
 /* ---- scatter ---- */
-void job_report_svg_scatter(job_report_buf *b, const job_report_axes *ax, const double *x, const double *y,
+void report_svg_scatter(report_buf *b, const report_axes *ax, const double *x, const double *y,
                             const int *cls, long n, const char *const *classes, int L)
 {
     int W = ax->width, H = ax->height, shown = L < 20 ? L : 20;
@@ -525,7 +525,7 @@ void job_report_svg_scatter(job_report_buf *b, const job_report_axes *ax, const 
         char t[32];
         snprintf(t, sizeof t, "%.*f", dec, fabs(v) < f.xstep * 1e-6 ? 0.0 : v);
         double px = fx(&f, v);
-        job_report_buf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\"/>\n", px, f.py, px,
+        report_buf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\"/>\n", px, f.py, px,
                               f.py + f.ph, C_GRID);
         svg_text(b, px, f.py + f.ph + 17, "middle", 11, C_MUTED, NULL, t);
     }
@@ -533,14 +533,14 @@ void job_report_svg_scatter(job_report_buf *b, const job_report_axes *ax, const 
     double r = n > 2000 ? 2 : n > 500 ? 2.6 : 3.6;
     for (long i = 0; i < n; i++) {
         if (!isfinite(x[i]) || !isfinite(y[i]) || cls[i] < 0) continue;
-        job_report_buf_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\" fill=\"%s\" fill-opacity=\"0.8\" stroke=\"#ffffff\" stroke-width=\"0.6\"/>\n",
-                              fx(&f, x[i]), fy(&f, y[i]), r, job_report_palette[cls[i] % 20]);
+        report_buf_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\" fill=\"%s\" fill-opacity=\"0.8\" stroke=\"#ffffff\" stroke-width=\"0.6\"/>\n",
+                              fx(&f, x[i]), fy(&f, y[i]), r, report_palette[cls[i] % 20]);
     }
     double lx = f.px + f.pw + 20, ly = f.py + 10;
     for (int i = 0; i < shown; i++) {
         clip_label(lab, sizeof lab, classes[i], 18);
-        job_report_buf_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"5\" fill=\"%s\"/>\n", lx + 5, ly + i * 18 - 4,
-                              job_report_palette[i % 20]);
+        report_buf_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"5\" fill=\"%s\"/>\n", lx + 5, ly + i * 18 - 4,
+                              report_palette[i % 20]);
         svg_text(b, lx + 15, ly + i * 18, "start", 11, C_TEXT, NULL, lab);
     }
     if (L > shown) {

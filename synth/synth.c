@@ -1,4 +1,4 @@
-/* synth.c - `artistnet synth`: a synthetic music corpus with the structure the paper's method exploits
+/* synth.c - the synthetic world behind `artistnet synth`: a music corpus with the structure the paper's method exploits
  * (Park et al. 2017: a net trained to tell ARTISTS apart yields features that transfer to GENRE and MOOD
  * of artists it never heard). The world is built so that this holds for the reasons it holds in music,
  * and so that a frame-averaged spectrum (the log-mel mean/std baseline) is a weak shortcut:
@@ -42,7 +42,7 @@
  * wav (PCM 16), flac (PCM 16), ogg (Vorbis), mp3 (MPEG layer III, libsndfile >= 1.1).
  * Determinism: wav, flac and mp3 files are byte-identical for a seed at any rank count; Ogg files
  * differ only in the stream serial number libsndfile draws at random, their decoded audio is identical. */
-#include "jobs/jobs.h"
+#include "synth/synth.h"
 #include "mpi/mpi_util.h"
 #include "util/util.h"
 
@@ -726,7 +726,7 @@ static void song_render(syn_ctx *C, uint64_t seed, int artist, int song, int n_g
     }
 }
 
-/* ---------------- the job ---------------- */
+/* ---------------- the corpus: songs over ranks, files, tracks.tsv ---------------- */
 static int mkdir_p(const char *path, char *err, size_t errlen)
 {
     char buf[4096];
@@ -768,34 +768,17 @@ static int write_audio(const char *path, const float *x, size_t n, int sr, int f
     return 0;
 }
 
-int job_synth_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errlen)
+int synth_corpus_write(const synth_options *o, MPI_Comm comm, char *err, size_t errlen)
 {
-    const char *out = NULL, *format = NULL;
-    int n_artists, n_songs, n_genres, n_moods, sr, seed, offset, quiet;
-    double seconds;
-    util_opt opts[] = {
-        {"out", UTIL_OPT_STRING, &out, "", "output folder (created): audio in one subfolder per artist + tracks.tsv", 0, 0, 1},
-        {"artists", UTIL_OPT_INT, &n_artists, "20", "number of artists", 1, 100000, 0},
-        {"songs", UTIL_OPT_INT, &n_songs, "10", "songs per artist", 1, 10000, 0},
-        {"genres", UTIL_OPT_INT, &n_genres, "4", "number of genres (artist k belongs to genre k mod genres)", 1, 1000, 0},
-        {"moods", UTIL_OPT_INT, &n_moods, "4", "number of moods (happy, sad, angry, calm, then generated ones); each artist has a dominant one", 1, 64, 0},
-        {"seconds", UTIL_OPT_DOUBLE, &seconds, "30", "length of each song in seconds", 0.1, 3600, 0},
-        {"sr", UTIL_OPT_INT, &sr, "22050", "sample rate of the files (Hz)", 8000, 192000, 0},
-        {"format", UTIL_OPT_STRING, &format, "wav", "audio format: wav, flac, ogg or mp3", 0, 0, 0},
-        {"seed", UTIL_OPT_INT, &seed, "1", "random seed (artists and songs; genres and moods are fixed)", 0, 2147483647, 0},
-        {"artist-offset", UTIL_OPT_INT, &offset, "0",
-         "number of the first artist: corpora with disjoint ranges share no artist", 0, 100000000, 0},
-        {"quiet", UTIL_OPT_FLAG, &quiet, NULL, "no progress lines", 0, 0, 0},
-        {NULL, 0, NULL, NULL, NULL, 0, 0, 0}};
-    int rank = mpi_util_rank(comm), size = mpi_util_size(comm);
-    int rc = util_opts_parse("synth", "Make a synthetic corpus with artist, genre and mood structure (deterministic for a seed).",
-                             opts, argc, argv, err, errlen);
-    if (rc == UTIL_HELP && rank != 0) rc = UTIL_HELP;
-    if (rc != UTIL_OK) return rc;
+    const char *out = o->out;
+    int n_artists = o->n_artists, n_songs = o->n_songs, n_genres = o->n_genres, n_moods = o->n_moods, sr = o->sr;
+    int seed = o->seed, offset = o->artist_offset, quiet = !o->progress;
+    double seconds = o->seconds;
+    int rank = mpi_util_rank(comm), size = mpi_util_size(comm), rc = UTIL_OK;
     int sf_format;
     const char *ext;
-    if (format_of(format, &sf_format, &ext) != 0)
-        return util_fail(err, errlen, UTIL_EUSAGE, "--format must be wav, flac, ogg or mp3, got '%s'", format);
+    if (format_of(o->format, &sf_format, &ext) != 0)
+        return util_fail(err, errlen, UTIL_EUSAGE, "--format must be wav, flac, ogg or mp3, got '%s'", o->format);
     if ((long)n_artists * n_songs > 100000000L)
         return util_fail(err, errlen, UTIL_EUSAGE, "too many songs (%d x %d)", n_artists, n_songs);
 

@@ -1,4 +1,4 @@
-/* test_extract_synth.c - `artistnet synth` (jobs/synth.c), run through the built binary ($ARTISTNET,
+/* test_extract_synth.c - `artistnet synth` (synth/synth.c), run through the built binary ($ARTISTNET,
  * $MPIEXEC):
  *   - deterministic: two runs with one seed give byte-identical WAV/FLAC/MP3 files and lists, and the
  *     same at 1, 2 and 3 ranks; Ogg files (random stream serial in libsndfile) decode identically;

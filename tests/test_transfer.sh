@@ -11,7 +11,7 @@
 #   seed 1: genre +0.146 vs 0.082 (1.8x), mood +0.233 vs 0.070 (3.3x)
 #   seed 2: genre +0.253 vs 0.137 (1.8x), mood +0.247 vs 0.158 (1.6x)
 #   seed 3: genre +0.216 vs 0.086 (2.5x), mood +0.122 vs 0.051 (2.4x)
-# Mood in jobs/synth.c is mostly how the music moves in time (tempo x0.72..1.3, drum feel: half
+# Mood in synth/synth.c is mostly how the music moves in time (tempo x0.72..1.3, drum feel: half
 # time, double time, hats on the beats; bounce, contour), which the net hears and frame statistics
 # mostly do not. Before the drum feels (mood tempo x0.78..1.2, brightness +-0.25, loudness +-2 dB)
 # seed 1's mood margin was +0.059 against 0.055, so only the mood ordering was asserted; training
