@@ -23,6 +23,7 @@
 #include "util/util.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,34 +58,103 @@ static void eval_free(eval_data *e)
     reduce_classes_free(&e->artists);
 }
 
-/* ---- JSON helpers ---- */
-static void json_str(FILE *f, const char *s)
+/* ---- results.json: every value goes through jansson; the line layout that readers and tests rely
+ * on (one fold per line, the confusion matrix one row per line, "timing" on the last line) is kept.
+ * Inline values are jansson's default form ("key": value, ", " between items); reals are printed
+ * with 10 significant digits (as %.10g), integral values as integers (as %.10g printed them). */
+#define EVAL_JSON_FLAGS (JSON_ENCODE_ANY | JSON_REAL_PRECISION(10))
+
+static json_t *jnum(double v)
 {
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-        if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
-        else if (*p == '\n') fputs("\\n", f);
-        else if (*p == '\t') fputs("\\t", f);
-        else if (*p < 0x20) fprintf(f, "\\u%04x", *p);
-        else fputc(*p, f);
+    if (!isfinite(v)) return json_null(); /* not a JSON number */
+    if (v == floor(v) && fabs(v) < 1e10) return json_integer((json_int_t)v);
+    return json_real(v);
+}
+
+/* s as a JSON string; bytes that are not UTF-8 become '?' (jansson accepts UTF-8 only) */
+static json_t *jstr(const char *s)
+{
+    if (!s) return json_null();
+    json_t *v = json_string(s);
+    if (v) return v;
+    char *t = strdup(s);
+    if (!t) return NULL;
+    for (unsigned char *p = (unsigned char *)t; *p; p++)
+        if (*p >= 0x80) *p = '?';
+    v = json_string(t);
+    free(t);
+    return v;
+}
+
+static json_t *jdarr(const double *v, int n)
+{
+    json_t *a = json_array();
+    for (int i = 0; i < n; i++) json_array_append_new(a, jnum(v[i]));
+    return a;
+}
+
+/* "%016llx" */
+static json_t *jhash(uint64_t h)
+{
+    char s[17];
+    snprintf(s, sizeof s, "%016llx", (unsigned long long)h);
+    return json_string(s);
+}
+
+/* writes v and releases it (NULL: null) */
+static void jput(FILE *f, json_t *v)
+{
+    if (v) json_dumpf(v, f, EVAL_JSON_FLAGS);
+    else fputs("null", f);
+    json_decref(v);
+}
+
+/* the members of object o inline, without braces ("a": 1, "b": [2]), and releases o */
+static void jmembers(FILE *f, json_t *o)
+{
+    const char *k;
+    json_t *v;
+    int first = 1;
+    json_object_foreach(o, k, v) {
+        if (!first) fputs(", ", f);
+        first = 0;
+        json_t *key = json_string(k);
+        jput(f, key);
+        fputs(": ", f);
+        json_dumpf(v, f, EVAL_JSON_FLAGS);
     }
-    fputc('"', f);
+    json_decref(o);
 }
 
-static void json_darr(FILE *f, const double *v, int n)
+/* "key": v as one member line of a broken-up object: indent, the member, "," unless last */
+static void jline(FILE *f, const char *indent, const char *key, json_t *v, int last)
 {
-    fputc('[', f);
-    for (int i = 0; i < n; i++) fprintf(f, "%s%.10g", i ? ", " : "", v[i]);
-    fputc(']', f);
+    json_t *o = json_object();
+    json_object_set_new(o, key, v ? v : json_null());
+    fputs(indent, f);
+    jmembers(f, o);
+    fputs(last ? "\n" : ",\n", f);
 }
 
-static void json_conf(FILE *f, const long *conf, int L, const char *indent)
+/* per-class precision, recall, F1 and the confusion matrix of a fold or of all folds:
+ *   "precision": [...], "recall": [...], "f1": [...],
+ *   <indent>"confusion": [
+ *   <indent>  [row], ...
+ *   <indent>] */
+static void json_prf(FILE *f, const double *pr, const double *re, const double *f1, const long *conf, int L,
+                     const char *indent)
 {
-    fputc('[', f);
+    json_t *o = json_object();
+    json_object_set_new(o, "precision", jdarr(pr, L));
+    json_object_set_new(o, "recall", jdarr(re, L));
+    json_object_set_new(o, "f1", jdarr(f1, L));
+    jmembers(f, o);
+    fprintf(f, ",\n%s\"confusion\": [", indent);
     for (int t = 0; t < L; t++) {
-        fprintf(f, "%s\n%s  [", t ? "," : "", indent);
-        for (int p = 0; p < L; p++) fprintf(f, "%s%ld", p ? ", " : "", conf[(size_t)t * L + p]);
-        fputc(']', f);
+        json_t *row = json_array();
+        for (int p = 0; p < L; p++) json_array_append_new(row, json_integer(conf[(size_t)t * L + p]));
+        fprintf(f, "%s\n%s  ", t ? "," : "", indent);
+        jput(f, row);
     }
     fprintf(f, "\n%s]", indent);
 }
@@ -604,59 +674,52 @@ int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t er
         if (!j) {
             rc = util_fail(err, errlen, UTIL_EFAIL, "%s: %s", path, strerror(errno));
         } else {
-            fprintf(j, "{\n  \"artistnet_version\": \"%s\",\n  \"command_line\": ", ARTISTNET_VERSION);
-            json_str(j, cmd);
-            fprintf(j, ",\n  \"inputs\": {\n    \"features\": {\"path\": ");
-            json_str(j, features);
-            fprintf(j, ", \"fnv1a64\": \"%016llx\"},\n    \"lda\": ", (unsigned long long)hf);
-            if (lda_path) {
-                fprintf(j, "{\"path\": ");
-                json_str(j, lda_path);
-                fprintf(j, ", \"fnv1a64\": \"%016llx\", \"dim\": %d}", (unsigned long long)hl, lda[0].dim_out);
-            } else {
-                fprintf(j, "null");
-            }
-            fprintf(j, ",\n    \"feature_sets\": [");
+            fputs("{\n", j);
+            jline(j, "  ", "artistnet_version", json_string(ARTISTNET_VERSION), 0);
+            jline(j, "  ", "command_line", jstr(cmd), 0);
+            fputs("  \"inputs\": {\n", j);
+            jline(j, "    ", "features", json_pack("{s:o,s:o}", "path", jstr(features), "fnv1a64", jhash(hf)), 0);
+            jline(j, "    ", "lda",
+                  lda_path ? json_pack("{s:o,s:o,s:i}", "path", jstr(lda_path), "fnv1a64", jhash(hl), "dim", lda[0].dim_out)
+                           : json_null(),
+                  0);
+            fputs("    \"feature_sets\": [", j);
             for (int s = 0; s < S; s++) {
                 uint64_t hs = 0, hls = 0;
                 util_file_hash(set_path[s], &hs, NULL, 0);
                 if (set_lda[s]) util_file_hash(set_lda[s], &hls, NULL, 0);
-                fprintf(j, "%s\n      {\"path\": ", s ? "," : "");
-                json_str(j, set_path[s]);
-                fprintf(j, ", \"fnv1a64\": \"%016llx\", \"dim\": %d, \"lda\": ", (unsigned long long)hs, set_dim[s]);
-                if (set_lda[s]) {
-                    fprintf(j, "{\"path\": ");
-                    json_str(j, set_lda[s]);
-                    fprintf(j, ", \"fnv1a64\": \"%016llx\"}}", (unsigned long long)hls);
-                } else {
-                    fprintf(j, "null}");
-                }
+                fprintf(j, "%s\n      ", s ? "," : "");
+                jput(j, json_pack("{s:o,s:o,s:i,s:o}", "path", jstr(set_path[s]), "fnv1a64", jhash(hs), "dim", set_dim[s], "lda",
+                                  set_lda[s] ? json_pack("{s:o,s:o}", "path", jstr(set_lda[s]), "fnv1a64", jhash(hls))
+                                             : json_null()));
             }
-            fprintf(j, "\n    ],\n    \"folds_file\": ");
-            if (folds_file) json_str(j, folds_file);
-            else fprintf(j, "null");
-            fprintf(j, "\n  },\n  \"label_column\": ");
-            json_str(j, label);
-            fprintf(j, ",\n  \"artist_column\": ");
-            if (ac) json_str(j, artist_col);
-            else fprintf(j, "null");
-            fprintf(j, ",\n  \"fold_source\": \"%s\",\n  \"folds\": %d,\n  \"inner_folds\": %d,\n  \"seed\": %d,\n", e.fold_source, K,
-                    e.n_inner, seed);
-            fprintf(j, "  \"kernel\": \"%s\",\n  \"grid\": {\"C\": ", kernel_s);
-            json_darr(j, grid.c, grid.n_c);
-            fprintf(j, ", \"gamma\": ");
-            json_darr(j, grid.g, kernel == REDUCE_SVM_RBF ? grid.n_g : 0);
-            fprintf(j, "},\n  \"libsvm\": {\"version\": %d, \"eps\": %g, \"cache_mb\": %g, \"shrinking\": %s, \"kernel_matrix\": \"%s\", \"standardise\": \"training side\"},\n",
-                    LIBSVM_VERSION, cv.params.eps, cv.params.cache_mb, cv.params.shrinking ? "true" : "false",
-                    cv.precomputed ? "precomputed" : "libsvm");
-            fprintf(j, "  \"rows\": {\"in_file\": %ld, \"used\": %ld, \"skipped_status\": %ld, \"skipped_not_in_every_set\": %ld},\n",
-                    f.n_total, e.n, skipped, unmatched);
-            fprintf(j, "  \"classes\": [");
-            for (int c = 0; c < L; c++) {
-                fprintf(j, "%s", c ? ", " : "");
-                json_str(j, e.classes.names[c]);
-            }
-            fprintf(j, "],\n  \"per_fold\": [");
+            fputs("\n    ],\n", j);
+            jline(j, "    ", "folds_file", jstr(folds_file), 1);
+            fputs("  },\n", j);
+            jline(j, "  ", "label_column", jstr(label), 0);
+            jline(j, "  ", "artist_column", ac ? jstr(artist_col) : json_null(), 0);
+            jline(j, "  ", "fold_source", jstr(e.fold_source), 0);
+            jline(j, "  ", "folds", json_integer(K), 0);
+            jline(j, "  ", "inner_folds", json_integer(e.n_inner), 0);
+            jline(j, "  ", "seed", json_integer(seed), 0);
+            jline(j, "  ", "kernel", jstr(kernel_s), 0);
+            jline(j, "  ", "grid",
+                  json_pack("{s:o,s:o}", "C", jdarr(grid.c, grid.n_c), "gamma",
+                            jdarr(grid.g, kernel == REDUCE_SVM_RBF ? grid.n_g : 0)),
+                  0);
+            jline(j, "  ", "libsvm",
+                  json_pack("{s:i,s:o,s:o,s:b,s:s,s:s}", "version", LIBSVM_VERSION, "eps", jnum(cv.params.eps), "cache_mb",
+                            jnum(cv.params.cache_mb), "shrinking", cv.params.shrinking ? 1 : 0, "kernel_matrix",
+                            cv.precomputed ? "precomputed" : "libsvm", "standardise", "training side"),
+                  0);
+            jline(j, "  ", "rows",
+                  json_pack("{s:I,s:I,s:I,s:I}", "in_file", (json_int_t)f.n_total, "used", (json_int_t)e.n, "skipped_status",
+                            (json_int_t)skipped, "skipped_not_in_every_set", (json_int_t)unmatched),
+                  0);
+            json_t *classes = json_array();
+            for (int c = 0; c < L; c++) json_array_append_new(classes, jstr(e.classes.names[c]));
+            jline(j, "  ", "classes", classes, 0);
+            fputs("  \"per_fold\": [", j);
             double mean = 0;
             for (int q = 0; q < K; q++) {
                 long m = reduce_svm_confusion(e.y, cv.pred, e.fold, e.n, q, L, conf);
@@ -666,22 +729,16 @@ int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t er
                 mean += acc[q] / K;
                 reduce_svm_prf(conf, L, pr, re, f1);
                 int cell = cv.best[q];
-                fprintf(j, "%s\n    {\"fold\": %d, \"n_train\": %ld, \"n_test\": %ld, \"accuracy\": %.10g, \"C\": %.10g, ",
-                        q ? "," : "", q + 1, e.n - m, m, acc[q], grid.c[cell / grid.n_g]);
-                if (kernel == REDUCE_SVM_RBF) fprintf(j, "\"gamma\": %.10g, ", grid.g[cell % grid.n_g]);
-                else fprintf(j, "\"gamma\": null, ");
-                fprintf(j, "\"inner_accuracy\": %.10g, \"n_sv\": %d,\n      \"grid_inner_accuracy\": ", cv.inner_acc[(size_t)q * cells + cell],
-                        cv.n_sv[q]);
-                json_darr(j, cv.inner_acc + (size_t)q * cells, cells);
-                fprintf(j, ",\n      \"precision\": ");
-                json_darr(j, pr, L);
-                fprintf(j, ", \"recall\": ");
-                json_darr(j, re, L);
-                fprintf(j, ", \"f1\": ");
-                json_darr(j, f1, L);
-                fprintf(j, ",\n      \"confusion\": ");
-                json_conf(j, conf, L, "      ");
-                fprintf(j, "}");
+                fprintf(j, "%s\n    {", q ? "," : "");
+                jmembers(j, json_pack("{s:i,s:I,s:I,s:o,s:o,s:o,s:o,s:i}", "fold", q + 1, "n_train", (json_int_t)(e.n - m),
+                                      "n_test", (json_int_t)m, "accuracy", jnum(acc[q]), "C", jnum(grid.c[cell / grid.n_g]),
+                                      "gamma", kernel == REDUCE_SVM_RBF ? jnum(grid.g[cell % grid.n_g]) : json_null(),
+                                      "inner_accuracy", jnum(cv.inner_acc[(size_t)q * cells + cell]), "n_sv", cv.n_sv[q]));
+                fputs(",\n      ", j);
+                jmembers(j, json_pack("{s:o}", "grid_inner_accuracy", jdarr(cv.inner_acc + (size_t)q * cells, cells)));
+                fputs(",\n      ", j);
+                json_prf(j, pr, re, f1, conf, L, "      ");
+                fputs("}", j);
             }
             double var = 0;
             for (int q = 0; q < K; q++) var += (acc[q] - mean) * (acc[q] - mean);
@@ -690,17 +747,20 @@ int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t er
             reduce_svm_prf(conf, L, pr, re, f1);
             double macro = 0;
             for (int c = 0; c < L; c++) macro += f1[c] / L;
-            fprintf(j, "\n  ],\n  \"accuracy_mean\": %.10g,\n  \"accuracy_std\": %.10g,\n", mean, sd);
-            fprintf(j, "  \"overall\": {\"macro_f1\": %.10g, \"precision\": ", macro);
-            json_darr(j, pr, L);
-            fprintf(j, ", \"recall\": ");
-            json_darr(j, re, L);
-            fprintf(j, ", \"f1\": ");
-            json_darr(j, f1, L);
-            fprintf(j, ",\n    \"confusion\": ");
-            json_conf(j, conf, L, "    ");
-            fprintf(j, "},\n  \"timing\": {\"ranks\": %d, \"seconds_total\": %.3f, \"seconds_grid\": %.3f, \"seconds_final\": %.3f}\n}\n",
-                    P, util_now() - t_start, cv.seconds_grid, cv.seconds_final);
+            fputs("\n  ],\n", j);
+            jline(j, "  ", "accuracy_mean", jnum(mean), 0);
+            jline(j, "  ", "accuracy_std", jnum(sd), 0);
+            fputs("  \"overall\": {", j);
+            jmembers(j, json_pack("{s:o}", "macro_f1", jnum(macro)));
+            fputs(", ", j);
+            json_prf(j, pr, re, f1, conf, L, "    ");
+            fputs("},\n", j);
+            /* timing: %.3f as before (a real with 3 decimals, not 10 digits) */
+            json_t *timing = json_pack("{s:i,s:o,s:o,s:o}", "ranks", P, "seconds_total", json_real(round((util_now() - t_start) * 1e3) / 1e3),
+                                       "seconds_grid", json_real(round(cv.seconds_grid * 1e3) / 1e3), "seconds_final",
+                                       json_real(round(cv.seconds_final * 1e3) / 1e3));
+            jline(j, "  ", "timing", timing, 1);
+            fputs("}\n", j);
             if (fclose(j)) rc = util_fail(err, errlen, UTIL_EFAIL, "%s: write failed", path);
 
             if (!quiet) {

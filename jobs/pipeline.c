@@ -19,6 +19,7 @@
 #include "util/util.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -308,20 +309,17 @@ static int run_stage(pipe_ctx *c, int s, char *err, size_t errlen)
     return mpi_util_agree(c->comm, rc, err, errlen);
 }
 
-/* "accuracy_mean": x from a results.json (written by evaluate); NAN when absent */
+/* accuracy_mean and accuracy_std of a results.json (written by evaluate; read with jansson); -1 when absent */
 static void read_accuracy(const char *dir, double *mean, double *sd)
 {
-    char p[PATH_LEN + 400], buf[1 << 16];
+    char p[PATH_LEN + 400];
     snprintf(p, sizeof p, "%s/results.json", dir);
     *mean = *sd = -1;
-    FILE *f = fopen(p, "r");
-    if (!f) return;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    char *m = strstr(buf, "\"accuracy_mean\":"), *s = strstr(buf, "\"accuracy_std\":");
-    if (m) *mean = strtod(m + 16, NULL);
-    if (s) *sd = strtod(s + 15, NULL);
+    json_t *r = json_load_file(p, 0, NULL);
+    json_t *m = json_object_get(r, "accuracy_mean"), *s = json_object_get(r, "accuracy_std");
+    if (json_is_number(m)) *mean = json_number_value(m);
+    if (json_is_number(s)) *sd = json_number_value(s);
+    json_decref(r);
 }
 
 /* DIR/pipeline.tsv (always) and, unless --quiet, the summary on stdout. Skipped stages show the

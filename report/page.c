@@ -18,6 +18,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <hdf5.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,12 +46,21 @@ typedef struct {
     report_h5_info f[F_N];
     int n_labels, n_sets;
     char label[RP_MAX_LABELS][128], set[RP_MAX_SETS][128];
-    report_json res[RP_MAX_LABELS][RP_MAX_SETS];
+    json_t *res[RP_MAX_LABELS][RP_MAX_SETS]; /* results.json of eval/<label>/<set>/ (jansson) */
     int have[RP_MAX_LABELS][RP_MAX_SETS];
     char notes[4096]; /* problems met while reading (shown in Run details) */
 } report_ctx;
 
 /* ---- small helpers ---- */
+/* a number or a string of a results.json value, def when absent or of another type */
+static double jnum(const json_t *v, double def) { return json_is_number(v) ? json_number_value(v) : def; }
+static const char *jstr(const json_t *v, const char *def) { return json_is_string(v) ? json_string_value(v) : def; }
+/* items of an array or object, 0 otherwise */
+static int jlen(const json_t *v)
+{
+    return (int)(json_is_array(v) ? json_array_size(v) : json_is_object(v) ? json_object_size(v) : 0);
+}
+
 static void note(report_ctx *c, const char *msg)
 {
     size_t n = strlen(c->notes);
@@ -167,7 +177,10 @@ static void load_eval(report_ctx *c)
             char e[UTIL_ERRLEN];
             snprintf(p, sizeof p, "%s/eval/%s/%s/results.json", c->run, labels[l], c->set[s]);
             if (!is_file(p)) continue;
-            if (report_json_load(p, &c->res[c->n_labels][s], e, sizeof e)) {
+            json_error_t je;
+            c->res[c->n_labels][s] = json_load_file(p, 0, &je);
+            if (!c->res[c->n_labels][s]) {
+                util_fail(e, sizeof e, UTIL_EINPUT, "%s:%d: %s", p, je.line, je.text);
                 note(c, e);
                 continue;
             }
@@ -176,7 +189,10 @@ static void load_eval(report_ctx *c)
         }
         if (any) snprintf(c->label[c->n_labels++], 128, "%s", labels[l]);
         else
-            for (int s = 0; s < c->n_sets; s++) report_json_free(&c->res[c->n_labels][s]);
+            for (int s = 0; s < c->n_sets; s++) {
+                json_decref(c->res[c->n_labels][s]);
+                c->res[c->n_labels][s] = NULL;
+            }
     }
     for (int l = 0; l < nl; l++) free(labels[l]);
     for (int i = 0; i < no; i++) free(other[i]);
@@ -208,7 +224,7 @@ static void free_run(report_ctx *c)
     report_tsv_free(&c->curves);
     for (int i = 0; i < F_N; i++) report_h5_info_free(&c->f[i]);
     for (int l = 0; l < RP_MAX_LABELS; l++)
-        for (int s = 0; s < RP_MAX_SETS; s++) report_json_free(&c->res[l][s]);
+        for (int s = 0; s < RP_MAX_SETS; s++) json_decref(c->res[l][s]);
     report_buf_free(&c->h);
 }
 
@@ -276,15 +292,15 @@ static void label_id(char *dst, size_t n, const char *label)
 
 /* ---- at a glance ---- */
 /* "0.925" + a smaller "± 0.072" for the tiles */
-static void tile_acc(report_ctx *c, const report_json *r)
+static void tile_acc(report_ctx *c, const json_t *r)
 {
-    double m = report_json_num(report_json_get(r, "accuracy_mean"), NAN), s = report_json_num(report_json_get(r, "accuracy_std"), NAN);
+    double m = jnum(json_object_get(r, "accuracy_mean"), NAN), s = jnum(json_object_get(r, "accuracy_std"), NAN);
     OUT("%.3f<span class=\"pm\"> \xc2\xb1 %.3f</span>", m, s);
 }
 
-static void acc_text(char *dst, size_t n, const report_json *r)
+static void acc_text(char *dst, size_t n, const json_t *r)
 {
-    double m = report_json_num(report_json_get(r, "accuracy_mean"), NAN), s = report_json_num(report_json_get(r, "accuracy_std"), NAN);
+    double m = jnum(json_object_get(r, "accuracy_mean"), NAN), s = jnum(json_object_get(r, "accuracy_std"), NAN);
     snprintf(dst, n, "%.3f \xc2\xb1 %.3f", m, s);
 }
 
@@ -297,7 +313,7 @@ static void section_glance(report_ctx *c)
         double bm = -1;
         for (int s = 0; s < c->n_sets; s++) {
             if (!c->have[l][s]) continue;
-            double m = report_json_num(report_json_get(&c->res[l][s], "accuracy_mean"), NAN);
+            double m = jnum(json_object_get(c->res[l][s], "accuracy_mean"), NAN);
             if (!strcmp(c->set[s], "logmel-baseline")) base = s;
             else if (m > bm) bm = m, best = s;
         }
@@ -307,12 +323,12 @@ static void section_glance(report_ctx *c)
         OUT("<div class=\"tile\"><div class=\"k\">");
         esc(c, c->label[l]);
         OUT(" accuracy</div><div class=\"v\">");
-        tile_acc(c, &c->res[l][best]);
+        tile_acc(c, c->res[l][best]);
         OUT("</div><div class=\"d\">");
         esc(c, set_title(c->set[best]));
         if (base >= 0 && base != best) {
-            double mb = report_json_num(report_json_get(&c->res[l][base], "accuracy_mean"), NAN);
-            acc_text(t, sizeof t, &c->res[l][base]);
+            double mb = jnum(json_object_get(c->res[l][base], "accuracy_mean"), NAN);
+            acc_text(t, sizeof t, c->res[l][base]);
             OUT("; log-mel baseline %s, <span class=\"%s\">%+.3f</span>", t, bm >= mb ? "up" : "down", bm - mb);
         }
         OUT("</div></div>\n");
@@ -607,13 +623,13 @@ static void section_task(report_ctx *c, int l)
     for (int s = 0; s < c->n_sets; s++) {
         if (!c->have[l][s]) continue;
         idx[ns++] = s;
-        const report_json *pf = report_json_get(&c->res[l][s], "per_fold");
-        if (pf && pf->n > K) K = pf->n;
+        const json_t *pf = json_object_get(c->res[l][s], "per_fold");
+        if (pf && jlen(pf) > K) K = jlen(pf);
     }
-    const report_json *r0 = &c->res[l][idx[0]];
-    const char *kernel = report_json_str(report_json_get(r0, "kernel"), "?"), *src = report_json_str(report_json_get(r0, "fold_source"), "?");
-    const char *artcol = report_json_str(report_json_get(r0, "artist_column"), NULL);
-    const report_json *rows = report_json_get(r0, "rows"), *cls = report_json_get(r0, "classes");
+    const json_t *r0 = c->res[l][idx[0]];
+    const char *kernel = jstr(json_object_get(r0, "kernel"), "?"), *src = jstr(json_object_get(r0, "fold_source"), "?");
+    const char *artcol = jstr(json_object_get(r0, "artist_column"), NULL);
+    const json_t *rows = json_object_get(r0, "rows"), *cls = json_object_get(r0, "classes");
     OUT("<p class=\"small\">LIBSVM C-SVC, ");
     esc(c, kernel);
     OUT(" kernel, C");
@@ -629,9 +645,9 @@ static void section_task(report_ctx *c, int l)
         OUT(" on both sides of a split)");
     }
     if (rows)
-        OUT("; %.0f clips used, %.0f skipped (failed)", report_json_num(report_json_get(rows, "used"), NAN),
-            report_json_num(report_json_get(rows, "skipped_status"), NAN));
-    if (cls) OUT("; %d classes", cls->n);
+        OUT("; %.0f clips used, %.0f skipped (failed)", jnum(json_object_get(rows, "used"), NAN),
+            jnum(json_object_get(rows, "skipped_status"), NAN));
+    if (cls) OUT("; %d classes", jlen(cls));
     OUT(". Mean &#177; sample standard deviation over folds.</p>\n");
 
     /* bar chart: folds + mean */
@@ -649,10 +665,10 @@ static void section_task(report_ctx *c, int l)
         int s = idx[k];
         series[k] = set_title(c->set[s]);
         cols[k] = report_set_colour(c->set[s], s);
-        const report_json *pf = report_json_get(&c->res[l][s], "per_fold");
-        for (int g = 0; g < K; g++) v[g * ns + k] = report_json_num(report_json_get(report_json_at(pf, g), "accuracy"), NAN);
-        v[K * ns + k] = report_json_num(report_json_get(&c->res[l][s], "accuracy_mean"), NAN);
-        e[K * ns + k] = report_json_num(report_json_get(&c->res[l][s], "accuracy_std"), 0);
+        const json_t *pf = json_object_get(c->res[l][s], "per_fold");
+        for (int g = 0; g < K; g++) v[g * ns + k] = jnum(json_object_get(json_array_get(pf, g), "accuracy"), NAN);
+        v[K * ns + k] = jnum(json_object_get(c->res[l][s], "accuracy_mean"), NAN);
+        e[K * ns + k] = jnum(json_object_get(c->res[l][s], "accuracy_std"), 0);
     }
     char ct[256];
     snprintf(ct, sizeof ct, "%s: accuracy per fold", c->label[l]);
@@ -669,24 +685,24 @@ static void section_task(report_ctx *c, int l)
     OUT(" per fold</th></tr>\n");
     for (int k = 0; k < ns; k++) {
         int s = idx[k];
-        const report_json *r = &c->res[l][s], *pf = report_json_get(r, "per_fold");
+        const json_t *r = c->res[l][s], *pf = json_object_get(r, "per_fold");
         OUT("<tr><td><span class=\"swatch\" style=\"background:%s\"></span>", cols[k]);
         esc(c, series[k]);
         OUT("</td>");
         for (int g = 0; g < K; g++) {
-            double a = report_json_num(report_json_get(report_json_at(pf, g), "accuracy"), NAN);
+            double a = jnum(json_object_get(json_array_get(pf, g), "accuracy"), NAN);
             if (isfinite(a)) OUT("<td class=\"n\">%.3f</td>", a);
             else OUT("<td class=\"n\">&#8212;</td>");
         }
         char t[64];
         acc_text(t, sizeof t, r);
         OUT("<td class=\"n\"><b>%s</b></td>", t);
-        double mf = report_json_num(report_json_get(report_json_get(r, "overall"), "macro_f1"), NAN);
+        double mf = jnum(json_object_get(json_object_get(r, "overall"), "macro_f1"), NAN);
         if (isfinite(mf)) OUT("<td class=\"n\">%.3f</td><td class=\"small\">", mf);
         else OUT("<td class=\"n\">&#8212;</td><td class=\"small\">");
         for (int g = 0; g < K; g++) {
-            const report_json *fo = report_json_at(pf, g);
-            double C = report_json_num(report_json_get(fo, "C"), NAN), gm = report_json_num(report_json_get(fo, "gamma"), NAN);
+            const json_t *fo = json_array_get(pf, g);
+            double C = jnum(json_object_get(fo, "C"), NAN), gm = jnum(json_object_get(fo, "gamma"), NAN);
             OUT("%s%.3g", g ? ", " : "", C);
             if (isfinite(gm)) OUT(" / %.3g", gm);
         }
@@ -698,10 +714,10 @@ static void section_task(report_ctx *c, int l)
     OUT("<h3>Confusion matrices (all folds)</h3>\n<p class=\"small\">Rows: true class, columns: predicted; colour: share "
         "of the row, numbers: clips.</p>\n<div class=\"row\">\n");
     for (int k = 0; k < ns; k++) {
-        const report_json *r = &c->res[l][idx[k]], *cl = report_json_get(r, "classes"),
-                       *cm = report_json_get(report_json_get(r, "overall"), "confusion");
-        int L = cl ? cl->n : 0;
-        if (!L || !cm || cm->n != L) {
+        const json_t *r = c->res[l][idx[k]], *cl = json_object_get(r, "classes"),
+                       *cm = json_object_get(json_object_get(r, "overall"), "confusion");
+        int L = cl ? jlen(cl) : 0;
+        if (!L || !cm || jlen(cm) != L) {
             na(c, "confusion matrix in results.json");
             continue;
         }
@@ -709,8 +725,8 @@ static void section_task(report_ctx *c, int l)
         double *m = malloc((size_t)L * L * sizeof *m);
         if (names && m) {
             for (int i = 0; i < L; i++) {
-                names[i] = report_json_str(report_json_at(cl, i), "?");
-                for (int j = 0; j < L; j++) m[i * L + j] = report_json_num(report_json_at(report_json_at(cm, i), j), 0);
+                names[i] = jstr(json_array_get(cl, i), "?");
+                for (int j = 0; j < L; j++) m[i * L + j] = jnum(json_array_get(json_array_get(cm, i), j), 0);
             }
             report_svg_heatmap(&svg, series[k], names, L, m, cols[k]);
             figure(c, &svg, series[k]);
@@ -721,8 +737,8 @@ static void section_task(report_ctx *c, int l)
     OUT("</div>\n");
 
     /* per-class F1 */
-    const report_json *cl0 = report_json_get(r0, "classes");
-    if (cl0 && cl0->n > 0) {
+    const json_t *cl0 = json_object_get(r0, "classes");
+    if (cl0 && jlen(cl0) > 0) {
         OUT("<h3>F1 per class (all folds)</h3>\n<table><tr><th>class</th>");
         for (int k = 0; k < ns; k++) {
             OUT("<th class=\"n\">");
@@ -730,17 +746,17 @@ static void section_task(report_ctx *c, int l)
             OUT("</th>");
         }
         OUT("</tr>\n");
-        for (int i = 0; i < cl0->n; i++) {
-            const char *name = report_json_str(report_json_at(cl0, i), "?");
+        for (int i = 0; i < jlen(cl0); i++) {
+            const char *name = jstr(json_array_get(cl0, i), "?");
             OUT("<tr><td>");
             esc(c, name);
             OUT("</td>");
             for (int k = 0; k < ns; k++) {
-                const report_json *r = &c->res[l][idx[k]], *cl = report_json_get(r, "classes");
+                const json_t *r = c->res[l][idx[k]], *cl = json_object_get(r, "classes");
                 double f1 = NAN;
-                for (int j = 0; cl && j < cl->n; j++)
-                    if (!strcmp(report_json_str(report_json_at(cl, j), ""), name))
-                        f1 = report_json_num(report_json_at(report_json_get(report_json_get(r, "overall"), "f1"), j), NAN);
+                for (int j = 0; cl && j < jlen(cl); j++)
+                    if (!strcmp(jstr(json_array_get(cl, j), ""), name))
+                        f1 = jnum(json_array_get(json_object_get(json_object_get(r, "overall"), "f1"), j), NAN);
                 if (isfinite(f1)) OUT("<td class=\"n\">%.3f</td>", f1);
                 else OUT("<td class=\"n\">&#8212;</td>");
             }

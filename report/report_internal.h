@@ -1,7 +1,7 @@
 /* report_internal.h - private pieces of the report module (report/): a growable text buffer
  * with XML escaping and base64, SVG charts drawn directly (line, grouped bars, horizontal bars,
- * heat map, scatter), a small JSON reader for results.json, and readers for the run folder's TSV
- * and HDF5 files. Nothing here is used outside report/. */
+ * heat map, scatter) and readers for the run folder's TSV and HDF5 files (results.json is read
+ * with jansson in page.c). Nothing here is used outside report/. */
 #ifndef ARTISTNET_REPORT_INTERNAL_H
 #define ARTISTNET_REPORT_INTERNAL_H
 #include <stddef.h>
@@ -53,27 +53,6 @@ void report_svg_heatmap(report_buf *b, const char *title, const char *const *cla
 /* n points with class index cls[i] in [0, L) */
 void report_svg_scatter(report_buf *b, const report_axes *ax, const double *x, const double *y,
                             const int *cls, long n, const char *const *classes, int L);
-
-/* ---- JSON (report_json.c): a small DOM, enough for results.json ---- */
-typedef enum { REPORT_JSON_NULL, REPORT_JSON_BOOL, REPORT_JSON_NUM, REPORT_JSON_STR, REPORT_JSON_ARR, REPORT_JSON_OBJ } report_json_type;
-
-typedef struct report_json {
-    report_json_type type;
-    double num;             /* NUM, BOOL (0/1) */
-    char *str;              /* STR */
-    int n;                  /* ARR, OBJ: number of items */
-    struct report_json *items; /* ARR, OBJ */
-    char **keys;            /* OBJ */
-} report_json;
-
-/* Parses a whole file; UTIL_EINPUT with "path:line: message" on a syntax error. */
-int report_json_load(const char *path, report_json *out, char *err, size_t errlen);
-int report_json_parse(const char *text, const char *name, report_json *out, char *err, size_t errlen);
-void report_json_free(report_json *v);
-const report_json *report_json_get(const report_json *obj, const char *key); /* NULL when absent / not an object */
-const report_json *report_json_at(const report_json *arr, int i);            /* NULL when out of range */
-double report_json_num(const report_json *v, double def);                 /* def unless a number */
-const char *report_json_str(const report_json *v, const char *def);
 
 /* ---- run folder readers (report_data.c) ---- */
 typedef struct {
