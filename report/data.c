@@ -13,45 +13,22 @@
 #include <string.h>
 
 /* ---- TSV ---- */
-static char **split_tabs(char *line, int *n)
-{
-    int cap = 8;
-    char **v = malloc((size_t)cap * sizeof *v);
-    *n = 0;
-    for (char *p = line; v;) {
-        if (*n == cap) {
-            char **t = realloc(v, (size_t)(cap *= 2) * sizeof *t);
-            if (!t) {
-                free(v);
-                return NULL;
-            }
-            v = t;
-        }
-        v[(*n)++] = p;
-        char *tab = strchr(p, '\t');
-        if (!tab) break;
-        *tab = 0;
-        p = tab + 1;
-    }
-    return v;
-}
-
 int report_tsv_load(const char *path, report_tsv *t, char *err, size_t errlen)
 {
     memset(t, 0, sizeof *t);
     FILE *f = fopen(path, "r");
     if (!f) return util_fail(err, errlen, UTIL_EINPUT, "%s: %s", path, strerror(errno));
-    char *line = NULL;
+    char *line = NULL, **v = NULL;
     size_t cap = 0;
     long rows_cap = 0;
+    int vcap = 0;
     int rc = UTIL_OK;
     while (getline(&line, &cap, f) > 0) {
         line[strcspn(line, "\r\n")] = 0;
         if (!line[0] || line[0] == '#') continue;
-        int n;
         char *copy = util_strdup(line);
-        char **v = copy ? split_tabs(copy, &n) : NULL;
-        if (!v) {
+        int n = copy ? util_split_tabs_grow(copy, &v, &vcap) : -1;
+        if (n < 0) {
             free(copy);
             rc = util_fail(err, errlen, UTIL_EFAIL, "%s: out of memory", path);
             break;
@@ -60,7 +37,6 @@ int report_tsv_load(const char *path, report_tsv *t, char *err, size_t errlen)
             t->cols = malloc((size_t)n * sizeof *t->cols);
             for (int c = 0; t->cols && c < n; c++) t->cols[c] = util_strdup(v[c]);
             t->n_cols = t->cols ? n : 0;
-            free(v);
             free(copy);
             continue;
         }
@@ -68,7 +44,6 @@ int report_tsv_load(const char *path, report_tsv *t, char *err, size_t errlen)
             rows_cap = rows_cap ? rows_cap * 2 : 64;
             char ***r = realloc(t->rows, (size_t)rows_cap * sizeof *r);
             if (!r) {
-                free(v);
                 free(copy);
                 rc = util_fail(err, errlen, UTIL_EFAIL, "%s: out of memory", path);
                 break;
@@ -77,7 +52,6 @@ int report_tsv_load(const char *path, report_tsv *t, char *err, size_t errlen)
         }
         char **row = calloc((size_t)t->n_cols + 1, sizeof *row);
         for (int c = 0; row && c < t->n_cols; c++) row[c] = util_strdup(c < n ? v[c] : "");
-        free(v);
         free(copy);
         if (!row) {
             rc = util_fail(err, errlen, UTIL_EFAIL, "%s: out of memory", path);
@@ -86,6 +60,7 @@ int report_tsv_load(const char *path, report_tsv *t, char *err, size_t errlen)
         t->rows[t->n_rows++] = row;
     }
     free(line);
+    free(v);
     fclose(f);
     if (!rc && !t->cols) rc = util_fail(err, errlen, UTIL_EINPUT, "%s: empty (no header row)", path);
     if (rc) report_tsv_free(t);

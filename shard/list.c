@@ -77,27 +77,6 @@ int shard_list_load(const char *file, shard_list *out, char *err, size_t errlen)
     return rc;
 }
 
-/* Splits line s (NUL-terminated, modified in place) at tabs; returns the field count. */
-static int split_tabs(char *s, char ***fields, int *cap)
-{
-    int n = 0;
-    for (char *p = s;; ) {
-        if (n == *cap) {
-            int nc = *cap ? *cap * 2 : 8;
-            char **nf = realloc(*fields, (size_t)nc * sizeof *nf);
-            if (!nf) return -1;
-            *fields = nf;
-            *cap = nc;
-        }
-        (*fields)[n++] = p;
-        char *t = strchr(p, '\t');
-        if (!t) break;
-        *t = 0;
-        p = t + 1;
-    }
-    return n;
-}
-
 static char *resolve(const char *file, const char *raw)
 {
     const char *slash = strrchr(file, '/');
@@ -189,7 +168,7 @@ int shard_list_parse(const char *file, const char *text, size_t len, shard_list 
         }
         if (line[0] == '#') continue;
         if (strspn(line, " \t") == ll) continue; /* blank */
-        int nf = split_tabs(line, &fields, &fcap);
+        int nf = util_split_tabs_grow(line, &fields, &fcap);
         if (nf < 0) { rc = util_fail(err, errlen, UTIL_EFAIL, "%s: out of memory", file); goto done; }
         if (!started) {
             started = 1;

@@ -308,6 +308,21 @@ int util_split_tabs(char *line, char **fields, int max)
     return n;
 }
 
+int util_split_tabs_grow(char *s, char ***fields, int *cap)
+{
+    int n = 1;
+    for (const char *p = s; (p = strchr(p, '\t')) != NULL; p++) n++;
+    if (n > *cap) {
+        int nc = *cap ? *cap : 8;
+        while (nc < n) nc *= 2;
+        char **nf = realloc(*fields, (size_t)nc * sizeof *nf);
+        if (!nf) return -1;
+        *fields = nf;
+        *cap = nc;
+    }
+    return util_split_tabs(s, *fields, n);
+}
+
 char *util_join_argv(int argc, char **argv)
 {
     size_t n = 1;

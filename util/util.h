@@ -88,6 +88,10 @@ int util_utf8_valid(const char *s, size_t n);
 /* Splits line in place at tabs into at most max fields (text after the max-th field is cut off); returns
  * the number of fields (>= 1). */
 int util_split_tabs(char *line, char **fields, int max);
+/* The same with no limit: *fields is a growing array of *cap pointers into line that the caller keeps
+ * across lines and frees; returns the field count (>= 1), or -1 when out of memory. Track lists
+ * (shard/list.c) and the report's TSV files (report/data.c) split their lines with it. */
+int util_split_tabs_grow(char *line, char ***fields, int *cap);
 /* Joins argv into one line (for attributes): caller frees. */
 char *util_join_argv(int argc, char **argv);
 
