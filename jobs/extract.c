@@ -54,7 +54,6 @@
 #include <unistd.h>
 
 #define JOB_FEAT_DIM 256
-#define JOB_ERR_WIDTH 256 /* bytes per /errors entry (longer messages are cut at a UTF-8 boundary) */
 #define JOB_STATUS_PENDING (-1)
 #define JOB_STATUS_FAILED 1
 
@@ -230,7 +229,7 @@ static int out_create(job_extract *j, MPI_Comm comm, int argc, char **argv, mpi_
     if (!rc && j->seg_feat)
         rc = mpi_store_dataset_create(s, "segment_features", MPI_STORE_F32, 3, d3, 0, &nanf_, err, errlen);
     if (!rc) rc = mpi_store_dataset_create(s, "n_segments", MPI_STORE_I32, 1, d1, 0, &zero, err, errlen);
-    if (!rc) rc = mpi_store_strings_create(s, "errors", N, JOB_ERR_WIDTH, err, errlen);
+    if (!rc) rc = mpi_store_strings_create(s, "errors", N, JOB_ERRORS_WIDTH, err, errlen);
     if (!rc) rc = mpi_store_dataset_create(s, "status", MPI_STORE_I8, 1, d1, 0, &pending, err, errlen);
 
     char buf[64];

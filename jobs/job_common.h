@@ -4,11 +4,17 @@
 #include "extract/extract.h"
 #include "mpi/store.h"
 #include "shard/shard.h"
+#include "util/util.h"
 
 #include <mpi.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+
+/* Bytes per /errors entry of mels.h5 and features.h5: every per-track message is built in a
+ * UTIL_ERRLEN buffer, so a row holds the whole message (fixed-length strings: parallel HDF5 cannot
+ * write variable-length ones). It was 256 before, and longer messages were cut. */
+#define JOB_ERRORS_WIDTH UTIL_ERRLEN
 
 /* "fnv1a64:<16 hex digits>" */
 void job_hash_text(char *buf, size_t n, uint64_t h);

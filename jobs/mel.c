@@ -27,8 +27,8 @@
  *
  * mels.h5 (DESIGN.md "Files"): /ids, one fixed-length UTF-8 string dataset per list column (list
  * order), /mel float32 (N, K, 128, 129) zero where there is no segment, /n_segments int32 (N),
- * /status int8 (N: 0 ok, 1 failed, -1 not processed yet), /errors fixed-length strings (N, 256 bytes,
- * empty when ok); root attributes: the front-end parameters (resampler: --resampler), segments, list, list_hash, columns,
+ * /status int8 (N: 0 ok, 1 failed, -1 not processed yet), /errors fixed-length strings (N, JOB_ERRORS_WIDTH
+ * = 1,024 bytes: the whole message; empty when ok); root attributes: the front-end parameters (resampler: --resampler), segments, list, list_hash, columns,
  * version, ranks, command_line.
  */
 #include "extract/extract.h"
@@ -48,7 +48,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define MEL_ERR_WIDTH 256 /* bytes per /errors entry; longer messages are cut at a UTF-8 boundary */
 #define MEL_WRITE_ROWS 4 /* /mel rows per independent write */
 #define MEL_PENDING (-1)
 #define MEL_FAILED 1
@@ -124,7 +123,7 @@ static int out_create(mel_job *j, MPI_Comm comm, int argc, char **argv, char *er
      * element by element (bench/bench_store: 20-40 MB/s chunked vs >500 MB/s contiguous). */
     if (!rc) rc = mpi_store_dataset_create(s, "mel", MPI_STORE_F32, 4, d4, -1, NULL, err, errlen);
     if (!rc) rc = mpi_store_dataset_create(s, "n_segments", MPI_STORE_I32, 1, d1, 0, &zero, err, errlen);
-    if (!rc) rc = mpi_store_strings_create(s, "errors", N, MEL_ERR_WIDTH, err, errlen);
+    if (!rc) rc = mpi_store_strings_create(s, "errors", N, JOB_ERRORS_WIDTH, err, errlen);
     if (!rc) rc = mpi_store_dataset_create(s, "status", MPI_STORE_I8, 1, d1, 0, &pending, err, errlen);
     if (!rc) rc = mpi_store_attr_write_int(s, NULL, "sr", EXTRACT_SR, err, errlen);
     if (!rc) rc = mpi_store_attr_write_int(s, NULL, "n_fft", EXTRACT_N_FFT, err, errlen);

@@ -35,7 +35,6 @@
 #include "jobs/train_data.h"
 #include "mpi/mpi_util.h"
 #include "nn/nn.h"
-#include "nn/nn_internal.h" /* m->logits after nn_train_accumulate: training accuracy (see below) */
 #include "shard/shard.h"
 #include "util/util.h"
 
@@ -182,15 +181,14 @@ static void dropout_mask(const trainer *t, long step, int lo, int hi, float *mas
     }
 }
 
-/* Correct training-mode predictions of the last nn_train_accumulate call. nn.h has no public
- * accessor for the training logits yet (requested from nn/: e.g. a `correct` output of
- * nn_train_accumulate); until then this reads the model's logits buffer through nn_internal.h. */
+/* Correct training-mode predictions of the last nn_train_accumulate call (nn_train_logits). */
 static long train_correct(const nn_model *m, const int *labels, int n)
 {
     long c = 0;
-    const int C = m->n_classes;
+    const int C = nn_n_classes(m);
+    const float *logits = nn_train_logits(m);
     for (int i = 0; i < n; i++) {
-        const float *z = m->logits + (size_t)i * C;
+        const float *z = logits + (size_t)i * C;
         int best = 0;
         for (int k = 1; k < C; k++)
             if (z[k] > z[best]) best = k;
@@ -776,16 +774,24 @@ static int run_epoch(trainer *t, util_progress *prog, long *done_steps, char *er
             }
         } else if (t->exact)
             memset(t->acc, 0, ng * sizeof *t->acc);
-        /* the one reduction of the step: all gradients, BN statistics and counts */
-        int mrc = t->exact ? MPI_Allreduce(MPI_IN_PLACE, t->acc, (int)ng, MPI_INT64_T, MPI_SUM, t->comm)
-                           : MPI_Allreduce(MPI_IN_PLACE, grads, (int)ng, MPI_FLOAT, MPI_SUM, t->comm);
-        if (mrc != MPI_SUCCESS && !lrc) lrc = mpi_util_report(err, errlen, __FILE__, __LINE__, "MPI_Allreduce(grads)", mrc);
-        if (t->exact)
-            for (size_t i = 0; i < ng; i++) grads[i] = (float)((double)t->acc[i] * (1.0 / TRAIN_FIX_SCALE));
-        /* and the step's bookkeeping */
+        /* the one reduction of the step: all gradients, BN statistics and counts, and (--reduce exact)
+         * the step's bookkeeping v[] in the same int64 buffer, after the gradients (integer sums: the
+         * same bits as a reduction of its own) */
         v[2] = lrc ? 1 : 0;
         v[3] = util_interrupted() ? 1 : 0;
-        MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, v, 4, MPI_INT64_T, MPI_SUM, t->comm));
+        if (t->exact) memcpy(t->acc + ng, v, sizeof v);
+        int mrc = t->exact ? MPI_Allreduce(MPI_IN_PLACE, t->acc, (int)ng + 4, MPI_INT64_T, MPI_SUM, t->comm)
+                           : MPI_Allreduce(MPI_IN_PLACE, grads, (int)ng, MPI_FLOAT, MPI_SUM, t->comm);
+        if (mrc != MPI_SUCCESS && !lrc) lrc = mpi_util_report(err, errlen, __FILE__, __LINE__, "MPI_Allreduce(grads)", mrc);
+        if (t->exact) {
+            memcpy(v, t->acc + ng, sizeof v);
+            for (size_t i = 0; i < ng; i++) grads[i] = (float)((double)t->acc[i] * (1.0 / TRAIN_FIX_SCALE));
+        } else {
+            /* --reduce float: the bookkeeping is int64 (the loss in fixed point), the gradients float */
+            v[2] = lrc ? 1 : 0;
+            MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, v, 4, MPI_INT64_T, MPI_SUM, t->comm));
+        }
+        if (lrc && !v[2]) v[2] = 1; /* this rank's reduction failed */
         if (v[2] > 0) {
             train_reader_wait(t->reader, NULL, 0);
             rc = mpi_util_agree(t->comm, lrc, err, errlen); /* the failing rank's code and message */
@@ -846,7 +852,7 @@ static int train_run(trainer *t, char *err, size_t errlen)
     if (rc) return rc;
     size_t ng;
     nn_grads(t->m, &ng);
-    t->acc = malloc(ng * sizeof *t->acc);
+    t->acc = malloc((ng + 4) * sizeof *t->acc); /* the gradients, then a step's 4 bookkeeping counts */
     if (!t->acc) rc = util_fail(err, errlen, UTIL_EFAIL, "train: out of memory");
     rc = mpi_util_agree(t->comm, rc, err, errlen);
     if (rc) return rc;

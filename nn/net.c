@@ -161,6 +161,8 @@ int nn_forward_logits(nn_model *m, const float *segs, int n, float *logits, char
     return 0;
 }
 
+const float *nn_train_logits(const nn_model *m) { return m->logits; }
+
 int nn_train_accumulate(nn_model *m, const float *segs, const int *labels, int n,
                         const nn_train_opts *opt, double *loss_sum, char *err, size_t errlen)
 {

@@ -167,6 +167,9 @@ typedef struct {
  * and counts. *loss_sum (may be NULL) gets the sum of the n losses. Needs C > 0. */
 int nn_train_accumulate(nn_model *m, const float *segs, const int *labels, int n,
                         const nn_train_opts *opt, double *loss_sum, char *err, size_t errlen);
+/* The n x C training-mode logits (softmax not applied) of the last nn_train_accumulate call: what
+ * `train` counts its training accuracy on. Valid until the next call on m. */
+const float *nn_train_logits(const nn_model *m);
 /* Zeroes the gradient buffer including its tail (nn_update does it too). */
 void nn_grads_zero(nn_model *m);
 
