@@ -17,9 +17,9 @@
 #include "jobs/jobs.h"
 #include "mpi/mpi_util.h"
 #include "reduce/reduce_features.h"
-#include "reduce/reduce_folds.h"
 #include "reduce/reduce_lda.h"
 #include "reduce/reduce_svm.h"
+#include "shard/shard.h"
 #include "util/util.h"
 
 #include <errno.h>
@@ -339,7 +339,12 @@ static int make_inner(eval_data *e, int n_inner, unsigned long seed)
     }
     for (int f = 0; f < e->k; f++) {
         for (long i = 0; i < e->n; i++) lab[i] = e->fold[i] == f ? -1 : e->y[i];
-        reduce_folds_assign(lab, e->group, e->n, n_inner, (uint64_t)seed * 1000003ULL + (uint64_t)f + 1, tmp);
+        if (shard_folds_assign(e->group, lab, (size_t)e->n, n_inner, (uint64_t)seed * 1000003ULL + (uint64_t)f + 1,
+                               SHARD_FOLDS_EVALUATE, tmp, NULL, 0)) {
+            free(lab);
+            free(tmp);
+            return UTIL_EFAIL;
+        }
         for (long i = 0; i < e->n; i++) e->inner[(size_t)i * e->k + f] = tmp[i];
     }
     free(lab);
@@ -601,8 +606,8 @@ int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t er
                                    features, e.classes.names[c], label, cnt[c], cnt[c] == 1 ? "" : "s", e.k);
             free(cnt);
         }
-        if (!rc && !fc_used && reduce_folds_assign(e.y, e.group, e.n, e.k, (uint64_t)seed, e.fold))
-            rc = util_fail(err, errlen, UTIL_EFAIL, "evaluate: out of memory assigning folds");
+        if (!rc && !fc_used)
+            rc = shard_folds_assign(e.group, e.y, (size_t)e.n, e.k, (uint64_t)seed, SHARD_FOLDS_EVALUATE, e.fold, err, errlen);
         if (!rc && make_inner(&e, n_inner, (unsigned long)seed))
             rc = util_fail(err, errlen, UTIL_EFAIL, "evaluate: out of memory assigning inner folds");
     }

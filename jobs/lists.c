@@ -284,7 +284,7 @@ static int folds(int argc, char **argv, char *err, size_t errlen)
     if (!rc && have_artist) rc = shard_labels_from_list(&l, artist, &art, err, errlen);
     int *fold = malloc(l.n * sizeof *fold);
     if (!rc && !fold) rc = util_fail(err, errlen, UTIL_EFAIL, "out of memory");
-    if (!rc) rc = shard_folds_assign(have_artist ? art.index : NULL, lab.index, l.n, k, (uint64_t)seed, fold, err, errlen);
+    if (!rc) rc = shard_folds_assign(have_artist ? art.index : NULL, lab.index, l.n, k, (uint64_t)seed, SHARD_FOLDS_LIST, fold, err, errlen);
     FILE *out = NULL;
     if (!rc && !(out = fopen(out_path, "w"))) rc = util_fail(err, errlen, UTIL_EFAIL, "%s: cannot write: %s", out_path, strerror(errno));
     int fc = shard_list_column(&l, "fold");

@@ -32,7 +32,6 @@
 #include "jobs/jobs.h"
 #include "mpi/mpi_util.h"
 #include "reduce/reduce_features.h"
-#include "reduce/reduce_folds.h"
 #include "reduce/reduce_lda.h"
 #include "reduce/reduce_svm.h"
 #include "reduce/reduce_svm_model.h"
@@ -494,8 +493,7 @@ static int mx_train(int argc, char **argv, MPI_Comm comm, char *err, size_t errl
         rc = util_fail(err, errlen, UTIL_EINPUT, "%s: %ld training files with features, fewer than --inner-folds %d", list, n, n_inner);
     if (!rc) {
         for (long i = 0; i < n; i++) y[i] = classes.index[i];
-        if (reduce_folds_assign(y, NULL, n, n_inner, (uint64_t)seed, inner))
-            rc = util_fail(err, errlen, UTIL_EFAIL, "out of memory assigning inner folds");
+        rc = shard_folds_assign(NULL, y, (size_t)n, n_inner, (uint64_t)seed, SHARD_FOLDS_EVALUATE, inner, err, errlen);
     }
     int d = 0;
     double *x = NULL;

@@ -865,9 +865,7 @@ static void section_lda(report_ctx *c)
     OUT("</div>\n");
     free(px), free(py), free(cls);
 done:
-    free(mean);
-    free(comp);
-    free(x);
+    free(mean), free(comp), free(x);
     section_close(c);
 }
 

@@ -75,12 +75,22 @@ extern const char *const shard_split_names[3]; /* "train", "valid", "test" */
 int shard_split_by_artist(const int *artist, size_t n, const double frac[3], uint64_t seed,
                           int *split, char *err, size_t errlen);
 
-/* Artist-filtered stratified k-fold: every artist's rows go to one fold (no artist on both sides
- * of any fold), folds balanced greedily on per-class counts (largest artists first, ties broken by
- * a seeded shuffle; each artist joins the fold where the squared deviation from the per-class
- * target grows least). artist may be NULL (each row its own group); label -1 counts as a class.
- * fold[i] in [0, k). Returns 0 or UTIL_EINPUT when there are fewer groups than folds. */
-int shard_folds_assign(const int *artist, const int *label, size_t n, int k, uint64_t seed,
+/* Artist-filtered stratified k-fold, one implementation with the two published rules: every artist's
+ * rows go to one fold (no artist on both sides of any fold, MIREX's filter), groups are placed
+ * largest first, each into the fold where it costs least (ties: the fold with fewer rows, then the
+ * lower index). artist may be NULL or -1 (each row its own group). Deterministic for a seed.
+ *   SHARD_FOLDS_LIST (`lists folds`, the fold column): every row takes part, label -1 counting as a
+ *     class (label may be NULL); groups of one size in a seeded order (one draw per group in artist
+ *     order); cost: growth of the squared deviation of the fold's per-class counts from their target
+ *     (class count / k); while as many folds are empty as groups are left, only empty folds are
+ *     candidates. k >= 2 (UTIL_EUSAGE); fewer groups than folds: UTIL_EINPUT.
+ *   SHARD_FOLDS_EVALUATE (`evaluate`'s seeded outer and inner folds, `mirex train`'s inner folds: the
+ *     folds of folds.tsv and results.json): rows with label < 0 take no part (fold -1); groups in a
+ *     seeded Fisher-Yates shuffle, then stably by size; cost: sum over the group's rows of the share
+ *     of their class already in the fold (cnt[f][l] / total[l]); folds may stay empty.
+ * fold[i] in [0, k) (or -1). Returns 0, or a util.h code with a message. */
+typedef enum { SHARD_FOLDS_LIST, SHARD_FOLDS_EVALUATE } shard_folds_rule;
+int shard_folds_assign(const int *artist, const int *label, size_t n, int k, uint64_t seed, shard_folds_rule rule,
                        int *fold, char *err, size_t errlen);
 
 /* ---- static ranges (range.c) ---- */

@@ -190,7 +190,7 @@ static void test_folds(void)
             n++;
         }
     int k = 3;
-    CHECK(shard_folds_assign(artist, label, (size_t)n, k, 7, fold, err, sizeof err) == 0);
+    CHECK(shard_folds_assign(artist, label, (size_t)n, k, 7, SHARD_FOLDS_LIST, fold, err, sizeof err) == 0);
     /* no artist in two folds */
     for (int i = 0; i < n; i++)
         for (int j = 0; j < n; j++)
@@ -207,10 +207,10 @@ static void test_folds(void)
         }
         CHECK_MSG(hi - lo <= 2, "class %d: fold counts %d %d %d", c, cnt[0], cnt[1], cnt[2]);
     }
-    CHECK(shard_folds_assign(artist, label, (size_t)n, k, 7, fold2, err, sizeof err) == 0);
+    CHECK(shard_folds_assign(artist, label, (size_t)n, k, 7, SHARD_FOLDS_LIST, fold2, err, sizeof err) == 0);
     CHECK(!memcmp(fold, fold2, sizeof(int) * (size_t)n));
     /* no artists: each row its own group, perfectly stratified */
-    CHECK(shard_folds_assign(NULL, label, 90, 3, 1, fold, err, sizeof err) == 0);
+    CHECK(shard_folds_assign(NULL, label, 90, 3, 1, SHARD_FOLDS_LIST, fold, err, sizeof err) == 0);
     for (int c = 0; c < 3; c++) {
         int cnt[3] = {0, 0, 0};
         for (int i = 0; i < 90; i++)
@@ -219,11 +219,11 @@ static void test_folds(void)
     }
     /* every fold gets a group even when one artist dominates */
     int big_a[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3}, big_l[12] = {0};
-    CHECK(shard_folds_assign(big_a, big_l, 12, 4, 3, fold, err, sizeof err) == 0);
+    CHECK(shard_folds_assign(big_a, big_l, 12, 4, 3, SHARD_FOLDS_LIST, fold, err, sizeof err) == 0);
     int used[4] = {0};
     for (int i = 0; i < 12; i++) used[fold[i]] = 1;
     CHECK(used[0] && used[1] && used[2] && used[3]);
-    CHECK(shard_folds_assign(big_a, big_l, 12, 5, 3, fold, err, sizeof err) == UTIL_EINPUT);
+    CHECK(shard_folds_assign(big_a, big_l, 12, 5, 3, SHARD_FOLDS_LIST, fold, err, sizeof err) == UTIL_EINPUT);
     CHECK_MSG(!strcmp(err, "folds: 4 artists (groups) cannot fill 5 folds"), "%s", err);
 }
 

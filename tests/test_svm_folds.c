@@ -1,9 +1,10 @@
-/* test_svm_folds.c - the artist filter and stratification of reduce_folds_assign, plus the small
+/* test_svm_folds.c - the artist filter and stratification of shard_folds_assign (rule
+ * SHARD_FOLDS_EVALUATE, evaluate's folds), plus the small
  * pieces of the SVM evaluation: grid parsing, standardisation, confusion/precision/recall/F1, and an
  * in-memory cross-validation run that must give the same result on MPI_COMM_SELF and on the world
  * communicator (run at 1, 2, 3 ranks). */
 #include "mpi/mpi_util.h"
-#include "reduce/reduce_folds.h"
+#include "shard/shard.h"
 #include "reduce/reduce_svm.h"
 #include "testutil.h"
 #include "util/util.h"
@@ -21,15 +22,15 @@ static void check_folds(int n, int L, int G, int k, uint64_t seed)
     for (int i = 0; i < n; i++) {
         if (left == 0) {
             g = (g + 1) % G;
-            left = 1 + (int)(reduce_folds_random(&st) % 12);
-            lab = (int)(reduce_folds_random(&st) % (uint64_t)L);
+            left = 1 + (int)(shard_rng_next(&st) % 12);
+            lab = (int)(shard_rng_next(&st) % (uint64_t)L);
         }
         group[i] = g;
-        label[i] = (reduce_folds_random(&st) % 10 == 0) ? (lab + 1) % L : lab;
+        label[i] = (shard_rng_next(&st) % 10 == 0) ? (lab + 1) % L : lab;
         left--;
     }
     label[3] = -1; /* excluded row */
-    CHECK(reduce_folds_assign(label, group, n, k, seed, fold) == 0);
+    CHECK(shard_folds_assign(group, label, (size_t)n, k, seed, SHARD_FOLDS_EVALUATE, fold, NULL, 0) == 0);
     CHECK(fold[3] == -1);
     /* no artist on both sides: every group in exactly one fold */
     int *gf = malloc(sizeof(int) * G), crossing = 0, bad_range = 0;
@@ -55,9 +56,9 @@ static void check_folds(int n, int L, int G, int k, uint64_t seed)
     fprintf(stderr, "folds n=%d L=%d groups=%d k=%d: no artist crosses folds, worst class deviation %.1f rows\n", n, L, G, k, worst);
     /* deterministic per seed; another seed gives another assignment */
     int *again = malloc(sizeof(int) * n);
-    reduce_folds_assign(label, group, n, k, seed, again);
+    shard_folds_assign(group, label, (size_t)n, k, seed, SHARD_FOLDS_EVALUATE, again, NULL, 0);
     CHECK(memcmp(fold, again, sizeof(int) * n) == 0);
-    reduce_folds_assign(label, group, n, k, seed + 1, again);
+    shard_folds_assign(group, label, (size_t)n, k, seed + 1, SHARD_FOLDS_EVALUATE, again, NULL, 0);
     CHECK(memcmp(fold, again, sizeof(int) * n) != 0);
     free(again);
     free(cnt);
@@ -113,12 +114,12 @@ static void check_cv_ranks(MPI_Comm comm)
         group[i] = i / 4;
         y[i] = group[i] % L;
         for (int j = 0; j < d; j++)
-            x[i * d + j] = (double)(reduce_folds_random(&st) % 1000) / 500.0 + (j == y[i] ? 1.0 : 0.0);
+            x[i * d + j] = (double)(shard_rng_next(&st) % 1000) / 500.0 + (j == y[i] ? 1.0 : 0.0);
     }
-    reduce_folds_assign(y, group, n, k, 9, fold);
+    shard_folds_assign(group, y, (size_t)n, k, 9, SHARD_FOLDS_EVALUATE, fold, NULL, 0);
     for (int f = 0; f < k; f++) {
         for (int i = 0; i < n; i++) lab[i] = fold[i] == f ? -1 : y[i];
-        reduce_folds_assign(lab, group, n, I, 100 + f, tmp);
+        shard_folds_assign(group, lab, (size_t)n, I, 100 + f, SHARD_FOLDS_EVALUATE, tmp, NULL, 0);
         for (int i = 0; i < n; i++) inner[i * k + f] = tmp[i];
     }
     char err[UTIL_ERRLEN];
