@@ -52,6 +52,14 @@ PY
 expect "status: three failed rows" grep -qx '0 0 0 0 0 0 0 0 1 1 1 0 0 0 0 0 0 0 0' "$T/st.txt"
 expect "missing file message" grep -q 'missing file.wav' "$T/st.txt"
 expect "too short message" grep -q 'too short' "$T/st.txt"
+# a message longer than 256 bytes is kept whole in /errors of mels.h5 and features.h5 (issue 23)
+long=$(printf 'x%.0s' $(seq 300))
+printf 'path\tid\n%s/missing.wav\tlong\n' "$long" >"$T/long.tsv"
+mel 1 --list "$T/long.tsv" --out "$T/long.h5"; expect "long path: mel exits 0" test $? = 0
+"$ARTISTNET" extract --baseline --quiet --list "$T/long.tsv" --out "$T/longf.h5"; expect "long path: extract exits 0" test $? = 0
+for f in long.h5 longf.h5; do
+  expect "$f: the whole message in /errors" "$PYTHON3" -c "import h5py,sys; e=h5py.File(sys.argv[1],'r')['errors'][0].decode(); sys.exit(0 if len(e) > 300 and '/missing.wav: cannot open' in e else 1)" "$T/$f"
+done
 
 # SIGKILL in round 3 (rounds 1-2 on disk), then --resume at another rank count
 for np in 1 2; do
