@@ -71,7 +71,8 @@ static json_t *jnum(double v)
     return json_real(v);
 }
 
-/* s as a JSON string; bytes that are not UTF-8 become '?' (jansson accepts UTF-8 only) */
+/* s as a JSON string (jansson takes UTF-8 only: in a string that is not valid UTF-8, every byte
+ * above 0x7f becomes '?') */
 static json_t *jstr(const char *s)
 {
     if (!s) return json_null();

@@ -1,7 +1,8 @@
-/* synth.c - the synthetic world behind `artistnet synth`: a music corpus with the structure the paper's method exploits
- * (Park et al. 2017: a net trained to tell ARTISTS apart yields features that transfer to GENRE and MOOD
- * of artists it never heard). The world is built so that this holds for the reasons it holds in music,
- * and so that a frame-averaged spectrum (the log-mel mean/std baseline) is a weak shortcut:
+/* synth.c - the synthetic world behind `artistnet synth` (synth.h): a music corpus with the structure
+ * the paper's method exploits (Park et al. 2017: a net trained to tell ARTISTS apart yields features
+ * that transfer to GENRE and MOOD of artists it never heard). The world is built so that this holds
+ * for the reasons it holds in music, and so that a frame-averaged spectrum (the log-mel mean/std
+ * baseline) is a weak shortcut:
  *   - GENRE (fixed by its index, so separate corpora share genre meaning) is how the music MOVES: a tempo
  *     centre (72..168 BPM), 16-step kick/snare/hat patterns, swing, syncopation, bass and melody rhythms,
  *     harmonic rhythm, an accompaniment style (held chords, rhythmic stabs or arpeggios), articulation
