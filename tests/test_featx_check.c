@@ -76,6 +76,26 @@ static void gen_clip(int clip, size_t n, short *pcm)
     }
 }
 
+/* Writes frames x channels interleaved 16-bit samples as a WAV file; returns the FNV-1a hash of the
+ * samples as little-endian bytes (what the golden files record of the clips they were made from). */
+static int64_t write_wav16(const char *path, const short *pcm, size_t frames, int sr, int channels)
+{
+    const size_t n = frames * (size_t)channels;
+    unsigned char *b = malloc(2 * n);
+    for (size_t i = 0; i < n; i++)
+        b[2 * i] = (unsigned char)(pcm[i] & 0xff), b[2 * i + 1] = (unsigned char)((unsigned short)pcm[i] >> 8);
+    const int64_t fnv = (int64_t)util_fnv1a(UTIL_FNV_INIT, b, 2 * n);
+    free(b);
+    SF_INFO info = {.samplerate = sr, .channels = channels, .format = SF_FORMAT_WAV | SF_FORMAT_PCM_16};
+    SNDFILE *sf = sf_open(path, SFM_WRITE, &info);
+    CHECK_MSG(sf != NULL, "%s: %s", path, sf_strerror(NULL));
+    if (sf) {
+        CHECK(sf_writef_short(sf, pcm, (sf_count_t)frames) == (sf_count_t)frames);
+        sf_close(sf);
+    }
+    return fnv;
+}
+
 static int mode_gen(int argc, char **argv)
 {
     const char *dir = argv[2];
@@ -91,18 +111,8 @@ static int mode_gen(int argc, char **argv)
         size_t n = (size_t)(clips[c].secs * EXTRACT_SR);
         short *pcm = malloc(n * sizeof *pcm);
         gen_clip(c, n, pcm);
-        unsigned char *b = malloc(2 * n);
-        for (size_t i = 0; i < n; i++) b[2 * i] = (unsigned char)(pcm[i] & 0xff), b[2 * i + 1] = (unsigned char)((unsigned short)pcm[i] >> 8);
-        fnv[c] = (int64_t)util_fnv1a(UTIL_FNV_INIT, b, 2 * n);
-        free(b);
-        SF_INFO info = {.samplerate = EXTRACT_SR, .channels = 1, .format = SF_FORMAT_WAV | SF_FORMAT_PCM_16};
         snprintf(path, sizeof path, "%s/%s.wav", dir, clips[c].name);
-        SNDFILE *sf = sf_open(path, SFM_WRITE, &info);
-        CHECK_MSG(sf != NULL, "%s: %s", path, sf_strerror(NULL));
-        if (sf) {
-            CHECK(sf_write_short(sf, pcm, (sf_count_t)n) == (sf_count_t)n);
-            sf_close(sf);
-        }
+        fnv[c] = write_wav16(path, pcm, n, EXTRACT_SR, 1);
         free(pcm);
         fprintf(list, "%s.wav\t%s\tg%d\n", clips[c].name, clips[c].name, c % 2);
     }
@@ -145,21 +155,10 @@ static int mode_gen_rs(char **argv)
         gen_clip(rs_clips[c].left, n, l);
         gen_clip(rs_clips[c].right, n, r);
         for (size_t i = 0; i < n; i++) pcm[2 * i] = l[i], pcm[2 * i + 1] = r[i];
-        unsigned char *b = malloc(4 * n);
-        for (size_t i = 0; i < 2 * n; i++)
-            b[2 * i] = (unsigned char)(pcm[i] & 0xff), b[2 * i + 1] = (unsigned char)((unsigned short)pcm[i] >> 8);
-        const int64_t fnv = (int64_t)util_fnv1a(UTIL_FNV_INIT, b, 4 * n);
+        snprintf(path, sizeof path, "%s/%s.wav", dir, rs_clips[c].name);
+        const int64_t fnv = write_wav16(path, pcm, n, rs_clips[c].sr, 2);
         CHECK_MSG(fnv == want_fnv[c], "%s: PCM hash %016llx, golden %016llx (formula drifted from frontend_reference.py)",
                   rs_clips[c].name, (unsigned long long)fnv, (unsigned long long)want_fnv[c]);
-        free(b);
-        SF_INFO info = {.samplerate = rs_clips[c].sr, .channels = 2, .format = SF_FORMAT_WAV | SF_FORMAT_PCM_16};
-        snprintf(path, sizeof path, "%s/%s.wav", dir, rs_clips[c].name);
-        SNDFILE *sf = sf_open(path, SFM_WRITE, &info);
-        CHECK_MSG(sf != NULL, "%s: %s", path, sf_strerror(NULL));
-        if (sf) {
-            CHECK(sf_writef_short(sf, pcm, (sf_count_t)n) == (sf_count_t)n);
-            sf_close(sf);
-        }
         free(l);
         free(r);
         free(pcm);
