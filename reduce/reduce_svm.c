@@ -2,6 +2,7 @@
  * (see reduce_svm.h). Relies on LIBSVM (svm.h: svm_train, svm_predict, svm_check_parameter). */
 #include "reduce/reduce_svm.h"
 #include "mpi/mpi_util.h"
+#include "mpi/queue.h"
 #include "util/util.h"
 
 #include <cblas.h>
@@ -315,23 +316,49 @@ int reduce_svm_cv_run(reduce_svm_cv *cv, MPI_Comm comm, char *err, size_t errlen
     rc = mpi_util_agree(comm, rc, err, errlen);
     if (rc) goto done;
 
-    /* grid search: task t = (((f * ng + g) * nc + c) * ni + i), so a rank walks the (fold, gamma)
-     * kernel matrices in order and builds each once */
+    /* grid search: task t = (((f * ng + g) * nc + c) * ni + i). Handed out by the work queue in
+     * chunks of consecutive tasks (mpi/queue.h: guided sizes, rank 0 answers between its own fits),
+     * so a rank walks a few (fold, gamma) kernel matrices in order and builds each once, and a rank
+     * that drew expensive fits (RBF, large C) simply takes fewer. Within a (fold, gamma) the larger C
+     * come first: the costly fits are handed out early, the cheap ones fill the tail. */
     double t0 = util_now();
+    size_t *order = malloc((size_t)n_tasks * sizeof *order + 1);
+    if (!order) rc = util_fail(err, errlen, UTIL_EFAIL, "svm: out of memory for %ld tasks", n_tasks);
+    for (long t = 0, o = 0; order && t < n_tasks; t++) {
+        long grp = t / ((long)nc * ni), in = t % ((long)nc * ni); /* (f, g), then C descending, inner */
+        long c = nc - 1 - in / ni, i = in % ni;
+        order[o++] = (size_t)((grp * nc + c) * ni + i);
+    }
+    mpi_queue *q = NULL;
+    if (!rc) rc = mpi_queue_make(comm, order, (size_t)n_tasks, (size_t)n_tasks, 4, &q, err, errlen);
+    free(order);
+    rc = mpi_util_agree(comm, rc, err, errlen);
     util_progress pr;
-    long mine = 0;
-    for (long t = 0; t < n_tasks; t++) mine += snake_owner(t, P) == rank;
-    util_progress_start(&pr, "grid search", "fits", n_tasks, cv->progress && rank == 0);
-    long done_mine = 0;
-    for (long t = 0; t < n_tasks && !rc; t++) {
-        if (snake_owner(t, P) != rank) continue;
+    util_progress_start(&pr, "grid search", "fits", n_tasks, cv->progress && rank == 0 && !rc);
+    int more = rc ? 0 : mpi_queue_round(q, err, errlen);
+    if (more < 0) rc = more;
+    while (more > 0) {
+        size_t item;
+        more = mpi_queue_next(q, &item, err, errlen);
+        if (more < 0) rc = more;
+        if (more <= 0) break;
+        if (rc) continue; /* a failed fit: drain the round so every rank ends it */
+        long t = (long)item;
         int i = (int)(t % ni), c = (int)((t / ni) % nc), g = (int)((t / ni / nc) % ng), f = (int)(t / ni / nc / ng);
         fold_data fd;
         ws_prepare(&ws, cv, f, g, &fd);
         rc = run_task(&fd, i, cv->grid.c[c], cv->grid.g[g], &counts[2 * t], &counts[2 * t + 1], NULL, NULL, err, errlen);
-        done_mine++;
-        util_progress_update(&pr, mine ? done_mine * n_tasks / mine : n_tasks, 0);
-        if (util_interrupted()) rc = util_fail(err, errlen, UTIL_EINTR, "svm: interrupted");
+        mpi_queue_report(q, 1);
+        size_t done_all = 0;
+        double units = 0;
+        mpi_queue_progress(q, &done_all, &units);
+        util_progress_update(&pr, (long)done_all, 0);
+    }
+    if (q) { /* collective: every rank ends the queue, also one whose fit failed */
+        char qerr[UTIL_ERRLEN];
+        if (mpi_queue_round(q, qerr, sizeof qerr) < 0 && !rc) rc = util_fail(err, errlen, UTIL_EFAIL, "%s", qerr);
+        if (!rc && mpi_queue_interrupted(q)) rc = util_fail(err, errlen, UTIL_EINTR, "svm: interrupted");
+        mpi_queue_free(q);
     }
     util_progress_finish(&pr, n_tasks);
     rc = mpi_util_agree(comm, rc, err, errlen);

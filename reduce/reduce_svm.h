@@ -2,11 +2,13 @@
  * the training side, choose (C, gamma) by inner cross-validation on the training side only, refit
  * the winner, predict the test fold (Park et al. 2017 / MIREX protocol; DESIGN.md "SVM").
  *
- * Parallelism: the grid cells x outer folds x inner folds are independent tasks, dealt to ranks in a
- * fixed "snake" round-robin (task t: block t / P, position t % P, reversed on odd blocks), every rank
- * holds all rows, scores are combined by ONE MPI_Allreduce of integer correct counts; then the final
- * per-fold fits are dealt the same way and the predictions combined by a second MPI_Allreduce. No
- * task's result depends on where it ran, so results are identical for any number of ranks.
+ * Parallelism: the grid cells x outer folds x inner folds are independent tasks, handed out by the
+ * work queue (mpi/queue.h) in chunks of consecutive tasks, so a rank that drew costly fits (RBF with
+ * large C) takes fewer and a rank touches only a few (fold, gamma) kernel matrices; every rank holds
+ * all rows, scores are combined by ONE MPI_Allreduce of integer correct counts; then the final
+ * per-fold fits are dealt round-robin (fold f on rank f mod P, snake order) and the predictions
+ * combined by a second MPI_Allreduce. No task's result depends on where it ran, so results are
+ * identical for any number of ranks.
  *
  * Kernels: when the n x n kernel matrix fits (max_kernel_mb), each rank computes, per outer fold, the
  * Gram matrix of the standardised rows once (cblas_dgemm) and per gamma the kernel rows with LIBSVM's
