@@ -144,7 +144,8 @@ int shard_folds_assign(const int *artist, const int *label, size_t n, int k, uin
         size_t g1 = g0 + 1;
         while (g1 < m && kr[g1].key == kr[g0].key) g1++;
         /* LIST: a seeded draw per group in artist order breaks ties of size */
-        g[ng++] = (group){g0, g1 - g0, eval ? (uint64_t)ng : shard_rng_next(&st)};
+        const uint64_t tie = eval ? (uint64_t)ng : shard_rng_next(&st);
+        g[ng++] = (group){g0, g1 - g0, tie};
         g0 = g1;
     }
     if (!eval && ng < (size_t)k) {
