@@ -102,7 +102,7 @@ int main(int argc, char **argv)
     if (argc > 1) seconds = atof(argv[1]);
     const char *script = argc > 2 ? argv[2] : "bench/nn_torch.py";
     char err[UTIL_ERRLEN];
-    printf("OpenBLAS kernels: %s (one thread)\n", nn_blas_corename());
+    printf("OpenBLAS kernels: %s (one thread); DCNN kernels: %s\n", nn_blas_corename(), nn_kernels_describe());
 
     bench_ctx x = {0}, xi = {0}, xt = {0};
     x.a = malloc((size_t)64 * 129 * 512 * sizeof(float));

@@ -49,12 +49,14 @@ static void usage(FILE *f)
         print_name(f, jobs[i].name);
         fprintf(f, "%*s %s\n", (int)(14 - strlen(jobs[i].name)), "", jobs[i].summary);
     }
-    fprintf(f, "\n  --version      versions of artistnet and its libraries, BLAS kernels in use\n"
+    fprintf(f, "\n  --version      versions of artistnet and its libraries, BLAS / DCNN kernels in use\n"
                "  --help         this help\n\n"
                "exit status: 0 done, 1 failure, 2 bad usage or bad input file, 3 interrupted (resume with --resume),\n"
                "             4 a rank or its node was lost (resume with --resume)\n\n"
                "environment: ARTISTNET_PEER_TIMEOUT=S  seconds without a heartbeat before a rank counts as lost\n"
-               "             (default 30; 0: no peer watch)\n");
+               "             (default 30; 0: no peer watch)\n"
+               "             ARTISTNET_NN_KERNELS=K  the DCNN's convolutions: openblas, onednn or auto (default:\n"
+               "             oneDNN where the build has it and the CPU has AVX2 + FMA, else OpenBLAS)\n");
 }
 
 static void version(void)
@@ -66,8 +68,10 @@ static void version(void)
     MPI_Get_library_version(mpiv, &len);
     char *nl = strchr(mpiv, ',');
     if (nl) *nl = 0;
-    printf("artistnet %s\n  MPI: %s\n  HDF5: %u.%u.%u (parallel)\n  OpenBLAS kernels: %s\n  %s\n  soxr: %s\n",
-           ARTISTNET_VERSION, mpiv, maj, min, rel, nn_blas_corename(), sf_version_string(), soxr_version());
+    printf("artistnet %s\n  MPI: %s\n  HDF5: %u.%u.%u (parallel)\n  OpenBLAS kernels: %s\n  DCNN kernels: %s"
+           " (ARTISTNET_NN_KERNELS=openblas|onednn|auto)\n  %s\n  soxr: %s\n",
+           ARTISTNET_VERSION, mpiv, maj, min, rel, nn_blas_corename(), nn_kernels_describe(), sf_version_string(),
+           soxr_version());
 }
 
 int main(int argc, char **argv)

@@ -1,4 +1,5 @@
-/* blas.c - OpenBLAS kernel selection and threading for artistnet.
+/* blas.c - kernel selection and threading for artistnet: OpenBLAS's kernel set, and which library
+ * runs the k > 1 convolutions (nn_kernels: oneDNN where the CPU has AVX2 + FMA, else OpenBLAS).
  *
  * Debian's OpenBLAS 0.3.21 (DYNAMIC_ARCH) picks its kernels from the CPU model when the library loads.
  * On CPUs it does not know (e.g. Intel family 6 model 207) it falls back to generic "Prescott"
@@ -34,6 +35,48 @@ const char *nn_blas_better_core(const char *current)
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
     if (__builtin_cpu_supports("avx")) return "Sandybridge";
     return NULL;
+}
+
+/* ARTISTNET_NN_KERNELS=openblas|onednn|auto (default auto): oneDNN's JIT convolutions when this
+ * build has oneDNN and the CPU has AVX2 + FMA (oneDNN picks AVX2 / AVX-512 / AMX code from CPUID
+ * itself: no CPU model list), else im2col + OpenBLAS SGEMM (conv.c). Issue 22. */
+int nn_kernels(void)
+{
+    static int kind = -1;
+    if (kind >= 0) return kind;
+    const char *e = getenv("ARTISTNET_NN_KERNELS");
+    int want = -1; /* auto */
+    if (e && *e && strcmp(e, "auto")) {
+        if (!strcmp(e, "openblas"))
+            want = NN_KERNELS_OPENBLAS;
+        else if (!strcmp(e, "onednn"))
+            want = NN_KERNELS_ONEDNN;
+        else
+            fprintf(stderr, "artistnet: warning: ARTISTNET_NN_KERNELS=%s is not openblas, onednn or auto; using auto\n", e);
+    }
+    if (want == NN_KERNELS_ONEDNN && !nn_dnnl_available()) {
+        fprintf(stderr, "artistnet: warning: ARTISTNET_NN_KERNELS=onednn but this build has no oneDNN; using OpenBLAS\n");
+        want = NN_KERNELS_OPENBLAS;
+    }
+    if (want < 0) {
+        __builtin_cpu_init();
+        want = nn_dnnl_available() && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")
+                   ? NN_KERNELS_ONEDNN
+                   : NN_KERNELS_OPENBLAS;
+    }
+    kind = want;
+    return kind;
+}
+
+const char *nn_kernels_describe(void)
+{
+    static char s[192];
+    if (nn_kernels() == NN_KERNELS_ONEDNN)
+        snprintf(s, sizeof s, "convolutions k > 1: %s; 1x1 conv and dense: OpenBLAS %s", nn_dnnl_describe(),
+                 openblas_get_corename());
+    else
+        snprintf(s, sizeof s, "OpenBLAS %s (im2col + SGEMM)", openblas_get_corename());
+    return s;
 }
 
 void nn_blas_setup(int argc, char **argv)

@@ -1,6 +1,7 @@
 /* net.c - the DCNN's forward passes (eval: features, logits; training: forward + backward with
  * per-micro-batch batch norm) over a batch of raw log-mel segments. Layer kernels are in conv.c,
  * batchnorm.c, pool.c, dense.c; the layout and the training contract are described in nn.h. */
+#include "nn/nn_blas.h"
 #include "nn/nn_internal.h"
 #include "util/util.h"
 
@@ -50,6 +51,29 @@ NN_HOT static void normalise_input_padded(const nn_model *m, const float *segs, 
         }
 }
 
+/* Block l's convolution on oneDNN (conv_dnnl.c) rather than OpenBLAS: k > 1 and the kernels chosen
+ * so (nn_kernels). oneDNN pads by itself, so its inference input carries no pad rows. */
+static int use_dnnl(const nn_model *m, int l) { return m->conv[l].k > 1 && nn_kernels() == NN_KERNELS_ONEDNN; }
+static int eval_pad_left(const nn_model *m, int l) { return use_dnnl(m, l) ? 0 : m->conv[l].pad_left; }
+static int eval_pad_right(const nn_model *m, int l)
+{
+    return use_dnnl(m, l) ? 0 : m->conv[l].k - 1 - m->conv[l].pad_left;
+}
+
+/* conv of block l on its inference input ws[l].xp (n segments) into ws[l].z; returns the rows per
+ * segment in z (frame t of segment b is row b*Tz + t) */
+static int eval_conv(nn_model *m, int l, int n)
+{
+    const nn_conv_desc *d = &m->conv[l];
+    nn_conv_ws *w = &m->ws[l];
+    if (use_dnnl(m, l)) {
+        nn_dnnl_conv_forward(w->xp, n, d->t_in, d->cin, d->cout, d->k, 0, m->params + d->w_off, w->z);
+        return d->t_in;
+    }
+    nn_conv_forward_padded(w->xp, n, d->t_in, d->cin, d->cout, d->k, l == 0, m->params + d->w_off, w->z);
+    return d->t_in + d->k - 1;
+}
+
 /* Eval-mode block l (0-based) on the n segments of its padded input ws[l].xp: conv, then BN with the
  * running statistics + ReLU + max-pool written as the next block's padded input (or into out, the
  * n x 256 features, after the last block). */
@@ -57,7 +81,7 @@ static void eval_block(nn_model *m, int l, int n, float *out)
 {
     const nn_conv_desc *d = &m->conv[l];
     nn_conv_ws *w = &m->ws[l];
-    nn_conv_forward_padded(w->xp, n, d->t_in, d->cin, d->cout, d->k, l == 0, m->params + d->w_off, w->z);
+    const int Tz = eval_conv(m, l, n);
     float scale[NN_FEATURE_DIM], shift[NN_FEATURE_DIM];
     const float *g = m->params + d->g_off, *be = m->params + d->beta_off, *bias = m->params + d->b_off;
     const float *rm = m->bn + d->rm_off, *rv = m->bn + d->rv_off;
@@ -67,11 +91,10 @@ static void eval_block(nn_model *m, int l, int n, float *out)
     }
     int pad_left = 0, pad_right = 0;
     if (l < NN_N_CONV - 1) {
-        pad_left = m->conv[l + 1].pad_left;
-        pad_right = m->conv[l + 1].k - 1 - pad_left;
+        pad_left = eval_pad_left(m, l + 1);
+        pad_right = eval_pad_right(m, l + 1);
     }
-    nn_bn_eval_relu_pool(w->z, n, d->t_in, d->t_in + d->k - 1, d->cout, d->pool, scale, shift, pad_left, pad_right,
-                         out);
+    nn_bn_eval_relu_pool(w->z, n, d->t_in, Tz, d->cout, d->pool, scale, shift, pad_left, pad_right, out);
 }
 
 /* Block 1 (three quarters of the FLOPs, the largest activations) runs in chunks of eval_chunk()
@@ -93,9 +116,8 @@ static void conv_sums(nn_model *m, int l, int n, double *sums)
 {
     const nn_conv_desc *d = &m->conv[l];
     nn_conv_ws *w = &m->ws[l];
-    nn_conv_forward_padded(w->xp, n, d->t_in, d->cin, d->cout, d->k, l == 0, m->params + d->w_off, w->z);
+    const int Tp = eval_conv(m, l, n), C = d->cout;
     const float *bias = m->params + d->b_off;
-    const int Tp = d->t_in + d->k - 1, C = d->cout;
     double *s1 = sums, *s2 = sums + C;
     for (int b = 0; b < n; b++)
         for (int t = 0; t < d->t_in; t++) {
@@ -115,13 +137,17 @@ static void forward_eval(nn_model *m, const float *segs, int n, float *feat, int
     const int L = sums ? layer - 1 : NN_N_CONV; /* blocks 0..L-1 run whole */
     const int chunk = eval_chunk(), batch = m->cap < NN_EVAL_BATCH ? m->cap : NN_EVAL_BATCH;
     const nn_conv_desc *d0 = &m->conv[0], *d1 = &m->conv[1];
-    const size_t seg_x1 = (size_t)(d1->t_in + d1->k - 1) * d1->cin; /* one segment of block 2's input */
+    const size_t seg_x1 = (size_t)(d1->t_in + eval_pad_left(m, 1) + eval_pad_right(m, 1)) * d1->cin; /* one
+                                                                  segment of block 2's input */
     for (int s0 = 0; s0 < n; s0 += batch) {
         const int nb = n - s0 < batch ? n - s0 : batch;
         for (int s = 0; s < nb; s += chunk) {
             const int nc = nb - s < chunk ? nb - s : chunk;
-            normalise_input_padded(m, segs + (size_t)(s0 + s) * NN_SEG_SIZE, nc, d0->pad_left,
-                                   d0->k - 1 - d0->pad_left, m->ws[0].xp);
+            if (use_dnnl(m, 0)) /* channels-last, no pad rows */
+                normalise_input(m, segs + (size_t)(s0 + s) * NN_SEG_SIZE, nc, m->ws[0].xp);
+            else
+                normalise_input_padded(m, segs + (size_t)(s0 + s) * NN_SEG_SIZE, nc, d0->pad_left,
+                                       d0->k - 1 - d0->pad_left, m->ws[0].xp);
             if (L == 0)
                 conv_sums(m, 0, nc, sums);
             else
@@ -194,7 +220,10 @@ int nn_train_accumulate(nn_model *m, const float *segs, const int *labels, int n
     for (int l = 0; l < NN_N_CONV; l++) {
         const nn_conv_desc *d = &m->conv[l];
         nn_conv_ws *w = &m->ws[l];
-        nn_conv_forward(x, n, d->t_in, d->cin, d->cout, d->k, m->params + d->w_off, NULL, w->col, w->z);
+        if (use_dnnl(m, l))
+            nn_dnnl_conv_forward(x, n, d->t_in, d->cin, d->cout, d->k, 1, m->params + d->w_off, w->z);
+        else
+            nn_conv_forward(x, n, d->t_in, d->cin, d->cout, d->k, m->params + d->w_off, NULL, w->col, w->z);
         if (d->pool > 1)
             groups = nn_bn_train_forward_pool(w->z, n * d->t_in, d->cout, micro * d->t_in, d->t_in, d->pool,
                                               m->params + d->b_off, m->params + d->g_off, m->params + d->beta_off,
@@ -246,10 +275,14 @@ int nn_train_accumulate(nn_model *m, const float *segs, const int *labels, int n
         nn_bn_train_backward(w->z, y, dy, rows, d->cout, micro * d->t_in, m->params + d->g_off, w->mean,
                              w->invstd, m->grads + d->g_off, m->grads + d->beta_off, m->grads + d->b_off,
                              m->acc);
-        const float *col = d->k > 1 ? w->col : (l > 0 ? m->ws[l - 1].p : m->x0);
+        const float *xin = l > 0 ? m->ws[l - 1].p : m->x0;
         float *dx = l > 0 ? m->dp[which] : NULL;
-        nn_conv_backward(col, dy, n, d->t_in, d->cin, d->cout, d->k, m->params + d->w_off,
-                         m->grads + d->w_off, NULL, m->dcol, dx);
+        if (use_dnnl(m, l))
+            nn_dnnl_conv_backward(xin, dy, n, d->t_in, d->cin, d->cout, d->k, m->params + d->w_off,
+                                  m->grads + d->w_off, dx);
+        else
+            nn_conv_backward(d->k > 1 ? w->col : xin, dy, n, d->t_in, d->cin, d->cout, d->k, m->params + d->w_off,
+                             m->grads + d->w_off, NULL, m->dcol, dx);
         dp = dx;
         which ^= 1;
     }

@@ -1,4 +1,4 @@
-/* nn_blas.h - OpenBLAS kernel selection (see blas.c). */
+/* nn_blas.h - kernel selection: OpenBLAS's kernel set, oneDNN or OpenBLAS for the convolutions (see blas.c). */
 #ifndef ARTISTNET_NN_BLAS_H
 #define ARTISTNET_NN_BLAS_H
 /* Call first thing in main(): may re-exec the program with OPENBLAS_CORETYPE set. */
@@ -7,4 +7,13 @@ void nn_blas_setup(int argc, char **argv);
 const char *nn_blas_corename(void);
 /* The better kernel set for this CPU when `current` is a generic fallback, else NULL. */
 const char *nn_blas_better_core(const char *current);
+/* Which library runs the k > 1 convolutions: chosen once from ARTISTNET_NN_KERNELS
+ * (openblas|onednn|auto) and the CPU's instruction sets. */
+enum { NN_KERNELS_OPENBLAS = 0, NN_KERNELS_ONEDNN = 1 };
+int nn_kernels(void);
+/* The kernels in use, in words, e.g. "convolutions k > 1: oneDNN 2.6.3 avx512_core_bf16; ..." */
+const char *nn_kernels_describe(void);
+/* conv_dnnl.c: 1 if this build has oneDNN; its version and ISA in words */
+int nn_dnnl_available(void);
+const char *nn_dnnl_describe(void);
 #endif

@@ -85,6 +85,14 @@ void nn_conv_forward_padded(const float *x, int B, int T, int cin, int cout, int
 void nn_conv_backward(const float *col, const float *dz, int B, int T, int cin, int cout, int k,
                       const float *w, float *dw, float *dbias, float *dcol, float *dx);
 
+/* ---- conv_dnnl.c (issue 22): the same convolutions on oneDNN (k > 1; see nn_kernels) ----
+ * z = conv(x, w), Keras "same", nwc in and out (training: 1 selects the training primitives whose
+ * backward is nn_dnnl_conv_backward); dw += x^T-conv dz, dx = conv^T(dz) (overwritten; NULL: none). */
+void nn_dnnl_conv_forward(const float *x, int B, int T, int cin, int cout, int k, int training, const float *w,
+                          float *z);
+void nn_dnnl_conv_backward(const float *x, const float *dz, int B, int T, int cin, int cout, int k, const float *w,
+                           float *dw, float *dx);
+
 /* ---- batchnorm.c ---- */
 /* Training: per group of `group_rows` consecutive rows (the last may be shorter), per channel:
  * mean/var (biased) of z, y = gamma (z - mean) invstd + beta, then ReLU if relu. The conv bias is not

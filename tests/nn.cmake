@@ -1,4 +1,4 @@
-# tests/nn.cmake - the DCNN (nn/) and `import-keras` (issues 4 and 12).
+# tests/nn.cmake - the DCNN (nn/) and `import-keras` (issues 4 and 12); its oneDNN convolutions (issue 22).
 an_unit_test(test_nn_reference ${CMAKE_CURRENT_SOURCE_DIR}/test_nn_reference.c)
 an_unit_test(test_nn_grad ${CMAKE_CURRENT_SOURCE_DIR}/test_nn_grad.c)
 an_unit_test(test_nn_learn ${CMAKE_CURRENT_SOURCE_DIR}/test_nn_learn.c)
@@ -8,3 +8,4 @@ an_script_test(nn_import_keras unit test_nn_import.sh)
 an_unit_test(test_nn_eval ${CMAKE_CURRENT_SOURCE_DIR}/test_nn_eval.c)
 add_test(NAME test_nn_eval_chunk3 COMMAND test_nn_eval)
 set_tests_properties(test_nn_eval_chunk3 PROPERTIES LABELS unit ENVIRONMENT "${AN_TEST_ENV};ARTISTNET_NN_CHUNK=3" TIMEOUT 600)
+an_unit_test(test_nn_dnnl ${CMAKE_CURRENT_SOURCE_DIR}/test_nn_dnnl.c)

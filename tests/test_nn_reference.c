@@ -120,8 +120,12 @@ int main(int argc, char **argv)
         CHECK(nn_train_accumulate(m, segs, labels, N, &to, &loss, err, sizeof err) == 0);
         float lm = (float)(loss / N);
         char what[64];
-        snprintf(what, sizeof what, "train loss step %d (tol 2e-4 rel)", step);
-        test_close(what, &lm, &loss_ref[step], 1, 1e-6, 2e-4);
+        /* The loss of step s > 0 is computed with parameters that differ from PyTorch's by the rounding of
+         * s float32 updates: its absolute error stays at the scale of the first loss while the loss falls
+         * (2.47 -> 0.18), so atol is relative to step 0's loss. Step 2 landed at 3.4e-5 (OpenBLAS
+         * Cooperlake), 1.7e-5 (Haswell), 4.3e-5 (oneDNN) against the old 3.8e-5 (1e-6 + 2e-4 rel). */
+        snprintf(what, sizeof what, "train loss step %d (tol 5e-5*loss0 + 2e-4 rel)", step);
+        test_close(what, &lm, &loss_ref[step], 1, 5e-5 * loss_ref[0], 2e-4);
         if (step == 0) {
             memcpy(g0, grads, ng * sizeof(float));
             float *gm = malloc(np * sizeof(float));
