@@ -3,7 +3,10 @@
 Prints `torch_infer_seg_per_s X` (eval, batch 64) and `torch_train_seg_per_s Y` (batch 32, 5000
 classes, forward + backward + Nesterov SGD step), each the best of timed repetitions in interleaved
 rounds (as bench_nn).
-usage: nn_torch.py [seconds per measurement]"""
+usage: nn_torch.py [seconds per measurement]
+       nn_torch.py --serve   (for bench_nn: reads `infer S` / `train S` lines on stdin, measures that
+                              one for S seconds and answers `rate X` segments/s, so that bench_nn can
+                              alternate ours and PyTorch round by round on a shared machine)"""
 import sys
 import time
 
@@ -11,7 +14,8 @@ import torch
 import torch.nn as nn
 
 torch.set_num_threads(1)
-SECONDS = float(sys.argv[1]) if len(sys.argv) > 1 else 2.0
+SERVE = len(sys.argv) > 1 and sys.argv[1] == "--serve"
+SECONDS = float(sys.argv[1]) if len(sys.argv) > 1 and not SERVE else 2.0
 
 
 class Net(nn.Module):
@@ -67,6 +71,20 @@ def main():
         loss_fn(net(x32), y32).backward()
         opt.step()
 
+    if SERVE:
+        fns = {"infer": (infer, 64), "train": (train, 32)}
+        print(f"torch_version {torch.__version__}", flush=True)
+        for line in sys.stdin:
+            what, secs = line.split()
+            fn, batch = fns[what]
+            fn()  # warm-up
+            t0 = time.perf_counter()
+            n = 0
+            while time.perf_counter() - t0 < float(secs):
+                fn()
+                n += batch
+            print(f"rate {n / (time.perf_counter() - t0):.1f}", flush=True)
+        return
     ri, rt = rates([infer, train], [64, 32])
     print(f"torch_version {torch.__version__}")
     print(f"torch_infer_seg_per_s {ri:.1f}")

@@ -1,6 +1,7 @@
 /* model.c - the DCNN's parameters in one flat buffer (llm.c's params_memory): layout, allocation,
  * initialisation (He-uniform convs as the authors' Keras code, Glorot-uniform dense as Keras's
  * default), accessors, the provenance checksum and the work buffers for a batch size. */
+#include "nn/nn_blas.h"
 #include "nn/nn_internal.h"
 #include "extract/extract.h"
 #include "util/util.h"
@@ -92,7 +93,9 @@ int nn_reserve(nn_model *m, int n, char *err, size_t errlen)
         const nn_conv_desc *d = &m->conv[l];
         nn_conv_ws *w = &m->ws[l];
         size_t rows = B * d->t_in;
-        if (d->k > 1) ok &= (w->col = malloc(rows * d->k * d->cin * sizeof(float))) != NULL;
+        /* im2col buffers only for the OpenBLAS path: oneDNN convolves without them (issue 22) */
+        const int im2col = d->k > 1 && nn_kernels() != NN_KERNELS_ONEDNN;
+        if (im2col) ok &= (w->col = malloc(rows * d->k * d->cin * sizeof(float))) != NULL;
         size_t rows_pad = B * (d->t_in + d->k - 1);
         ok &= (w->xp = malloc(rows_pad * d->cin * sizeof(float))) != NULL;
         ok &= (w->z = malloc(rows_pad * d->cout * sizeof(float))) != NULL;
@@ -102,7 +105,7 @@ int nn_reserve(nn_model *m, int n, char *err, size_t errlen)
         ok &= (w->invstd = malloc(B * d->cout * sizeof(float))) != NULL;
         if (B * d->t_out * d->cout > dp_max) dp_max = B * d->t_out * d->cout;
         if (rows * d->cout > dy_max) dy_max = rows * d->cout;
-        if (l > 0 && rows * d->k * d->cin > dcol_max) dcol_max = rows * d->k * d->cin;
+        if (im2col && l > 0 && rows * d->k * d->cin > dcol_max) dcol_max = rows * d->k * d->cin;
         if (l > 0 && B * d->t_in * d->cin > dp_max) dp_max = B * d->t_in * d->cin;
     }
     if (ok) {
