@@ -6,7 +6,8 @@
  * The SGEMM limit is one thread, warmed up, best of repetitions interleaved with ours; its 17 MB
  * operand streams from memory, so the same FLOPs in 8 pieces of N = 8 x 129 (cache-resident, as
  * the net's first block runs) are also measured and printed as the stricter bound. Ours and PyTorch
- * alternate twice in the run; each side keeps its best. Which kernels ran is printed first (issue 22).
+ * alternate measurement by measurement; where the build has oneDNN, the net runs with both kernel
+ * choices (nn_kernels: oneDNN / OpenBLAS) in the same rounds; which kernels ran is printed (issue 22).
  * usage: bench_nn [seconds per measurement] [path of nn_torch.py]   (PYTHON3 from the environment) */
 #include "nn/nn.h"
 #include "nn/nn_blas.h"
@@ -51,7 +52,7 @@ typedef struct {
     nn_model *m;
     float *segs, *out, *a, *b, *c;
     int *labels;
-    int n;
+    int n, kind; /* kind: the DCNN kernels the model was made and runs with (nn_kernels) */
 } bench_ctx;
 
 static void run_sgemm(void *p)
@@ -72,12 +73,14 @@ static void run_sgemm_pieces(void *p)
 static void run_infer(void *p)
 {
     bench_ctx *x = p;
+    nn_kernels_force(x->kind);
     nn_forward_features(x->m, x->segs, x->n, x->out, NULL, 0);
 }
 
 static void run_train(void *p)
 {
     bench_ctx *x = p;
+    nn_kernels_force(x->kind);
     nn_train_opts o = {0, 0.5f, (uint64_t)nn_step(x->m), NULL};
     nn_sgd sgd = {0.01, 0.9, 1, 2e-5, NULL, NULL};
     nn_train_accumulate(x->m, x->segs, x->labels, x->n, &o, NULL, NULL, 0);
@@ -150,7 +153,7 @@ int main(int argc, char **argv)
     char err[UTIL_ERRLEN];
     printf("OpenBLAS kernels: %s (one thread); DCNN kernels: %s\n", nn_blas_corename(), nn_kernels_describe());
 
-    bench_ctx x = {0}, xi = {0}, xt = {0};
+    bench_ctx x = {0};
     x.a = malloc((size_t)64 * 129 * 512 * sizeof(float));
     x.b = malloc(512 * 128 * sizeof(float));
     x.c = malloc((size_t)64 * 129 * 128 * sizeof(float));
@@ -158,67 +161,103 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < 512 * 128; i++) x.b[i] = (float)(i % 89) * 0.01f;
     const double gemm_flop = 2.0 * 64 * 129 * 128 * 512;
 
-    /* inference: batch 64, feature extractor; training: batch 32, 5000 classes */
+    /* inference: batch 64, feature extractor; training: batch 32, 5000 classes; with the default
+     * kernels and (where the build has oneDNN) the other choice, measured in the same rounds */
     float *segs = malloc((size_t)64 * NN_SEG_SIZE * sizeof(float));
     float *out = malloc((size_t)64 * NN_FEATURE_DIM * sizeof(float));
     int *labels = malloc(32 * sizeof(int));
     for (size_t i = 0; i < (size_t)64 * NN_SEG_SIZE; i++) segs[i] = (float)((i * 2654435761u) % 1000) * 1e-3f;
     for (int i = 0; i < 32; i++) labels[i] = (i * 157) % 5000;
-    if (nn_make(0, 64, &xi.m, err, sizeof err) || nn_make(5000, 32, &xt.m, err, sizeof err)) {
-        fprintf(stderr, "%s\n", err);
-        return 1;
+    const int kinds[2] = {nn_kernels(), nn_dnnl_available() ? !nn_kernels() : -1};
+    const int nk = kinds[1] >= 0 ? 2 : 1;
+    char names[2][200];
+    bench_ctx xi[2], xt[2];
+    for (int k = 0; k < nk; k++) {
+        nn_kernels_force(kinds[k]);
+        snprintf(names[k], sizeof names[k], "%s", nn_kernels_describe());
+        memset(&xi[k], 0, sizeof xi[k]);
+        memset(&xt[k], 0, sizeof xt[k]);
+        if (nn_make(0, 64, &xi[k].m, err, sizeof err) || nn_make(5000, 32, &xt[k].m, err, sizeof err)) {
+            fprintf(stderr, "%s\n", err);
+            return 1;
+        }
+        nn_init(xi[k].m, 1);
+        nn_init(xt[k].m, 1);
+        xi[k].segs = xt[k].segs = segs;
+        xi[k].out = out;
+        xt[k].labels = labels;
+        xi[k].n = 64;
+        xt[k].n = 32;
+        xi[k].kind = xt[k].kind = kinds[k];
     }
-    nn_init(xi.m, 1);
-    nn_init(xt.m, 1);
-    xi.segs = xt.segs = segs;
-    xi.out = out;
-    xt.labels = labels;
-    xi.n = 64;
-    xt.n = 32;
+    nn_kernels_force(kinds[0]);
 
-    /* ours and PyTorch alternate measurement by measurement (the machine is shared and its speed swings
-     * over seconds): each side keeps its best, and each round's ours/PyTorch pair gives a ratio whose
-     * median is printed beside the ratio of the bests */
-    bench_item items[4] = {{run_sgemm, &x, gemm_flop, 0}, {run_sgemm_pieces, &x, gemm_flop, 0},
-                           {run_infer, &xi, 64, 0}, {run_train, &xt, 32, 0}};
+    /* ours (both kernel choices) and PyTorch alternate measurement by measurement (the machine is
+     * shared and its speed swings over seconds): each keeps its best, and each round's pairs give
+     * ratios whose medians are printed beside the ratios of the bests */
+    enum { ROUNDS = 6 };
+    bench_item items[6] = {{run_sgemm, &x, gemm_flop, 0},   {run_sgemm_pieces, &x, gemm_flop, 0},
+                           {run_infer, &xi[0], 64, 0},       {run_infer, &xi[1], 64, 0},
+                           {run_train, &xt[0], 32, 0},       {run_train, &xt[1], 32, 0}};
     peer tp;
     int have_torch = peer_start(&tp, script) == 0;
-    enum { ROUNDS = 6 };
-    double t_inf = 0, t_train = 0, ri[ROUNDS], rt[ROUNDS];
-    for (int round = 0; round < ROUNDS; round++)
-        for (int i = 0; i < 4; i++) {
-            double ours = measure_round(&items[i]);
-            if (i < 2 || !have_torch) continue;
-            double r = peer_rate(&tp, i == 2 ? "infer" : "train");
+    double t_best[2] = {0, 0};               /* PyTorch inference, training */
+    double paired[2][2][ROUNDS] = {{{0}}};    /* [infer/train][kernel choice][round]: ours / PyTorch */
+    double alt[2][ROUNDS] = {{0}};            /* [infer/train][round]: default / other choice */
+    for (int round = 0; round < ROUNDS; round++) {
+        measure_round(&items[0]);
+        measure_round(&items[1]);
+        for (int task = 0; task < 2; task++) {
+            double ours[2] = {0, 0};
+            for (int k = 0; k < nk; k++) ours[k] = measure_round(&items[2 + 2 * task + k]);
+            if (nk == 2) alt[task][round] = ours[0] / ours[1];
+            if (!have_torch) continue;
+            double r = peer_rate(&tp, task ? "train" : "infer");
             if (r <= 0) {
                 have_torch = 0;
                 continue;
             }
-            double *best = i == 2 ? &t_inf : &t_train;
-            if (r > *best) *best = r;
-            (i == 2 ? ri : rt)[round] = ours / r;
+            if (r > t_best[task]) t_best[task] = r;
+            for (int k = 0; k < nk; k++) paired[task][k][round] = ours[k] / r;
         }
+    }
     peer_stop(&tp);
-    double gemm = items[0].best / 1e9, pieces = items[1].best / 1e9, infer = items[2].best, train = items[3].best;
-    nn_free(xi.m);
-    nn_free(xt.m);
-    double gf = infer * FLOP_PER_SEG / 1e9;
+    nn_kernels_force(kinds[0]);
+    double gemm = items[0].best / 1e9, pieces = items[1].best / 1e9;
+    for (int k = 0; k < nk; k++) {
+        nn_free(xi[k].m);
+        nn_free(xt[k].m);
+    }
+
     printf("SGEMM conv-1 shape (M 128, K 512, N 64x129): %.1f GFLOP/s; in 8 pieces of N 8x129: %.1f GFLOP/s\n", gemm,
            pieces);
-    printf("inference (batch 64): ours %.0f segments/s = %.1f GFLOP/s = %.0f%% of the SGEMM rate (target >= 85%%), "
-           "%.0f%% of the 8-piece rate\n", infer, gf, 100 * gf / gemm, 100 * gf / pieces);
-    printf("training (batch 32, 5000 classes): ours %.0f segments/s\n", train);
-    if (have_torch) {
-        qsort(ri, ROUNDS, sizeof(double), cmp_double);
-        qsort(rt, ROUNDS, sizeof(double), cmp_double);
-        printf("PyTorch 1 thread: inference %.0f segments/s, training %.0f segments/s\n", t_inf, t_train);
-        printf("ratio inference ours/PyTorch: %.2fx best/best, %.2fx median of %d paired rounds (%.2f-%.2f) (target >= 1.1)\n",
-               infer / t_inf, (ri[ROUNDS / 2 - 1] + ri[ROUNDS / 2]) / 2, ROUNDS, ri[0], ri[ROUNDS - 1]);
-        printf("ratio training  ours/PyTorch: %.2fx best/best, %.2fx median of %d paired rounds (%.2f-%.2f) (target >= 1.2)\n",
-               train / t_train, (rt[ROUNDS / 2 - 1] + rt[ROUNDS / 2]) / 2, ROUNDS, rt[0], rt[ROUNDS - 1]);
-    } else {
-        printf("PyTorch peer not available (%s): no ratios\n", script);
+    static const char *task_name[2] = {"inference (batch 64)", "training (batch 32, 5000 classes)"};
+    static const double target[2] = {1.1, 1.2};
+    for (int task = 0; task < 2; task++) {
+        for (int k = 0; k < nk; k++) {
+            const double ours = items[2 + 2 * task + k].best;
+            printf("%s%s: ours %.0f segments/s", k ? "  other kernels, " : "", task_name[task], ours);
+            if (task == 0)
+                printf(" = %.1f GFLOP/s = %.0f%% of the OpenBLAS SGEMM rate", ours * FLOP_PER_SEG / 1e9,
+                       100 * ours * FLOP_PER_SEG / 1e9 / gemm);
+            printf(" [%s]\n", names[k]);
+            if (have_torch) {
+                qsort(paired[task][k], ROUNDS, sizeof(double), cmp_double);
+                const double *q = paired[task][k];
+                printf("    ratio ours/PyTorch: %.2fx best/best, %.2fx median of %d paired rounds (%.2f-%.2f) "
+                       "(target >= %.1f)\n", ours / t_best[task], (q[ROUNDS / 2 - 1] + q[ROUNDS / 2]) / 2, ROUNDS,
+                       q[0], q[ROUNDS - 1], target[task]);
+            }
+        }
+        if (have_torch) printf("  PyTorch 1 thread: %.0f segments/s\n", t_best[task]);
+        if (nk == 2) {
+            qsort(alt[task], ROUNDS, sizeof(double), cmp_double);
+            printf("  default / other kernels: %.2fx best/best, %.2fx median of paired rounds\n",
+                   items[2 + 2 * task].best / items[3 + 2 * task].best,
+                   (alt[task][ROUNDS / 2 - 1] + alt[task][ROUNDS / 2]) / 2);
+        }
     }
+    if (!have_torch) printf("PyTorch peer not available (%s): no ratios\n", script);
     free(x.a); free(x.b); free(x.c); free(segs); free(out); free(labels);
     return 0;
 }

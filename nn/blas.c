@@ -40,9 +40,11 @@ const char *nn_blas_better_core(const char *current)
 /* ARTISTNET_NN_KERNELS=openblas|onednn|auto (default auto): oneDNN's JIT convolutions when this
  * build has oneDNN and the CPU has AVX2 + FMA (oneDNN picks AVX2 / AVX-512 / AMX code from CPUID
  * itself: no CPU model list), else im2col + OpenBLAS SGEMM (conv.c). Issue 22. */
+static int kernels_kind = -1;
+
 int nn_kernels(void)
 {
-    static int kind = -1;
+    int kind = kernels_kind;
     if (kind >= 0) return kind;
     const char *e = getenv("ARTISTNET_NN_KERNELS");
     int want = -1; /* auto */
@@ -64,8 +66,14 @@ int nn_kernels(void)
                    ? NN_KERNELS_ONEDNN
                    : NN_KERNELS_OPENBLAS;
     }
-    kind = want;
-    return kind;
+    kernels_kind = want;
+    return want;
+}
+
+void nn_kernels_force(int kind)
+{
+    nn_kernels();
+    kernels_kind = kind == NN_KERNELS_ONEDNN && nn_dnnl_available() ? NN_KERNELS_ONEDNN : NN_KERNELS_OPENBLAS;
 }
 
 const char *nn_kernels_describe(void)

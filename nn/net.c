@@ -1,5 +1,6 @@
 /* net.c - the DCNN's forward passes (eval: features, logits; training: forward + backward with
- * per-micro-batch batch norm) over a batch of raw log-mel segments. Layer kernels are in conv.c,
+ * per-micro-batch batch norm) over a batch of raw log-mel segments. Layer kernels are in conv.c
+ * (OpenBLAS) or conv_dnnl.c (oneDNN, for k > 1 where nn_kernels() says so),
  * batchnorm.c, pool.c, dense.c; the layout and the training contract are described in nn.h. */
 #include "nn/nn_blas.h"
 #include "nn/nn_internal.h"

@@ -11,6 +11,9 @@ const char *nn_blas_better_core(const char *current);
  * (openblas|onednn|auto) and the CPU's instruction sets. */
 enum { NN_KERNELS_OPENBLAS = 0, NN_KERNELS_ONEDNN = 1 };
 int nn_kernels(void);
+/* Benchmarks only: switch the choice (a model runs only under the choice it was made with:
+ * nn_make allocates im2col buffers for OpenBLAS alone). */
+void nn_kernels_force(int kind);
 /* The kernels in use, in words, e.g. "convolutions k > 1: oneDNN 2.6.3 avx512_core_bf16; ..." */
 const char *nn_kernels_describe(void);
 /* conv_dnnl.c: 1 if this build has oneDNN; its version and ISA in words */
