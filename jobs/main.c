@@ -56,7 +56,8 @@ static void usage(FILE *f)
                "environment: ARTISTNET_PEER_TIMEOUT=S  seconds without a heartbeat before a rank counts as lost\n"
                "             (default 30; 0: no peer watch)\n"
                "             ARTISTNET_NN_KERNELS=K  the DCNN's convolutions: openblas, onednn or auto (default:\n"
-               "             oneDNN where the build has it and the CPU has AVX2 + FMA, else OpenBLAS)\n");
+               "             oneDNN where the build has it and the CPU has AVX-512 that OpenBLAS's kernels\n"
+               "             do not use, e.g. OPENBLAS_CORETYPE=Haswell on AMD Zen 4; else OpenBLAS)\n");
 }
 
 static void version(void)

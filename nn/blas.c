@@ -1,5 +1,6 @@
 /* blas.c - kernel selection and threading for artistnet: OpenBLAS's kernel set, and which library
- * runs the k > 1 convolutions (nn_kernels: oneDNN where the CPU has AVX2 + FMA, else OpenBLAS).
+ * runs the k > 1 convolutions (nn_kernels: oneDNN where the CPU has AVX-512 and OpenBLAS does not
+ * use it, else OpenBLAS).
  *
  * Debian's OpenBLAS 0.3.21 (DYNAMIC_ARCH) picks its kernels from the CPU model when the library loads.
  * On CPUs it does not know (e.g. Intel family 6 model 207) it falls back to generic "Prescott"
@@ -37,9 +38,25 @@ const char *nn_blas_better_core(const char *current)
     return NULL;
 }
 
-/* ARTISTNET_NN_KERNELS=openblas|onednn|auto (default auto): oneDNN's JIT convolutions when this
- * build has oneDNN and the CPU has AVX2 + FMA (oneDNN picks AVX2 / AVX-512 / AMX code from CPUID
- * itself: no CPU model list), else im2col + OpenBLAS SGEMM (conv.c). Issue 22. */
+/* ARTISTNET_NN_KERNELS=openblas|onednn|auto (default auto). auto: oneDNN's JIT convolutions when
+ * this build has oneDNN, the CPU has AVX-512 (F, BW, VL, DQ: oneDNN's avx512_core; oneDNN picks its
+ * AVX-512 / AMX code from CPUID) and OpenBLAS is not running AVX-512 kernels itself (because it
+ * does not know the CPU model or OPENBLAS_CORETYPE says otherwise, e.g. Haswell on AMD Zen 4);
+ * else im2col + OpenBLAS SGEMM (conv.c). Issue 22, measured on AMD EPYC Zen 4: with OpenBLAS's
+ * Haswell kernels oneDNN ran the net 1.02-1.08x (inference) and 1.01-1.28x (training) faster; with
+ * its AVX-512 Cooperlake kernels 1.03-1.06x / 1.00-1.21x, and on Intel AVX-512 machines OpenBLAS's
+ * SkylakeX kernels were 1.7x PyTorch, so where OpenBLAS has AVX-512 kernels it is kept (no loss
+ * there); on AVX2-only code (oneDNN with ONEDNN_MAX_CPU_ISA=AVX2 against OpenBLAS Haswell) oneDNN
+ * was no faster (0.97-1.03x / 0.82-1.00x), so OpenBLAS stays there too. */
+static int openblas_has_avx512(void)
+{
+    static const char *avx512[] = {"SkylakeX", "Cooperlake", "SapphireRapids", NULL};
+    const char *core = openblas_get_corename();
+    for (int i = 0; avx512[i]; i++)
+        if (!strcmp(core, avx512[i])) return 1;
+    return 0;
+}
+
 static int kernels_kind = -1;
 
 int nn_kernels(void)
@@ -62,9 +79,9 @@ int nn_kernels(void)
     }
     if (want < 0) {
         __builtin_cpu_init();
-        want = nn_dnnl_available() && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")
-                   ? NN_KERNELS_ONEDNN
-                   : NN_KERNELS_OPENBLAS;
+        const int avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+        want = nn_dnnl_available() && avx512 && !openblas_has_avx512() ? NN_KERNELS_ONEDNN : NN_KERNELS_OPENBLAS;
     }
     kernels_kind = want;
     return want;
