@@ -44,9 +44,10 @@ const char *nn_blas_better_core(const char *current)
  * does not know the CPU model or OPENBLAS_CORETYPE says otherwise, e.g. Haswell on AMD Zen 4);
  * else im2col + OpenBLAS SGEMM (conv.c). Issue 22, measured on AMD EPYC Zen 4: with OpenBLAS's
  * Haswell kernels oneDNN ran the net 1.02-1.08x (inference) and 1.01-1.28x (training) faster; with
- * its AVX-512 Cooperlake kernels 1.03-1.06x / 1.00-1.21x, and on Intel AVX-512 machines OpenBLAS's
- * SkylakeX kernels were 1.7x PyTorch, so where OpenBLAS has AVX-512 kernels it is kept (no loss
- * there); on AVX2-only code (oneDNN with ONEDNN_MAX_CPU_ISA=AVX2 against OpenBLAS Haswell) oneDNN
+ * its AVX-512 Cooperlake kernels 1.03-1.11x / 1.00-1.21x, but on Intel AVX-512 machines OpenBLAS's
+ * SkylakeX kernels were 1.7x PyTorch and oneDNN is not measured there yet, so where OpenBLAS has
+ * AVX-512 kernels it is kept (no loss there; ARTISTNET_NN_KERNELS=onednn takes the gain on Zen 4);
+ * on AVX2-only code (oneDNN with ONEDNN_MAX_CPU_ISA=AVX2 against OpenBLAS Haswell) oneDNN
  * was no faster (0.97-1.03x / 0.82-1.00x), so OpenBLAS stays there too. */
 static int openblas_has_avx512(void)
 {
