@@ -205,15 +205,7 @@ static double rate(void (*fn)(lay *), lay *a)
     return (double)n * a->B / (util_now() - t0);
 }
 
-static float *frand(size_t n, unsigned seed)
-{
-    float *p = malloc(n * sizeof *p);
-    for (size_t i = 0; i < n; i++) {
-        seed = seed * 1664525u + 1013904223u;
-        p[i] = (float)((seed >> 9) & 0xffff) / 65536.0f - 0.5f;
-    }
-    return p;
-}
+static float *frand(size_t n, unsigned seed) { return util_uniform_floats(n, seed, -0.5f, 0.5f); }
 
 static lay lay_make(int l, int B, int training)
 {

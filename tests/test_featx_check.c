@@ -96,17 +96,25 @@ static int64_t write_wav16(const char *path, const short *pcm, size_t frames, in
     return fnv;
 }
 
+/* DIR/list.tsv for writing, its header line written; NULL (a failed check) if it cannot be made */
+static FILE *open_list(const char *dir, const char *header)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/list.tsv", dir);
+    FILE *list = fopen(path, "w");
+    CHECK_MSG(list != NULL, "%s: cannot create", path);
+    if (list) fputs(header, list);
+    return list;
+}
+
 static int mode_gen(int argc, char **argv)
 {
     const char *dir = argv[2];
     static const struct { const char *name; double secs; } clips[3] = {{"c1", 3.0}, {"c2", 6.0}, {"c3", 9.0}};
     int64_t fnv[3];
     char path[4096];
-    snprintf(path, sizeof path, "%s/list.tsv", dir);
-    FILE *list = fopen(path, "w");
-    CHECK(list != NULL);
+    FILE *list = open_list(dir, "path\tid\tgenre\n");
     if (!list) return test_done("test_featx_check gen");
-    fprintf(list, "path\tid\tgenre\n");
     for (int c = 0; c < 3; c++) {
         size_t n = (size_t)(clips[c].secs * EXTRACT_SR);
         short *pcm = malloc(n * sizeof *pcm);
@@ -144,11 +152,8 @@ static int mode_gen_rs(char **argv)
     OK(mpi_store_read_all(g, "n_samples", MPI_STORE_I64, want_n, err, sizeof err));
     mpi_store_close(g, err, sizeof err);
     char path[4096];
-    snprintf(path, sizeof path, "%s/list.tsv", dir);
-    FILE *list = fopen(path, "w");
-    CHECK(list != NULL);
+    FILE *list = open_list(dir, "path\tid\n");
     if (!list) return test_done("test_featx_check gen-rs");
-    fprintf(list, "path\tid\n");
     for (int c = 0; c < 4; c++) {
         const size_t n = (size_t)(rs_clips[c].secs * rs_clips[c].sr);
         short *l = malloc(n * sizeof *l), *r = malloc(n * sizeof *r), *pcm = malloc(2 * n * sizeof *pcm);
@@ -183,6 +188,19 @@ typedef struct {
     int *nseg;
     char **ids, **errors;
 } feat_file;
+
+/* The row of golden clip `id` in f (f->n if it is missing: a failed check), checked done and with the
+ * golden number of segments. */
+static size_t golden_row(const feat_file *f, const char *id, int nseg, const char *file)
+{
+    size_t r = 0;
+    while (r < f->n && strcmp(f->ids[r], id)) r++;
+    CHECK_MSG(r < f->n, "golden id %s not in %s", id, file);
+    if (r == f->n) return r;
+    CHECK_MSG(f->status[r] == 0, "%s: status %d (%s)", id, f->status[r], f->errors[r]);
+    CHECK_MSG(f->nseg[r] == nseg, "%s: %d segments, golden %d", id, f->nseg[r], nseg);
+    return r;
+}
 
 static void feat_read(const char *path, feat_file *f)
 {
@@ -247,12 +265,8 @@ static int mode_golden(char **argv)
     OK(mpi_store_read_all(g, name, MPI_STORE_F32, gs, err, sizeof err));
     OK(mpi_store_read_all(g, "n_segments", MPI_STORE_I32, gns, err, sizeof err));
     for (size_t i = 0; i < gn; i++) {
-        size_t r = 0;
-        while (r < f.n && strcmp(f.ids[r], gid[i])) r++;
-        CHECK_MSG(r < f.n, "golden id %s not in %s", gid[i], argv[2]);
+        const size_t r = golden_row(&f, gid[i], gns[i], argv[2]);
         if (r == f.n) continue;
-        CHECK_MSG(f.status[r] == 0, "%s: status %d (%s)", gid[i], f.status[r], f.errors[r]);
-        CHECK_MSG(f.nseg[r] == gns[i], "%s: %d segments, golden %d", gid[i], f.nseg[r], gns[i]);
         char what[128];
         snprintf(what, sizeof what, "%s %s features vs reference", gid[i], kind);
         test_close(what, f.x + r * DIM, gx + i * DIM, DIM, tol, tol);
@@ -290,12 +304,8 @@ static int mode_cosine(char **argv)
     OK(mpi_store_read_all(g, "n_segments", MPI_STORE_I32, gns, err, sizeof err));
     double worst = 2;
     for (size_t i = 0; i < gn; i++) {
-        size_t r = 0;
-        while (r < f.n && strcmp(f.ids[r], gid[i])) r++;
-        CHECK_MSG(r < f.n, "golden id %s not in %s", gid[i], argv[2]);
+        const size_t r = golden_row(&f, gid[i], gns[i], argv[2]);
         if (r == f.n) continue;
-        CHECK_MSG(f.status[r] == 0, "%s: status %d (%s)", gid[i], f.status[r], f.errors[r]);
-        CHECK_MSG(f.nseg[r] == gns[i], "%s: %d segments, golden %d", gid[i], f.nseg[r], gns[i]);
         double ab = 0, aa = 0, bb = 0;
         for (int k = 0; k < DIM; k++) {
             const double a = f.x[r * DIM + k], b = gx[i * DIM + k];

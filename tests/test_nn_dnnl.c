@@ -7,6 +7,7 @@
  * Without oneDNN in the build it says so and passes. */
 #include "nn/nn_blas.h"
 #include "nn/nn_internal.h"
+#include "util/util.h"
 #include "testutil.h"
 
 #include <math.h>
@@ -14,15 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static float *rnd(size_t n, unsigned seed)
-{
-    float *p = malloc(n * sizeof *p);
-    for (size_t i = 0; i < n; i++) {
-        seed = seed * 1664525u + 1013904223u;
-        p[i] = (float)((seed >> 9) & 0xffff) / 32768.0f - 1.0f;
-    }
-    return p;
-}
+static float *rnd(size_t n, unsigned seed) { return util_uniform_floats(n, seed, -1.0f, 1.0f); }
 
 static double amax(const float *x, size_t n)
 {

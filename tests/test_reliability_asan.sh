@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test_reliability_asan.sh - the test suite under AddressSanitizer + UndefinedBehaviorSanitizer +
 # LeakSanitizer: scripts/setup --sanitize builds $ARTISTNET_SRC/build-asan (-DSANITIZE=address;undefined,
-# UB aborts), then ctest there runs every test but the `bench`, `slurm`, `multinode` and `haswell` labels (the
+# UB aborts), then ctest there runs every test but the `bench`, `slurm`, `multinode`, `haswell` and `openblas` labels (the
 # haswell variants run the same code as their plain tests, on other BLAS kernels) and test_transfer
 # (the fuzz, memory and ASan checks are not registered in a sanitizer build). test_transfer trains
 # the demo's nets for a statistical check; its code paths are those of pipeline_e2e and train_*,
@@ -32,7 +32,7 @@ export ASAN_OPTIONS="detect_leaks=1:fast_unwind_on_malloc=0:log_path=$logs/asan:
 export LSAN_OPTIONS="suppressions=$src/tests/lsan.supp:use_tls=0:print_suppressions=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$logs/ubsan"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-read -r -a args <<<"${ASAN_CTEST_ARGS:--LE bench|slurm|multinode|haswell -E ^test_transfer\$}"
+read -r -a args <<<"${ASAN_CTEST_ARGS:--LE bench|slurm|multinode|haswell|openblas -E ^test_transfer\$}"
 budget=${ASAN_BUDGET:-1500}
 if (cd "$build" && timeout "$budget" ctest --output-on-failure --timeout 900 -j "$(nproc)" "${args[@]}"); then
   pass=$((pass + 1))

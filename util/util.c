@@ -373,3 +373,13 @@ int util_test_signal(const char *var, long *at)
         if (!strncmp(v, sigs[i].name, 5) && !util_parse_long(v + 5, 0, LONG_MAX, at)) return sigs[i].sig;
     return 0;
 }
+
+float *util_uniform_floats(size_t n, unsigned seed, float lo, float hi)
+{
+    float *p = malloc(n * sizeof *p + 1);
+    for (size_t i = 0; p && i < n; i++) {
+        seed = seed * 1664525u + 1013904223u;
+        p[i] = lo + (hi - lo) * (float)((seed >> 9) & 0xffff) / 65536.0f;
+    }
+    return p;
+}

@@ -106,4 +106,9 @@ void util_interrupt_reset(void);
  * inherits the environment runs through. */
 int util_test_signal(const char *var, long *at);
 
+/* Deterministic test data: n floats uniform in [lo, hi) from a 32-bit LCG started at seed (the
+ * same values on every machine; for tests and benchmarks, not statistics). Returns malloc'ed memory
+ * (NULL when out of memory). */
+float *util_uniform_floats(size_t n, unsigned seed, float lo, float hi);
+
 #endif
