@@ -19,6 +19,7 @@
 #include <string.h>
 
 #ifdef ARTISTNET_HAVE_DNNL
+#include <pthread.h>
 #include <dnnl.h>
 
 void omp_set_num_threads(int n);
@@ -165,9 +166,36 @@ static void entry_make(dnnl_entry *e, int training, int B, int T, int cin, int c
     dnnl_primitive_desc_destroy(fpd);
 }
 
+/* The calling thread's cache, stream and engine freed: at a thread's end (key destructor) and, for
+ * the thread that calls exit(), by atexit (LeakSanitizer then finds nothing of ours left). */
+static void cache_release(void)
+{
+    for (int i = 0; i < DNNL_CACHE; i++)
+        if (C.e[i].used) entry_free(&C.e[i]);
+    if (C.strm) dnnl_stream_destroy(C.strm);
+    if (C.eng) dnnl_engine_destroy(C.eng);
+    C.strm = NULL;
+    C.eng = NULL;
+}
+
+static pthread_key_t cache_key;
+static void cache_key_release(void *unused)
+{
+    (void)unused;
+    cache_release();
+}
+static void cache_hooks(void)
+{
+    pthread_key_create(&cache_key, cache_key_release);
+    atexit(cache_release);
+}
+
 static dnnl_entry *entry_get(int training, int B, int T, int cin, int cout, int k)
 {
     if (!C.eng) {
+        static pthread_once_t once = PTHREAD_ONCE_INIT;
+        pthread_once(&once, cache_hooks);
+        pthread_setspecific(cache_key, &C);
         CK(dnnl_engine_create(&C.eng, dnnl_cpu, 0));
         CK(dnnl_stream_create(&C.strm, C.eng, dnnl_stream_default_flags));
     }
