@@ -140,15 +140,23 @@ static int read_all(int fd, void *buf, size_t n, int ms)
 }
 
 /* Connects to rank `to` and introduces ourselves: same host first over loopback, then each of its
- * addresses. */
+ * addresses that this host does not have as well. */
 static int ring_connect(int to)
 {
     const watch_info *t = &W.info[to];
     if (!t->port) return -1;
     int32_t me = (int32_t)htonl((uint32_t)W.rank);
     int fd = -1;
-    if (!strcmp(t->host, W.info[W.rank].host)) fd = connect_to(htonl(INADDR_LOOPBACK), t->port, 3000);
-    for (int i = 0; fd < 0 && i < t->naddr; i++) fd = connect_to(t->addr[i], t->port, 3000);
+    const watch_info *self = &W.info[W.rank];
+    const int same_host = !strcmp(t->host, self->host);
+    if (same_host) fd = connect_to(htonl(INADDR_LOOPBACK), t->port, 3000);
+    for (int i = 0; fd < 0 && i < t->naddr; i++) {
+        /* an address another host has too (docker0's 172.17.0.1, libvirt's 192.168.122.1) is a
+         * host-local bridge: connecting there would reach this host, not the peer */
+        int mine = 0;
+        for (int j = 0; !same_host && j < self->naddr && !mine; j++) mine = t->addr[i] == self->addr[j];
+        if (!mine) fd = connect_to(t->addr[i], t->port, 3000);
+    }
     if (fd >= 0 && write_all(fd, &me, sizeof me) != 0) {
         close(fd);
         fd = -1;
