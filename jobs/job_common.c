@@ -58,13 +58,11 @@ void job_print_stages(FILE *f, const char *job, const char *const *names, const 
 
 int job_read_resampler(mpi_store *s, const char *path, extract_resampler *rs, char *err, size_t errlen)
 {
-    char name[64], ebuf[UTIL_ERRLEN];
+    char name[64];
     *rs = EXTRACT_RESAMPLER_SOXR_HQ;
-    int rc = mpi_store_attr_read_string(s, NULL, "resampler", name, sizeof name, ebuf, sizeof ebuf);
-    if (rc) { /* absent: an older file, soxr-hq; present but unreadable (not a UTF-8 string): an input error */
-        if (strstr(ebuf, "has no attribute 'resampler'")) return UTIL_OK;
-        return util_fail(err, errlen, UTIL_EINPUT, "%s", ebuf);
-    }
+    if (!mpi_store_attr_exists(s, NULL, "resampler")) return UTIL_OK; /* an older file: soxr-hq */
+    int rc = mpi_store_attr_read_string(s, NULL, "resampler", name, sizeof name, err, errlen);
+    if (rc) return rc; /* present but unreadable (not a string): the store's input error names the file */
     if (extract_resampler_parse(name, rs))
         return util_fail(err, errlen, UTIL_EINPUT, "%s: attribute resampler = '%s', not one of %s", path, name,
                          EXTRACT_RESAMPLER_NAMES);

@@ -679,6 +679,15 @@ int mpi_store_attr_write_double(mpi_store *s, const char *obj, const char *name,
     return attr_write(s, obj, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &value, err, errlen);
 }
 
+int mpi_store_attr_exists(mpi_store *s, const char *obj, const char *name)
+{
+    hid_t o = H5Oopen(s->file, obj ? obj : "/", H5P_DEFAULT);
+    if (o < 0) return 0;
+    const int yes = H5Aexists(o, name) > 0;
+    H5Oclose(o);
+    return yes;
+}
+
 static hid_t attr_open(mpi_store *s, const char *obj, const char *name, hid_t *o, char *err, size_t errlen, int *rc)
 {
     const char *on = obj ? obj : "/";

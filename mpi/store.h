@@ -95,6 +95,8 @@ int mpi_store_attr_write_int(mpi_store *s, const char *obj, const char *name, lo
                              size_t errlen);
 int mpi_store_attr_write_double(mpi_store *s, const char *obj, const char *name, double value, char *err,
                                 size_t errlen);
+/* 1 if obj (NULL: the root) has attribute `name`, 0 if not (or obj does not exist) */
+int mpi_store_attr_exists(mpi_store *s, const char *obj, const char *name);
 int mpi_store_attr_read_string(mpi_store *s, const char *obj, const char *name, char *buf, size_t bufsize,
                                char *err, size_t errlen);
 int mpi_store_attr_read_int(mpi_store *s, const char *obj, const char *name, long long *value, char *err,

@@ -195,6 +195,8 @@ static void test_store(MPI_Comm comm, const char *dir)
     CHECK(mpi_store_attr_read_double(s, "/x", "fmax", &dv, err, sizeof err) == 0 && dv == 11025.5);
     CHECK(mpi_store_attr_read_int(s, NULL, "nope", &iv, err, sizeof err) == UTIL_EINPUT);
     CHECK_MSG(strstr(err, "store.h5: / has no attribute 'nope'") != NULL, "%s", err);
+    CHECK(mpi_store_attr_exists(s, NULL, "list") == 1 && mpi_store_attr_exists(s, "/x", "fmax") == 1);
+    CHECK(mpi_store_attr_exists(s, NULL, "nope") == 0 && mpi_store_attr_exists(s, "/no-such-object", "list") == 0);
     CHECK(mpi_store_close(s, err, sizeof err) == 0);
 
     char missing[600];
