@@ -163,20 +163,6 @@ static void json_prf(FILE *f, const double *pr, const double *re, const double *
 /* ---- combined feature sets ---- */
 #define EVAL_MAX_SETS 8
 
-/* Splits s in place at commas into at most max fields (empty fields are ""). -1 when more. */
-static int split_commas(char *s, char **out, int max)
-{
-    int n = 0;
-    for (;;) {
-        if (n == max) return -1;
-        out[n++] = s;
-        char *c = strchr(s, ',');
-        if (!c) return n;
-        *c = 0;
-        s = c + 1;
-    }
-}
-
 static int cmp_str_ptr(const void *a, const void *b) { return strcmp(**(char *const *const *)a, **(char *const *const *)b); }
 
 /* match[i] = the row of `set` whose id is ids[i] (-1: none). Ids of `set` must be unique. */
@@ -415,17 +401,19 @@ int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t er
 
     /* --features a[,b,...] and --lda one entry per set */
     char *feat_buf = util_strdup(features), *lda_buf = lda_path ? util_strdup(lda_path) : NULL;
-    char *set_path[EVAL_MAX_SETS], *set_lda[EVAL_MAX_SETS] = {0};
-    int S = feat_buf ? split_commas(feat_buf, set_path, EVAL_MAX_SETS) : -1, n_lda = 0;
+    /* one field more than allowed: a count above EVAL_MAX_SETS means too many */
+    char *set_path[EVAL_MAX_SETS + 1], *set_lda[EVAL_MAX_SETS + 1] = {0};
+    int S = feat_buf ? util_split_at(feat_buf, ',', set_path, EVAL_MAX_SETS + 1) : -1, n_lda = 0;
+    if (S > EVAL_MAX_SETS) S = -1;
     if (S < 0) rc = util_fail(err, errlen, UTIL_EUSAGE, "--features: at most %d comma-separated sets", EVAL_MAX_SETS);
     for (int s = 0; !rc && s < S; s++)
         if (!set_path[s][0]) rc = util_fail(err, errlen, UTIL_EUSAGE, "--features %s: an empty file name", features);
     if (!rc && lda_buf) {
-        n_lda = split_commas(lda_buf, set_lda, EVAL_MAX_SETS);
+        n_lda = util_split_at(lda_buf, ',', set_lda, EVAL_MAX_SETS + 1);
         if (n_lda != S)
             rc = util_fail(err, errlen, UTIL_EUSAGE,
                            "--lda %s: %d entr%s for %d feature set%s; give one per set, empty for none (e.g. --lda lda.h5,)",
-                           lda_path, n_lda < 0 ? EVAL_MAX_SETS + 1 : n_lda, n_lda == 1 ? "y" : "ies", S, S == 1 ? "" : "s");
+                           lda_path, n_lda, n_lda == 1 ? "y" : "ies", S, S == 1 ? "" : "s");
         for (int s = 0; !rc && s < S; s++)
             if (!set_lda[s][0]) set_lda[s] = NULL;
     }

@@ -295,18 +295,20 @@ int util_utf8_valid(const char *s, size_t n)
     return 1;
 }
 
-int util_split_tabs(char *line, char **fields, int max)
+int util_split_at(char *line, char sep, char **fields, int max)
 {
     int n = 0;
     for (char *p = line; n < max;) {
         fields[n++] = p;
-        char *t = strchr(p, '\t');
+        char *t = strchr(p, sep);
         if (!t) break;
         *t = 0;
         p = t + 1;
     }
     return n;
 }
+
+int util_split_tabs(char *line, char **fields, int max) { return util_split_at(line, '\t', fields, max); }
 
 int util_split_tabs_grow(char *s, char ***fields, int *cap)
 {

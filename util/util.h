@@ -85,8 +85,9 @@ void util_progress_finish(util_progress *p, long done);
 char *util_strdup(const char *s);
 /* 1 if s is valid UTF-8 */
 int util_utf8_valid(const char *s, size_t n);
-/* Splits line in place at tabs into at most max fields (text after the max-th field is cut off); returns
- * the number of fields (>= 1). */
+/* Splits line in place at each sep into at most max fields (text after the max-th field is cut off);
+ * returns the number of fields (>= 1). util_split_tabs: sep '\t'. */
+int util_split_at(char *line, char sep, char **fields, int max);
 int util_split_tabs(char *line, char **fields, int max);
 /* The same with no limit: *fields is a growing array of *cap pointers into line that the caller keeps
  * across lines and frees; returns the field count (>= 1), or -1 when out of memory. Track lists
