@@ -80,18 +80,11 @@ inside() {
   "$tc" wait "$all" 600 || bad "chain finished in time"
   for j in ${all//,/ }; do s=$(state "$j"); [ "$s" = COMPLETED ] || bad "job $j ended $s"; done
   grep -q "ranks on 2 hosts" slurm-"${all%%,*}".out && ok "mel stage ran on 2 hosts" || bad "mel stage not on 2 hosts"
-  n=0
-  for f in "$work"/ref/eval/*/*/results.json; do
-    g=${f/\/ref\//\/slurm\/}
-    if [ -f "$g" ] && diff <(norm "$f") <(norm "$g") >/dev/null; then n=$((n+1)); else bad "results differ: $g"; diff <(norm "$f") <(norm "$g") | head -5; fi
-  done
-  [ $n -ge 6 ] && ok "2x2 chain results.json == 1 rank ($n files)" || bad "only $n identical results files"
+  same_results "$work/ref" "$work/slurm" "2x2 chain == 1 rank:"
   [ -n "$(checksum ref/model.h5)" ] && [ "$(checksum ref/model.h5)" = "$(checksum slurm/model.h5)" ] \
     && ok "model on 2 nodes == 1 rank ($(checksum ref/model.h5))" || bad "model differs"
-  for f in mels.h5:/mel task_features.h5:/features train_features.h5:/features lda.h5:/components; do
-    h5diff -d 0 "ref/${f%%:*}" "slurm/${f%%:*}" "${f#*:}" >/dev/null \
-      && ok "${f%%:*} ${f#*:} identical" || bad "${f%%:*} ${f#*:} differs between 2 nodes and 1 rank"
-  done
+  same_data ref slurm "between 2 nodes and 1 rank" mels.h5:/mel task_features.h5:/features \
+    train_features.h5:/features lda.h5:/components
 
   # --- 4a. node loss in train, srun direct launch ---
   cp -r tmel kill1
@@ -186,19 +179,13 @@ back_node() {
   bad "node 2 not idle again: $(sinfo -h -N -o '%N %T' | tr '\n' ' ')"; return 1
 }
 
-ok() { echo "ok: $1"; pass=$((pass+1)); }
-bad() { echo "FAIL: $1"; fail=$((fail+1)); }
-# what may differ between two runs of the same computation: timing, command lines, paths, checksums
-# of whole input files (they hold their command lines)
-norm() { grep -v -e '"timing"' -e '"command_line"' "$1" | sed -e 's/"path": "[^"]*"//g' -e 's/"fnv1a64": "[^"]*"//g'; }
-checksum() { h5dump -a /checksum "$1" 2>/dev/null | grep -o 'fnv1a64:[0-9a-f]*'; }
+. "$src/tests/slurm_lib.sh"
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 below() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
-state() { scontrol show job "$1" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | cut -d= -f2; }
 
 export work src A steps
 # arrays do not cross `export -f`: re-declare them in the inner shell
-"$src/slurm/test-cluster" run --nodes 2 bash -c "$(declare -p args targs); $(declare -f inside lose_node back_node ok bad norm checksum elapsed below state mpi); pass=0; fail=0; inside; echo \"test_multinode: \$pass passed, \$fail failed\"; [ \$fail = 0 ]" &
+"$src/slurm/test-cluster" run --nodes 2 bash -c "$(declare -p args targs); $(declare -f inside lose_node back_node ok bad norm checksum elapsed below state mpi same_results same_data); pass=0; fail=0; inside; echo \"test_multinode: \$pass passed, \$fail failed\"; [ \$fail = 0 ]" &
 tc=$!
 trap 'kill -TERM $tc 2>/dev/null; wait $tc; rm -rf "$work"; exit 143' TERM INT
 wait $tc

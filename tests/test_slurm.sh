@@ -11,8 +11,7 @@
 set -u
 src=${ARTISTNET_SRC:?}; A=${ARTISTNET:?}
 fail=0; pass=0
-ok() { echo "ok: $1"; pass=$((pass+1)); }
-bad() { echo "FAIL: $1"; fail=$((fail+1)); }
+. "$src/tests/slurm_lib.sh"
 if ! command -v sbatch >/dev/null || ! command -v slurmctld >/dev/null; then
   if [ "${CI:-}" = true ]; then echo "FAIL: Slurm is not installed (scripts/setup installs slurm-wlm)"; exit 1; fi
   echo "SKIP: Slurm not installed"; exit 77
@@ -33,15 +32,9 @@ targs=(--train-list "$work/src/tracks.tsv" --task-list "$work/task/tracks.tsv" -
 mpi "$A" pipeline "${targs[@]}" --stage mel --out "$work/tref" >/dev/null &&
 mpi "$A" pipeline "${targs[@]}" --stage train --out "$work/tref" >/dev/null || { echo "FAIL: reference train"; exit 1; }
 
-# strip what may differ between two runs of the same computation: timing, command lines, paths, and
-# the input files' whole-file checksums (the files hold their command lines); the inputs' data are
-# compared with h5diff instead
-norm() { grep -v -e '"timing"' -e '"command_line"' "$1" | sed -e 's/"path": "[^"]*"//g' -e 's/"fnv1a64": "[^"]*"//g'; }
-checksum() { h5dump -a /checksum "$1" 2>/dev/null | grep -o 'fnv1a64:[0-9a-f]*'; }
 
 # waits for jobs to leave the queue; fails at once when one can never start (slurm/test-cluster wait)
 wait_jobs() { "$src/slurm/test-cluster" wait "$1" 600; }
-state() { scontrol show job "$1" 2>/dev/null | grep -o 'JobState=[A-Z_]*' | cut -d= -f2; }
 
 inside() {
   cd "$work"
@@ -63,16 +56,9 @@ inside() {
   for j in ${all//,/ }; do
     s=$(state "$j"); [ "$s" = COMPLETED ] || bad "job $j ended $s"
   done
-  n=0
-  for f in "$work"/ref/eval/*/*/results.json; do
-    g=${f/\/ref\//\/slurm\/}
-    if [ -f "$g" ] && diff <(norm "$f") <(norm "$g") >/dev/null; then n=$((n+1)); else bad "results differ: $g"; diff <(norm "$f") <(norm "$g") | head -5; fi
-  done
-  [ $n -ge 6 ] && ok "slurm chain results.json == mpirun pipeline ($n files)" || bad "only $n identical results files"
-  for f in task_features.h5:/features task_baseline.h5:/features train_features.h5:/features lda.h5:/components; do
-    h5diff -d 0 "$work/ref/${f%%:*}" "$work/slurm/${f%%:*}" "${f#*:}" >/dev/null \
-      && ok "${f%%:*} ${f#*:} identical" || bad "${f%%:*} ${f#*:} differs between slurm and mpirun"
-  done
+  same_results "$work/ref" "$work/slurm" "slurm chain == mpirun pipeline:"
+  same_data "$work/ref" "$work/slurm" "between slurm and mpirun" task_features.h5:/features task_baseline.h5:/features \
+    train_features.h5:/features lda.h5:/components
 
   # --- 2. warning signal -> checkpoint -> requeue -> same model ---
   out=$("$src/slurm/submit" --ntasks 2 --stages "mel train" -- "${targs[@]}" --out "$work/treq") || { bad "submit train"; return; }
@@ -109,7 +95,7 @@ inside() {
 }
 export work src A
 # arrays do not cross `export -f`: re-declare them in the inner shell
-"$src/slurm/test-cluster" run bash -c "$(declare -p args targs); $(declare -f inside ok bad norm checksum wait_jobs state); pass=0; fail=0; inside; echo \"test_slurm: \$pass passed, \$fail failed\"; [ \$fail = 0 ]" &
+"$src/slurm/test-cluster" run bash -c "$(declare -p args targs); $(declare -f inside ok bad norm checksum wait_jobs state same_results same_data); pass=0; fail=0; inside; echo \"test_slurm: \$pass passed, \$fail failed\"; [ \$fail = 0 ]" &
 tc=$!
 # a TERM or INT (a test runner's timeout, ^C) tears the cluster down: test-cluster ends its command
 # and stops its daemons (it also does so when this script is killed outright)
