@@ -31,6 +31,7 @@
  * validation/test songs and of the batch-norm sample) on an I/O thread that prefetches the next step's segments while the
  * current step computes (jobs/train_data.c); segments read once stay in memory up to --cache-mb.
  */
+#include "jobs/job_common.h"
 #include "jobs/jobs.h"
 #include "jobs/train_data.h"
 #include "mpi/mpi_util.h"
@@ -83,6 +84,18 @@ typedef struct {
     long n_seg, n_song;
 } train_eval;
 
+/* Where a rank's time goes (the summary's stage table, summed over ranks): set-up, then per step
+ * the wait for the I/O thread's segments, forward + backward, the fixed-point conversions (--reduce
+ * exact), the gradient reduction (including the wait for the slowest rank) and the update; then per
+ * epoch batch-norm recalibration, validation/test, and writing model, checkpoint and log. */
+enum {
+    TR_ST_SETUP, TR_ST_WAIT, TR_ST_COMPUTE, TR_ST_FIXED, TR_ST_REDUCE, TR_ST_UPDATE, TR_ST_BN, TR_ST_EVAL, TR_ST_WRITE,
+    TR_ST_TOTAL, TR_ST_N
+};
+static const char *const tr_stage_names[TR_ST_TOTAL] = {
+    "set-up (metadata, norm)", "wait for segments", "forward + backward", "fixed-point sums", "gradient allreduce",
+    "update", "batch-norm recalibration", "validation + test", "write model, checkpoint"};
+
 typedef struct {
     MPI_Comm comm;
     int rank, size;
@@ -108,6 +121,9 @@ typedef struct {
     int hook_sig;
     long hook_step;
     int bn_precise; /* --bn precise: population statistics before every validation (bn_recalibrate) */
+    double t[TR_ST_N]; /* seconds per stage on this rank (the summary's stage table) */
+    double t_begin;    /* when the job started on this rank */
+    double io_steps;   /* seconds of the I/O thread's reads during the training steps */
 } trainer;
 
 static const char *log_header =
@@ -727,7 +743,7 @@ static int run_epoch(trainer *t, util_progress *prog, long *done_steps, char *er
     size_t ng;
     float *grads = nn_grads(t->m, &ng);
     int b = 0;
-    double t_start = util_now();
+    double t_start = util_now(), io0 = train_reader_get_stats(t->reader).io_seconds;
     long s0 = t->st.step_in_epoch;
     /* the segments of step s for this rank */
 #define FILL(s, which) \
@@ -737,7 +753,9 @@ static int run_epoch(trainer *t, util_progress *prog, long *done_steps, char *er
         train_reader_start(t->reader, t->flat[0], (size_t)mine, t->buf[0]);
     }
     for (long s = s0; s < t->steps_per_epoch; s++) {
+        double tw = util_now();
         int lrc = train_reader_wait(t->reader, err, errlen);
+        t->t[TR_ST_WAIT] += util_now() - tw;
         if (!lrc && s + 1 < t->steps_per_epoch && mine > 0) { /* prefetch the next step */
             FILL(s + 1, b ^ 1);
             train_reader_start(t->reader, t->flat[b ^ 1], (size_t)mine, t->buf[b ^ 1]);
@@ -752,21 +770,25 @@ static int run_epoch(trainer *t, util_progress *prog, long *done_steps, char *er
                 memset(t->acc, 0, ng * sizeof *t->acc);
                 for (int o = 0; o < mine && !lrc; o += t->cfg.micro) {
                     int len = mine - o < t->cfg.micro ? mine - o : t->cfg.micro;
-                    double loss = 0;
+                    double loss = 0, tc = util_now();
                     opt.dropout_mask = t->cfg.dropout > 0 ? t->mask + (size_t)o * NN_FEATURE_DIM : NULL;
                     lrc = nn_train_accumulate(t->m, t->buf[b] + (size_t)o * NN_SEG_SIZE, t->labels + o, len, &opt,
                                               &loss, err, errlen);
+                    double tf = util_now();
+                    t->t[TR_ST_COMPUTE] += tf - tc;
                     if (!lrc) lrc = fixed_add(t->acc, grads, ng, err, errlen);
                     if (!lrc) {
                         v[0] += (int64_t)llround(loss * TRAIN_FIX_SCALE);
                         v[1] += train_correct(t->m, t->labels + o, len);
                     }
                     nn_grads_zero(t->m);
+                    t->t[TR_ST_FIXED] += util_now() - tf;
                 }
             } else {
-                double loss = 0;
+                double loss = 0, tc = util_now();
                 opt.dropout_mask = t->cfg.dropout > 0 ? t->mask : NULL;
                 lrc = nn_train_accumulate(t->m, t->buf[b], t->labels, mine, &opt, &loss, err, errlen);
+                t->t[TR_ST_COMPUTE] += util_now() - tc;
                 if (!lrc) {
                     v[0] = (int64_t)llround(loss * TRAIN_FIX_SCALE);
                     v[1] = train_correct(t->m, t->labels, mine);
@@ -780,16 +802,21 @@ static int run_epoch(trainer *t, util_progress *prog, long *done_steps, char *er
         v[2] = lrc ? 1 : 0;
         v[3] = util_interrupted() ? 1 : 0;
         if (t->exact) memcpy(t->acc + ng, v, sizeof v);
+        double tr = util_now();
         int mrc = t->exact ? MPI_Allreduce(MPI_IN_PLACE, t->acc, (int)ng + 4, MPI_INT64_T, MPI_SUM, t->comm)
                            : MPI_Allreduce(MPI_IN_PLACE, grads, (int)ng, MPI_FLOAT, MPI_SUM, t->comm);
         if (mrc != MPI_SUCCESS && !lrc) lrc = mpi_util_report(err, errlen, __FILE__, __LINE__, "MPI_Allreduce(grads)", mrc);
         if (t->exact) {
+            double tx = util_now();
+            t->t[TR_ST_REDUCE] += tx - tr;
             memcpy(v, t->acc + ng, sizeof v);
             for (size_t i = 0; i < ng; i++) grads[i] = (float)((double)t->acc[i] * (1.0 / TRAIN_FIX_SCALE));
+            t->t[TR_ST_FIXED] += util_now() - tx;
         } else {
             /* --reduce float: the bookkeeping is int64 (the loss in fixed point), the gradients float */
             v[2] = lrc ? 1 : 0;
             MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, v, 4, MPI_INT64_T, MPI_SUM, t->comm));
+            t->t[TR_ST_REDUCE] += util_now() - tr;
         }
         if (lrc && !v[2]) v[2] = 1; /* this rank's reduction failed */
         if (v[2] > 0) {
@@ -798,7 +825,9 @@ static int run_epoch(trainer *t, util_progress *prog, long *done_steps, char *er
             return rc ? rc : util_fail(err, errlen, UTIL_EFAIL, "train: a rank failed at step %ld", gstep);
         }
         sgd.lr = step_lr(t, gstep);
+        double tu = util_now();
         rc = nn_update(t->m, &sgd, err, errlen);
+        t->t[TR_ST_UPDATE] += util_now() - tu;
         if (rc) {
             train_reader_wait(t->reader, NULL, 0);
             return mpi_util_agree(t->comm, rc, err, errlen);
@@ -826,7 +855,38 @@ static int run_epoch(trainer *t, util_progress *prog, long *done_steps, char *er
     }
 #undef FILL
     t->st.tr_seconds += util_now() - t_start;
+    t->io_steps += train_reader_get_stats(t->reader).io_seconds - io0;
     return 0;
+}
+
+/* The summary's stage table (rank-seconds summed over ranks, job_print_stages) and a per-step line:
+ * the mean rank's and the slowest rank's time per step in each step stage. When the slowest rank's
+ * forward + backward is well above the mean, ranks wait for it in the allreduce (imbalance or a
+ * slower core); when the mean grows with the rank count at a fixed share of work per rank, the cores
+ * slow each other down (memory bandwidth, shared caches, the I/O thread on the same core). */
+static void print_stages(const trainer *t, long steps)
+{
+    double sum[TR_ST_N], max[TR_ST_N];
+    train_reader_stats rs = train_reader_get_stats(t->reader);
+    double io[2] = {rs.io_seconds, t->io_steps}, io_sum[2], io_max[2];
+    MPI_Reduce(t->t, sum, TR_ST_N, MPI_DOUBLE, MPI_SUM, 0, t->comm);
+    MPI_Reduce(t->t, max, TR_ST_N, MPI_DOUBLE, MPI_MAX, 0, t->comm);
+    MPI_Reduce(io, io_sum, 2, MPI_DOUBLE, MPI_SUM, 0, t->comm);
+    MPI_Reduce(io, io_max, 2, MPI_DOUBLE, MPI_MAX, 0, t->comm);
+    if (t->rank != 0 || t->cfg.quiet) return;
+    job_print_stages(stdout, "train", tr_stage_names, sum, TR_ST_TOTAL, 0, -1, -1);
+    printf("  %-26s %9.3f s  (I/O thread, beside the stages)\n", "read segments", io_sum[0]);
+    if (steps > 0) {
+        const double P = t->size, ms = 1000.0 / (double)steps;
+        printf("train: per step (%ld steps, %d segments each, %d ranks), mean rank / slowest rank: forward + backward "
+               "%.2f / %.2f ms, fixed-point %.2f / %.2f ms, allreduce %.2f / %.2f ms, update %.2f / %.2f ms, wait for "
+               "segments %.2f / %.2f ms (I/O thread %.2f / %.2f ms)\n",
+               steps, t->cfg.batch, t->size, sum[TR_ST_COMPUTE] / P * ms, max[TR_ST_COMPUTE] * ms,
+               sum[TR_ST_FIXED] / P * ms, max[TR_ST_FIXED] * ms, sum[TR_ST_REDUCE] / P * ms, max[TR_ST_REDUCE] * ms,
+               sum[TR_ST_UPDATE] / P * ms, max[TR_ST_UPDATE] * ms, sum[TR_ST_WAIT] / P * ms, max[TR_ST_WAIT] * ms,
+               io_sum[1] / P * ms, io_max[1] * ms);
+    }
+    fflush(stdout);
 }
 
 static int train_run(trainer *t, char *err, size_t errlen)
@@ -923,6 +983,7 @@ static int train_run(trainer *t, char *err, size_t errlen)
     util_progress_start(&prog, "train", "steps", (long)c->epochs * t->steps_per_epoch, t->rank == 0 && !c->quiet);
     long done_steps = 0;
     const int have_valid = d->n_song[SHARD_VALID] > 0;
+    t->t[TR_ST_SETUP] = util_now() - t->t_begin;
     while (t->st.epoch < c->epochs && !t->st.stopped) {
         double t0 = util_now() - t->st.tr_seconds; /* wall time of the epoch incl. a resumed part */
         rc = run_epoch(t, &prog, &done_steps, err, errlen);
@@ -931,15 +992,19 @@ static int train_run(trainer *t, char *err, size_t errlen)
             return rc;
         }
         const double train_seconds = t->st.tr_seconds;
+        double tb = util_now();
         if (t->bn_precise) {
             rc = bn_recalibrate(t, t->m, err, errlen);
             if (rc) return rc;
         }
+        double te = util_now();
+        t->t[TR_ST_BN] += te - tb;
         train_eval ev = {NAN, NAN, NAN, 0, 0};
         if (have_valid) {
             rc = evaluate(t, t->m, SHARD_VALID, &ev, err, errlen);
             if (rc) return rc;
         }
+        t->t[TR_ST_EVAL] += util_now() - te;
         const double lr_used = step_lr(t, nn_step(t->m) - 1); /* the epoch's last step */
         int improved = 0;
         if (!have_valid || ev.loss < t->st.best_loss) { /* no validation songs: the last epoch is the best */
@@ -978,6 +1043,7 @@ static int train_run(trainer *t, char *err, size_t errlen)
         t->st.epoch++;
         t->st.step_in_epoch = 0;
         t->st.tr_loss = t->st.tr_correct = t->st.tr_count = t->st.tr_seconds = 0;
+        double tw = util_now();
         rc = log_write(t, err, errlen);
         if (!rc && improved) {
             model_info info = {ev, {NAN, NAN, NAN, 0, 0}, 0};
@@ -985,6 +1051,7 @@ static int train_run(trainer *t, char *err, size_t errlen)
         }
         if (!rc) rc = checkpoint_write(t, err, errlen);
         rc = mpi_util_agree(t->comm, rc, err, errlen);
+        t->t[TR_ST_WRITE] += util_now() - tw;
         if (rc) return rc;
         int intr = util_interrupted() ? 1 : 0;
         MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &intr, 1, MPI_INT, MPI_MAX, t->comm));
@@ -997,12 +1064,18 @@ static int train_run(trainer *t, char *err, size_t errlen)
 
     /* the best model on the validation and test songs */
     model_info info = {{NAN, NAN, NAN, 0, 0}, {NAN, NAN, NAN, 0, 0}, 1};
+    double te = util_now();
     if (have_valid) rc = evaluate(t, t->best, SHARD_VALID, &info.valid, err, errlen);
     if (!rc) rc = evaluate(t, t->best, SHARD_TEST, &info.test, err, errlen);
     if (rc) return rc;
+    double tw = util_now();
+    t->t[TR_ST_EVAL] += tw - te;
     rc = model_write(t, &info, err, errlen);
     rc = mpi_util_agree(t->comm, rc, err, errlen);
     if (rc) return rc;
+    t->t[TR_ST_WRITE] += util_now() - tw;
+    t->t[TR_ST_TOTAL] = util_now() - t->t_begin;
+    print_stages(t, done_steps);
     if (t->rank == 0 && !c->quiet) {
         train_reader_stats rs = train_reader_get_stats(t->reader);
         printf("train: best epoch %d of %d: valid song accuracy %.4f (%ld songs), segment %.4f, loss %.4f\n",
@@ -1092,6 +1165,7 @@ int job_train_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errle
         rc = util_fail(err, errlen, UTIL_EUSAGE, "train: --batch %d leaves a micro-batch of one segment (--micro-batch %d)",
                        c->batch, c->micro);
     if (rc) return rc;
+    t.t_begin = util_now();
     t.comm = comm;
     t.rank = mpi_util_rank(comm);
     t.size = mpi_util_size(comm);
