@@ -58,6 +58,7 @@ typedef struct {
     size_t cache_bytes;
     double io_seconds;   /* time the I/O thread spent reading */
     double wait_seconds; /* time the caller spent blocked in wait() */
+    int direct;          /* 1: segments read with pread at /mel's file offset (contiguous), 0: through HDF5 */
 } train_reader_stats;
 train_reader_stats train_reader_get_stats(const train_reader *r);
 void train_reader_close(train_reader *r);
