@@ -9,10 +9,14 @@
  *   micro-batch with its own statistics ("ghost" batch norm), so what a statistic means never
  *   depends on who computes it. Rank r takes a contiguous block of whole micro-batches (the same
  *   fixed cut of micro-batches for any rank count); dropout masks are a hash of (seed, global step,
- *   position in the global batch). One MPI_Allreduce(SUM) of the flat gradient buffer (gradient
- *   sums, BN statistics and counts) per step gives every rank the same totals and every rank applies
- *   the same update, so 1, 2 or 3 ranks run the same arithmetic up to the order of float sums
- *   (--reduce exact, the default, removes that too: fixed-point sums). Everything that decides
+ *   position in the global batch). The step's gradient sums, BN statistics and counts are summed
+ *   over ranks, so 1, 2 or 3 ranks run the same arithmetic up to the order of float sums (--reduce
+ *   exact, the default, removes that too: fixed-point sums). --reduce exact shards the update: one
+ *   small allreduce of the BN statistics and counts, a reduce-scatter of the parameters' gradients
+ *   (rank r gets the sums of its 1/P slice), the SGD step on that slice, an allgather of the
+ *   updated slices (sharded_update): each rank converts and updates 1/P of the parameters and
+ *   moves 12 bytes a parameter instead of a ring allreduce's 16. --reduce float: one float allreduce
+ *   of the whole buffer, every rank updates everything. Everything that decides
  *   (validation loss: lr decay, early stop, best model) or is saved (precise batch-norm statistics)
  *   is computed on fixed groups of segments, one nn call each, summed exactly or in a fixed order.
  *
@@ -30,6 +34,8 @@
  * I/O: each rank reads only the segments of its own micro-batches (plus its fixed groups of the
  * validation/test songs and of the batch-norm sample) on an I/O thread that prefetches the next step's segments while the
  * current step computes (jobs/train_data.c); segments read once stay in memory up to --cache-mb.
+ * The normalisation pass before the first epoch reads each rank's share of that epoch, so the first
+ * epoch finds its segments in the cache on any rank count (as one rank alone would).
  */
 #include "jobs/job_common.h"
 #include "jobs/jobs.h"
@@ -113,6 +119,9 @@ typedef struct {
     size_t *perm, *flat[2];
     int exact;         /* --reduce exact: fixed-point gradient sums, bitwise independent of the rank count */
     int64_t *acc;      /* fixed-point gradient buffer (exact mode) */
+    /* exact mode, the sharded update: rank r reduces, converts and updates parameters
+     * [slice_off[r], slice_off[r] + slice_len[r]) of nn_params, then the slices are gathered */
+    int *slice_len, *slice_off;
     long steps_per_epoch;
     int micro_total;   /* micro-batches per global batch */
     /* test hook: ARTISTNET_TRAIN_TEST_SIGNAL=KILL:S, TERM:S or STOP:S makes every rank raise
@@ -787,6 +796,39 @@ static int model_write(trainer *t, const model_info *info, char *err, size_t err
 
 /* ------------------------------------------------------------------ the training loop */
 
+/* The rank's slice of the parameters (sharded update): the SGD step on it, then one MPI_Allgatherv
+ * of the updated slices into every rank's parameters (MPI_IN_PLACE: a rank's own slice is already
+ * there), then the batch-norm running statistics and the step count from the reduced tail. The step
+ * is elementwise, so the parameters are bitwise those of nn_update on the whole buffer; each rank
+ * reads, converts and updates 1/P of them instead of all. The momentum of other ranks' slices is
+ * stale on a rank until gather_momentum (before a checkpoint). */
+static int sharded_update(trainer *t, const nn_sgd *sgd, char *err, size_t errlen)
+{
+    const size_t lo = (size_t)t->slice_off[t->rank], hi = lo + (size_t)t->slice_len[t->rank];
+    int rc = nn_update_params(t->m, sgd, lo, hi, err, errlen);
+    size_t np;
+    float *params = nn_params(t->m, &np);
+    double tg = util_now();
+    int mrc = MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, params, t->slice_len, t->slice_off, MPI_FLOAT, t->comm);
+    t->t[TR_ST_REDUCE] += util_now() - tg;
+    t->t[TR_ST_UPDATE] -= util_now() - tg; /* counted as communication, not update */
+    if (mrc != MPI_SUCCESS && !rc) rc = mpi_util_report(err, errlen, __FILE__, __LINE__, "MPI_Allgatherv(params)", mrc);
+    if (!rc) nn_update_finish(t->m);
+    return mpi_util_agree(t->comm, rc, err, errlen);
+}
+
+/* Collective: every rank's momentum slice onto rank 0, which writes the checkpoint (sharded update). */
+static int gather_momentum(trainer *t, char *err, size_t errlen)
+{
+    if (!t->exact || t->size == 1) return 0;
+    size_t n;
+    float *mom = nn_momentum(t->m, &n);
+    const int r = t->rank;
+    MPI_CHECK(MPI_Gatherv(r == 0 ? MPI_IN_PLACE : mom + t->slice_off[r], t->slice_len[r], MPI_FLOAT, mom, t->slice_len,
+                          t->slice_off, MPI_FLOAT, 0, t->comm));
+    return 0;
+}
+
 /* One epoch from st.step_in_epoch. Returns 0, UTIL_EINTR after checkpointing mid-epoch, or an
  * error. `done_steps` counts the steps of this run (progress, --max-steps). */
 static int run_epoch(trainer *t, util_progress *prog, long *done_steps, char *err, size_t errlen)
@@ -858,28 +900,37 @@ static int run_epoch(trainer *t, util_progress *prog, long *done_steps, char *er
             }
         } else if (t->exact)
             memset(t->acc, 0, ng * sizeof *t->acc);
-        /* the one reduction of the step: all gradients, BN statistics and counts, and (--reduce exact)
-         * the step's bookkeeping v[] in the same int64 buffer, after the gradients (integer sums: the
-         * same bits as a reduction of its own) */
         v[2] = lrc ? 1 : 0;
         v[3] = util_interrupted() ? 1 : 0;
-        if (t->exact) memcpy(t->acc + ng, v, sizeof v);
         double tr = util_now();
-        int mrc = t->exact ? MPI_Allreduce(MPI_IN_PLACE, t->acc, (int)ng + 4, MPI_INT64_T, MPI_SUM, t->comm)
-                           : MPI_Allreduce(MPI_IN_PLACE, grads, (int)ng, MPI_FLOAT, MPI_SUM, t->comm);
-        if (mrc != MPI_SUCCESS && !lrc) lrc = mpi_util_report(err, errlen, __FILE__, __LINE__, "MPI_Allreduce(grads)", mrc);
+        int mrc;
         if (t->exact) {
+            /* (1) every rank needs the batch-norm tail and the step's bookkeeping v[]: one small int64
+             * allreduce of [n_params, ng) and v; (2) the parameters' gradients: a reduce-scatter
+             * leaves each rank the sums of its own slice only (integer sums: the same bits however
+             * they are split), which it converts and applies; the updated slices are gathered after
+             * the update (sharded_update). */
+            memcpy(t->acc + ng, v, sizeof v);
+            size_t np;
+            nn_params(t->m, &np); /* the gradient buffer: the parameters' layout, then the tail */
+            mrc = MPI_Allreduce(MPI_IN_PLACE, t->acc + np, (int)(ng - np) + 4, MPI_INT64_T, MPI_SUM, t->comm);
+            if (mrc == MPI_SUCCESS)
+                mrc = MPI_Reduce_scatter(MPI_IN_PLACE, t->acc, t->slice_len, MPI_INT64_T, MPI_SUM, t->comm);
             double tx = util_now();
             t->t[TR_ST_REDUCE] += tx - tr;
             memcpy(v, t->acc + ng, sizeof v);
-            for (size_t i = 0; i < ng; i++) grads[i] = (float)((double)t->acc[i] * (1.0 / TRAIN_FIX_SCALE));
+            const size_t lo = (size_t)t->slice_off[t->rank], n = (size_t)t->slice_len[t->rank];
+            for (size_t i = 0; i < n; i++) grads[lo + i] = (float)((double)t->acc[i] * (1.0 / TRAIN_FIX_SCALE));
+            for (size_t i = np; i < ng; i++) grads[i] = (float)((double)t->acc[i] * (1.0 / TRAIN_FIX_SCALE));
             t->t[TR_ST_FIXED] += util_now() - tx;
         } else {
-            /* --reduce float: the bookkeeping is int64 (the loss in fixed point), the gradients float */
-            v[2] = lrc ? 1 : 0;
-            MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, v, 4, MPI_INT64_T, MPI_SUM, t->comm));
+            /* --reduce float: all gradients, BN statistics and counts in one float allreduce; the
+             * bookkeeping is int64 (the loss in fixed point) */
+            mrc = MPI_Allreduce(MPI_IN_PLACE, grads, (int)ng, MPI_FLOAT, MPI_SUM, t->comm);
+            if (mrc == MPI_SUCCESS) mrc = MPI_Allreduce(MPI_IN_PLACE, v, 4, MPI_INT64_T, MPI_SUM, t->comm);
             t->t[TR_ST_REDUCE] += util_now() - tr;
         }
+        if (mrc != MPI_SUCCESS && !lrc) lrc = mpi_util_report(err, errlen, __FILE__, __LINE__, "MPI_Allreduce(grads)", mrc);
         if (lrc && !v[2]) v[2] = 1; /* this rank's reduction failed */
         if (v[2] > 0) {
             train_reader_wait(t->reader, NULL, 0);
@@ -888,7 +939,7 @@ static int run_epoch(trainer *t, util_progress *prog, long *done_steps, char *er
         }
         sgd.lr = step_lr(t, gstep);
         double tu = util_now();
-        rc = nn_update(t->m, &sgd, err, errlen);
+        rc = t->exact ? sharded_update(t, &sgd, err, errlen) : nn_update(t->m, &sgd, err, errlen);
         t->t[TR_ST_UPDATE] += util_now() - tu;
         if (rc) {
             train_reader_wait(t->reader, NULL, 0);
@@ -907,7 +958,8 @@ static int run_epoch(trainer *t, util_progress *prog, long *done_steps, char *er
             /* SIGTERM (or --max-steps): the step in hand is done; checkpoint mid-epoch and leave */
             train_reader_wait(t->reader, NULL, 0);
             t->st.tr_seconds += util_now() - t_start;
-            rc = checkpoint_write(t, err, errlen);
+            rc = gather_momentum(t, err, errlen);
+            if (!rc) rc = checkpoint_write(t, err, errlen);
             rc = mpi_util_agree(t->comm, rc, err, errlen);
             if (!rc)
                 snprintf(err, errlen, "stopped at epoch %d step %ld/%ld; checkpoint %s", epoch + 1, s + 1,
@@ -975,7 +1027,16 @@ static int train_run(trainer *t, char *err, size_t errlen)
     size_t ng;
     nn_grads(t->m, &ng);
     t->acc = malloc((ng + 4) * sizeof *t->acc); /* the gradients, then a step's 4 bookkeeping counts */
-    if (!t->acc) rc = util_fail(err, errlen, UTIL_EFAIL, "train: out of memory");
+    t->slice_len = malloc((size_t)t->size * sizeof *t->slice_len);
+    t->slice_off = malloc((size_t)t->size * sizeof *t->slice_off);
+    if (!t->acc || !t->slice_len || !t->slice_off) rc = util_fail(err, errlen, UTIL_EFAIL, "train: out of memory");
+    for (int r = 0; !rc && r < t->size; r++) { /* the sharded update's slices of the parameters */
+        size_t np, a, b;
+        nn_params(t->m, &np);
+        shard_range(np, r, t->size, &a, &b);
+        t->slice_off[r] = (int)a;
+        t->slice_len[r] = (int)(b - a);
+    }
     rc = mpi_util_agree(t->comm, rc, err, errlen);
     if (rc) return rc;
     char source[4400];
@@ -1106,7 +1167,8 @@ static int train_run(trainer *t, char *err, size_t errlen)
         t->st.step_in_epoch = 0;
         t->st.tr_loss = t->st.tr_correct = t->st.tr_count = t->st.tr_seconds = 0;
         double tw = util_now();
-        rc = log_write(t, err, errlen);
+        rc = gather_momentum(t, err, errlen);
+        if (!rc) rc = log_write(t, err, errlen);
         if (!rc && improved) {
             model_info info = {ev, {NAN, NAN, NAN, 0, 0}, 0};
             rc = model_write(t, &info, err, errlen);
@@ -1254,6 +1316,8 @@ int job_train_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errle
     free(t.mask);
     free(t.perm);
     free(t.acc);
+    free(t.slice_len);
+    free(t.slice_off);
     free(t.st.log);
     free(t.cmdline);
     return rc;

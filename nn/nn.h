@@ -190,6 +190,15 @@ double nn_lr_time_decay(double lr0, double decay, long step);
  * from the averaged micro-batch statistics, increments the step and zeroes the gradients.
  * UTIL_EFAIL when nothing was accumulated. */
 int nn_update(nn_model *m, const nn_sgd *opt, char *err, size_t errlen);
+/* nn_update in two parts, for an update sharded over ranks (each rank updates a slice of the
+ * parameters from its slice of the reduced gradients, then the slices are gathered):
+ * nn_update_params applies the SGD step to parameters [lo, hi) of nn_params (and their momentum)
+ * from the same slice of the gradient buffer, dividing by the segment count in the tail (which must
+ * hold the reduced tail); nn_update_finish updates the BN running statistics from the tail,
+ * increments the step and zeroes the gradients. The step is elementwise, so any cut into slices gives
+ * the parameters of one nn_update bitwise. UTIL_EFAIL when nothing was accumulated. */
+int nn_update_params(nn_model *m, const nn_sgd *opt, size_t lo, size_t hi, char *err, size_t errlen);
+void nn_update_finish(nn_model *m);
 
 /* ---- model.h5 (model_io.c); serial HDF5, call from one rank ---- */
 /* flags for nn_save */

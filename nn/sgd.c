@@ -29,16 +29,35 @@ NN_HOT static void sgd_range(float *restrict w, const float *restrict grad, floa
 
 double nn_lr_time_decay(double lr0, double decay, long step) { return lr0 / (1.0 + decay * (double)step); }
 
-int nn_update(nn_model *m, const nn_sgd *opt, char *err, size_t errlen)
+/* the learning rate and 1 / segments of this step; UTIL_EFAIL when nothing was accumulated */
+static int step_scalars(const nn_model *m, const nn_sgd *opt, float *lr, float *inv, char *err, size_t errlen)
 {
-    float *tail = m->grads + m->tail_off;
+    const float *tail = m->grads + m->tail_off;
     const size_t nt = m->n_grads - m->tail_off;
     const double groups = tail[nt - 2], segs = tail[nt - 1];
     if (!(segs > 0) || !(groups > 0))
         return util_fail(err, errlen, UTIL_EFAIL, "nn: update without accumulated gradients");
-    const double lr = opt->lr_schedule ? opt->lr_schedule(m->step, opt->ctx) : opt->lr;
-    const float inv = (float)(1.0 / segs), mu = (float)opt->momentum, flr = (float)lr;
-    const float wd = (float)opt->weight_decay;
+    *lr = (float)(opt->lr_schedule ? opt->lr_schedule(m->step, opt->ctx) : opt->lr);
+    *inv = (float)(1.0 / segs);
+    return 0;
+}
+
+/* sgd_range on [a, b) clipped to [lo, hi) */
+static void sgd_clipped(nn_model *m, size_t a, size_t b, size_t lo, size_t hi, float inv, float wd, float mu, float lr,
+                        int nesterov)
+{
+    if (a < lo) a = lo;
+    if (b > hi) b = hi;
+    if (a < b) sgd_range(m->params + a, m->grads + a, m->momentum + a, b - a, inv, wd, mu, lr, nesterov);
+}
+
+int nn_update_params(nn_model *m, const nn_sgd *opt, size_t lo, size_t hi, char *err, size_t errlen)
+{
+    float lr = 0, inv = 0;
+    int rc = step_scalars(m, opt, &lr, &inv, err, errlen);
+    if (rc) return rc;
+    const float mu = (float)opt->momentum, wd = (float)opt->weight_decay;
+    if (hi > m->n_params) hi = m->n_params;
     size_t start = 0;
     for (int l = 0; l <= NN_N_CONV; l++) {
         /* segments of the flat buffer: [start, kernel_end) with decay on the kernel part */
@@ -51,12 +70,19 @@ int nn_update(nn_model *m, const nn_sgd *opt, char *err, size_t errlen)
             k0 = k1 = start;
             end = m->n_params;
         }
-        sgd_range(m->params + start, m->grads + start, m->momentum + start, k0 - start, inv, 0.0f, mu, flr, opt->nesterov);
-        sgd_range(m->params + k0, m->grads + k0, m->momentum + k0, k1 - k0, inv, wd, mu, flr, opt->nesterov);
-        sgd_range(m->params + k1, m->grads + k1, m->momentum + k1, end - k1, inv, 0.0f, mu, flr, opt->nesterov);
+        sgd_clipped(m, start, k0, lo, hi, inv, 0.0f, mu, lr, opt->nesterov);
+        sgd_clipped(m, k0, k1, lo, hi, inv, wd, mu, lr, opt->nesterov);
+        sgd_clipped(m, k1, end, lo, hi, inv, 0.0f, mu, lr, opt->nesterov);
         start = end;
     }
-    const float keep = (float)NN_BN_MOMENTUM, take = 1.0f - keep, ig = (float)(1.0 / groups);
+    return 0;
+}
+
+void nn_update_finish(nn_model *m)
+{
+    const float *tail = m->grads + m->tail_off;
+    const size_t nt = m->n_grads - m->tail_off;
+    const float keep = (float)NN_BN_MOMENTUM, take = 1.0f - keep, ig = (float)(1.0 / (double)tail[nt - 2]);
     for (int l = 0; l < NN_N_CONV; l++) {
         const nn_conv_desc *d = &m->conv[l];
         for (int c = 0; c < d->cout; c++) {
@@ -67,5 +93,11 @@ int nn_update(nn_model *m, const nn_sgd *opt, char *err, size_t errlen)
     }
     m->step++;
     nn_grads_zero(m);
-    return 0;
+}
+
+int nn_update(nn_model *m, const nn_sgd *opt, char *err, size_t errlen)
+{
+    int rc = nn_update_params(m, opt, 0, m->n_params, err, errlen);
+    if (!rc) nn_update_finish(m);
+    return rc;
 }
