@@ -808,13 +808,14 @@ static int sharded_update(trainer *t, const nn_sgd *sgd, char *err, size_t errle
     int rc = nn_update_params(t->m, sgd, lo, hi, err, errlen);
     size_t np;
     float *params = nn_params(t->m, &np);
-    double tg = util_now();
+    const double tg = util_now();
     int mrc = MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, params, t->slice_len, t->slice_off, MPI_FLOAT, t->comm);
-    t->t[TR_ST_REDUCE] += util_now() - tg;
-    t->t[TR_ST_UPDATE] -= util_now() - tg; /* counted as communication, not update */
+    const double gather = util_now() - tg;
+    t->t[TR_ST_REDUCE] += gather;
+    t->t[TR_ST_UPDATE] -= gather; /* the caller times the whole call as the update: the gather is communication */
     if (mrc != MPI_SUCCESS && !rc) rc = mpi_util_report(err, errlen, __FILE__, __LINE__, "MPI_Allgatherv(params)", mrc);
     if (!rc) nn_update_finish(t->m);
-    return mpi_util_agree(t->comm, rc, err, errlen);
+    return rc; /* nn_update_params fails on every rank alike (the tail is the same everywhere) */
 }
 
 /* Collective: every rank's momentum slice onto rank 0, which writes the checkpoint (sharded update). */
@@ -1096,6 +1097,12 @@ static int train_run(trainer *t, char *err, size_t errlen)
                d->split_given ? " from /split" : "", d->n_failed, d->n_unlabelled);
         printf("train: %d rank%s, batch %d = %d micro-batches of %d, %ld steps/epoch, norm mean %.6g std %.6g\n",
                t->size, t->size > 1 ? "s" : "", c->batch, t->micro_total, c->micro, t->steps_per_epoch, mu, sd);
+        const int most = (t->micro_total + t->size - 1) / t->size;
+        if (t->micro_total % t->size)
+            printf("train: warning: %d micro-batches a step over %d ranks%s: the busiest computes %d, so the ranks are "
+                   "at most %.0f%% busy; a --batch that is a multiple of %d (--micro-batch x ranks) keeps all busy\n",
+                   t->micro_total, t->size, t->size > t->micro_total ? " (some have none)" : "", most,
+                   100.0 * t->micro_total / ((double)most * t->size), c->micro * t->size);
         if (resumed)
             printf("train: resumed from %s at epoch %d step %ld (lr %g, best epoch %d)\n", t->ckpt, t->st.epoch + 1,
                    t->st.step_in_epoch, t->st.lr, t->st.best_epoch);
