@@ -81,8 +81,8 @@ options:
   --no-ceiling        skip the ceiling measurement
   --budget S          skip the jobs that would start after S seconds (0: no limit) (default: 0)
   --out DIR           output folder (default: ./scaling-DATE-TIME)
-  --work DIR          scratch folder (default: /dev/shm/anscale.PID when it has room, else /tmp/...;
-                      with srun across nodes: a folder every node sees)
+  --work DIR          scratch goes into DIR/anscale.PID (default DIR: /dev/shm when it has room,
+                      else /tmp; with srun across nodes: a folder every node sees)
   --keep-work         keep the scratch folder
   --help              print this help and exit
 
@@ -228,8 +228,9 @@ D=$((ARTISTS * SONGS))
 need_mb=$(( D * SONG_SECONDS * 44 / 1000 + D * 66 / 100 * (1 + 2 * MEL_REPEAT) + 500 ))
 if [ -z "$WORK" ]; then
   shm=$(df -Pm /dev/shm 2>/dev/null | awk 'NR == 2 { print $4 }')
-  if [ -n "$shm" ] && [ "$shm" -gt $((need_mb + 2000)) ]; then WORK=/dev/shm/anscale.$$; else WORK=/tmp/anscale.$$; fi
+  if [ -n "$shm" ] && [ "$shm" -gt $((need_mb + 2000)) ]; then WORK=/dev/shm; else WORK=/tmp; fi
 fi
+WORK=$WORK/anscale.$$ # a folder of our own inside it (removed at the end)
 mkdir -p "$WORK" || die "cannot make $WORK"
 WORK=$(cd "$WORK" && pwd)
 cleanup() { [ "$KEEP" = 1 ] || rm -rf "$WORK"; }
@@ -259,10 +260,11 @@ run() {
   local o=$WORK/out.$name
   if over_budget; then RC=99; SECS=0; : > "$o"; say "$name: SKIPPED (past the --budget of $BUDGET s)"; return 99; fi
   local t=$EPOCHREALTIME
-  launch "$np" "$cpu" "$@" > "$o.raw" 2>&1
+  launch "$np" "$cpu" "$@" > "$o.1" 2> "$o.2"
   RC=$?
   SECS=$(awk -v a="$EPOCHREALTIME" -v b="$t" 'BEGIN { printf "%.2f", a - b }')
-  tr '\r' '\n' < "$o.raw" | grep -v '^[[:space:]]*$' > "$o"; rm -f "$o.raw"
+  # stdout, then stderr (kept apart: a progress line ends in \r, not \n, and would swallow the next summary line)
+  cat "$o.1" "$o.2" | tr '\r' '\n' | grep -v '^[[:space:]]*$' > "$o"; rm -f "$o.1" "$o.2"
   { echo "=== $name: $(shift; echo "$*")"; grep -Ev "$PROGRESS" "$o" | head -n 200; echo "--- $name: rc $RC, $SECS s"; } >> "$LOG"
 }
 # job_parse KIND FILE -> "job_seconds rate unit" from artistnet's summary lines
