@@ -297,21 +297,30 @@ grew() {
 }
 
 # ---------------------------------------------------------------- bitwise checks
-HAVE_PY=0 # the first python3 with h5py (the device bundle's env.sh leaves LD_LIBRARY_PATH alone; unset anyway)
-for PY in ${PYTHON3:-} python3 /usr/bin/python3; do env -u LD_LIBRARY_PATH "$PY" -c 'import h5py, numpy' 2>/dev/null && { HAVE_PY=1; break; }; done
+HAVE_PY=0 # PYTHON3, else the first python3 with h5py (the device bundle's env.sh leaves LD_LIBRARY_PATH alone; unset anyway)
+for PY in ${PYTHON3:-python3 /usr/bin/python3}; do env -u LD_LIBRARY_PATH "$PY" -c 'import h5py, numpy' 2>/dev/null && { HAVE_PY=1; break; }; done
 digest() { # FILE DSET... -> one line per dataset (shape, type, digest), rank-count independent
   local f=$1; shift
   if [ $HAVE_PY = 1 ]; then env -u LD_LIBRARY_PATH "$PY" "$HERE/h5digest.py" "$f" "$@"
   elif [ -n "${H5CHECK:-}" ]; then $H5CHECK "$f" "$@" 2>/dev/null | sed 's/^h5check: [^:]*://'
   else echo "unchecked (no python3 h5py, no H5CHECK)"; fi
 }
+if [ $HAVE_PY = 1 ]; then note "bitwise checks of HDF5 datasets: $HERE/h5digest.py with $PY (h5py)"
+elif [ -n "${H5CHECK:-}" ]; then note "bitwise checks of HDF5 datasets: $H5CHECK"
+else note "bitwise checks of HDF5 datasets: NONE (no python3 with h5py, no H5CHECK): only the model and predictions"; fi
 declare -A SIG
+sig_h5() { # KEY N FILE DSET...: SIG[KEY,N] = the datasets' digests (also into the log)
+  local key=$1 n=$2; shift 2
+  SIG[$key,$n]=$(digest "$@") && [ -n "${SIG[$key,$n]}" ] || SIG[$key,$n]="DIGEST FAILED ${SIG[$key,$n]}"
+  echo "${SIG[$key,$n]}" | sed "s/^/  digest $key $n ranks: /" >> "$LOG"
+}
 # check_same KEY WHAT: every rank count's signature SIG[KEY,N] against the lowest rank count's
 check_same() {
   local key=$1 what=$2 ref="" r0="" same="" bad="" miss="" n
   for n in $RANKS; do
     local s=${SIG[$key,$n]:-}
     if [ -z "$s" ]; then miss="$miss $n"; continue; fi
+    if [[ $s == "DIGEST FAILED"* ]]; then bad="$bad $n(digest failed)"; continue; fi
     if [ -z "$ref" ]; then ref=$s; r0=$n; same=$n
     elif [ "$s" = "$ref" ]; then same="$same $n"
     else bad="$bad $n"; fi
@@ -433,7 +442,7 @@ if has_job mel; then
     rm -f "$WORK/mel.h5"
     run "mel.$n" "$n" - -- "$ARTISTNET" mel --list "$CORP/mel.tsv" --out "$WORK/mel.h5" --prefetch 0
     record mel "$n" "$WORK/out.mel.$n"
-    [ "$RC" = 0 ] && SIG[mel,$n]=$(digest "$WORK/mel.h5" /mel /status /n_segments)
+    [ "$RC" = 0 ] && sig_h5 mel "$n" "$WORK/mel.h5" /mel /status /n_segments
     rm -f "$WORK/mel.h5"
     if [ "$RC" = 0 ]; then
       for c in $(seq 0 $((n - 1))); do list_share "$CORP/mel.tsv" "$n" "$c" > "$CORP/mel.share$c.tsv"; done
@@ -483,7 +492,7 @@ if has_job extract; then
     rm -f "$WORK/feat.$n.h5"
     run "extract.$n" "$n" - -- "$ARTISTNET" extract --model "$MODEL" --list "$CORP/extract.tsv" --out "$WORK/feat.$n.h5" --prefetch 0
     record extract "$n" "$WORK/out.extract.$n"
-    [ "$RC" = 0 ] && SIG[features,$n]=$(digest "$WORK/feat.$n.h5" /features /status)
+    [ "$RC" = 0 ] && sig_h5 features "$n" "$WORK/feat.$n.h5" /features /status
     [ "$n" = 1 ] && [ "$RC" = 0 ] && FEAT=$WORK/feat.1.h5
     [ "$WORK/feat.$n.h5" = "$FEAT" ] || rm -f "$WORK/feat.$n.h5"
     if [ "$RC" = 0 ]; then
