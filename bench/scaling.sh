@@ -29,9 +29,10 @@
 # both sides. The shares:
 #   mel, extract  1/N of the list's rows (share c = rows c*k+1..(c+1)*k, k = ceil(rows/N)); the
 #                 job's dynamic queue can do no better than equal shares of equal-cost rows
-#   train         a 1-rank train on the same mels.h5 with --batch BATCH/N (micro-batch at most
-#                 that) for the N-rank job's steps per epoch (--max-steps; exit 3, the resumable
-#                 stop, counts as done): one rank's micro-batches of every step. It stops before the
+#   train         a 1-rank train on the same mels.h5 with --batch BATCH/N for the N-rank job's
+#                 steps per epoch (--max-steps; exit 3, the resumable stop, counts as done): one
+#                 rank's micro-batches of every step (ranks take whole micro-batches: when N does
+#                 not divide them, the busiest rank's, e.g. 3 of 8 at 3 ranks). It stops before the
 #                 end-of-epoch batch-norm recalibration and validation, so the ceiling is that of
 #                 the step loop (forward + backward), the bulk of the work at the full size
 #   evaluate      the grid's fits do not split into equal shares: its ceiling column shows train's
@@ -383,7 +384,7 @@ record() { # JOB N PARSED_FILE: wall, the job's own figures, the stage that grew
   fi
   case " $ORDER " in *" $job "*) ;; *) ORDER="$ORDER $job" ;; esac
   [ "$RC" = 0 ] || [ "$RC" = 99 ] || { FAILED=1; note "FAILED: $job on $n ranks, rc $RC (see $LOG)"; }
-  say "$job on $n rank(s): $SECS s wall (rc $RC), job ${js:--} s, ${rate:--} ${unit:-}"
+  [ "$RC" = 99 ] || say "$job on $n rank(s): $SECS s wall (rc $RC), job ${js:--} s, ${rate:--} ${unit:-}"
 }
 
 # ---------------------------------------------------------------- the ceiling
@@ -466,8 +467,8 @@ train_sweep() { # BATCH
     rm -f "$WORK/model.$b.$n.h5.ckpt"
     steps=$(sed -n 's/.* \([0-9]*\) steps\/epoch.*/\1/p' "$WORK/out.$job.$n" | head -n 1)
     if [ "$RC" = 0 ] && [ -n "$steps" ] && [ "$n" -gt 1 ]; then
-      local sb=$((b / n))
-      [ "$sb" -ge 2 ] || { note "ceiling $job $n: a share of --batch $b is under 2 segments: skipped"; continue; }
+      local m=$(( MICRO < b ? MICRO : b )) sb
+      sb=$(( (b / m + n - 1) / n * m )) # the busiest rank's whole micro-batches
       # exit 3 (the resumable stop) -> 0 inside the launch: mpirun spends 2 s aborting a rank that exits non-zero
       train_cmd "$sb" @OUT@.h5 --max-steps "$steps" --quiet
       ceiling "$job" "$n" -- bash -c '"$@"; r=$?; [ $r = 3 ] && r=0; exit $r' exit3-is-done "${TRAIN[@]}"
