@@ -195,19 +195,11 @@ launch() {
   [ "$BIND" = core ] && [ "$np" -le "$NCORES" ] && [ "$MAXR" -le "$NCORES" ] && bound=1
   case $LAUNCHER in
     mpirun)
-      local opts=(-n "$np")
+      local opts=(-n "$np") pin=()
       [ "$OVERSUB" = 1 ] && opts+=(--oversubscribe)
-      if [ "$cpu" != - ]; then
-        if [ $bound = 1 ] && [ $HAVE_TASKSET = 1 ]; then
-          "$MPIRUN" "${opts[@]}" --bind-to none ${MPIRUN_OPTS:-} taskset -c "$cpu" "$@"
-        else
-          "$MPIRUN" "${opts[@]}" --bind-to none ${MPIRUN_OPTS:-} "$@"
-        fi
-      elif [ $bound = 1 ]; then
-        "$MPIRUN" "${opts[@]}" --bind-to core ${MPIRUN_OPTS:-} "$@"
-      else
-        "$MPIRUN" "${opts[@]}" --bind-to none ${MPIRUN_OPTS:-} "$@"
-      fi ;;
+      if [ "$cpu" = - ] && [ $bound = 1 ]; then opts+=(--bind-to core); else opts+=(--bind-to none); fi
+      [ "$cpu" != - ] && [ $bound = 1 ] && [ $HAVE_TASKSET = 1 ] && pin=(taskset -c "$cpu")
+      "$MPIRUN" "${opts[@]}" ${MPIRUN_OPTS:-} "${pin[@]}" "$@" ;;
     srun)
       local b=--cpu-bind=none; [ $bound = 1 ] && b=--cpu-bind=cores
       if [ "$cpu" != - ]; then
