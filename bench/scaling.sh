@@ -57,6 +57,8 @@
 #        SRUN_SHARE_OPTS (default --exact: concurrent 1-task steps each get their own CPU), PYTHON3,
 #        H5CHECK (a command "H5CHECK FILE DSET..." printing h5check lines, used without h5py),
 #        sizes: ARTISTS SONGS SONG_SECONDS MEL_REPEAT X_REPEAT BATCH MICRO LABEL (override the preset)
+#        TRAIN_OPTS: more options for every train job, e.g. "--update replicated" to time the
+#        replicated update against the default sharded one (--jobs train, two runs)
 set -u
 export LC_ALL=C
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -426,7 +428,7 @@ fi
 train_cmd() { # BATCH OUT [more] -> TRAIN: the train job's command
   local b=$1 o=$2; shift 2
   TRAIN=("$ARTISTNET" train --mels "$MELS" --out "$o" --epochs 1 --batch "$b" --micro-batch $(( MICRO < b ? MICRO : b ))
-    --reduce exact --patience 0 "$@")
+    --reduce exact --patience 0 ${TRAIN_OPTS:-} "$@")
 }
 
 # ---------------------------------------------------------------- mel

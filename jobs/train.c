@@ -14,7 +14,7 @@
  *   exact, the default, removes that too: fixed-point sums). --reduce exact shards the update: one
  *   small allreduce of the BN statistics and counts, a reduce-scatter of the parameters' gradients
  *   (rank r gets the sums of its 1/P slice), the SGD step on that slice, an allgather of the
- *   updated slices (sharded_update): each rank converts and updates 1/P of the parameters and
+ *   updated slices (exact_update): each rank converts and updates 1/P of the parameters and
  *   moves 12 bytes a parameter instead of a ring allreduce's 16. --reduce float: one float allreduce
  *   of the whole buffer, every rank updates everything. Everything that decides
  *   (validation loss: lr decay, early stop, best model) or is saved (precise batch-norm statistics)
@@ -64,7 +64,7 @@
 #define TRAIN_FIX_LIMIT 16777216.0f
 
 typedef struct {
-    const char *mels, *out, *split, *label_col, *log, *init, *reduce, *bn, *lr_scaling;
+    const char *mels, *out, *split, *label_col, *log, *init, *reduce, *bn, *lr_scaling, *update;
     int epochs, batch, micro, patience, lr_patience, resume, quiet, seed, cache_mb, max_steps, bn_sample, lr_batch;
     double lr, lr_decay, momentum, wd, dropout, min_lr, warmup;
     double frac[3];
@@ -99,7 +99,7 @@ enum {
     TR_ST_TOTAL, TR_ST_N
 };
 static const char *const tr_stage_names[TR_ST_TOTAL] = {
-    "set-up (metadata, norm)", "wait for segments", "forward + backward", "fixed-point sums", "gradient allreduce",
+    "set-up (metadata, norm)", "wait for segments", "forward + backward", "fixed-point sums", "gradient reduction (MPI)",
     "update", "batch-norm recalibration", "validation + test", "write model, checkpoint"};
 
 typedef struct {
@@ -119,8 +119,10 @@ typedef struct {
     size_t *perm, *flat[2];
     int exact;         /* --reduce exact: fixed-point gradient sums, bitwise independent of the rank count */
     int64_t *acc;      /* fixed-point gradient buffer (exact mode) */
-    /* exact mode, the sharded update: rank r reduces, converts and updates parameters
-     * [slice_off[r], slice_off[r] + slice_len[r]) of nn_params, then the slices are gathered */
+    /* exact mode: rank r converts and updates parameters [slice_off[r], slice_off[r] + slice_len[r])
+     * of nn_params: its 1/P slice with the sharded update (then the slices are gathered), all of
+     * them with --update replicated (one allreduce of everything, every rank updates everything) */
+    int sharded;
     int *slice_len, *slice_off;
     long steps_per_epoch;
     int micro_total;   /* micro-batches per global batch */
@@ -796,16 +798,20 @@ static int model_write(trainer *t, const model_info *info, char *err, size_t err
 
 /* ------------------------------------------------------------------ the training loop */
 
-/* The rank's slice of the parameters (sharded update): the SGD step on it, then one MPI_Allgatherv
- * of the updated slices into every rank's parameters (MPI_IN_PLACE: a rank's own slice is already
- * there), then the batch-norm running statistics and the step count from the reduced tail. The step
- * is elementwise, so the parameters are bitwise those of nn_update on the whole buffer; each rank
- * reads, converts and updates 1/P of them instead of all. The momentum of other ranks' slices is
- * stale on a rank until gather_momentum (before a checkpoint). */
-static int sharded_update(trainer *t, const nn_sgd *sgd, char *err, size_t errlen)
+/* The SGD step on the rank's slice of the parameters (all of them when not sharded); sharded, one
+ * MPI_Allgatherv of the updated slices into every rank's parameters (MPI_IN_PLACE: a rank's own
+ * slice is already there); then the batch-norm running statistics and the step count from the
+ * reduced tail. The step is elementwise, so the parameters are bitwise those of nn_update on the
+ * whole buffer; each rank converts and updates 1/P of them instead of all. The momentum of other
+ * ranks' slices is stale on a rank until gather_momentum (before a checkpoint). */
+static int exact_update(trainer *t, const nn_sgd *sgd, char *err, size_t errlen)
 {
     const size_t lo = (size_t)t->slice_off[t->rank], hi = lo + (size_t)t->slice_len[t->rank];
     int rc = nn_update_params(t->m, sgd, lo, hi, err, errlen);
+    if (!t->sharded) {
+        if (!rc) nn_update_finish(t->m);
+        return rc;
+    }
     size_t np;
     float *params = nn_params(t->m, &np);
     const double tg = util_now();
@@ -821,7 +827,7 @@ static int sharded_update(trainer *t, const nn_sgd *sgd, char *err, size_t errle
 /* Collective: every rank's momentum slice onto rank 0, which writes the checkpoint (sharded update). */
 static int gather_momentum(trainer *t, char *err, size_t errlen)
 {
-    if (!t->exact || t->size == 1) return 0;
+    if (!t->sharded) return 0;
     size_t n;
     float *mom = nn_momentum(t->m, &n);
     const int r = t->rank;
@@ -906,17 +912,20 @@ static int run_epoch(trainer *t, util_progress *prog, long *done_steps, char *er
         double tr = util_now();
         int mrc;
         if (t->exact) {
-            /* (1) every rank needs the batch-norm tail and the step's bookkeeping v[]: one small int64
-             * allreduce of [n_params, ng) and v; (2) the parameters' gradients: a reduce-scatter
-             * leaves each rank the sums of its own slice only (integer sums: the same bits however
-             * they are split), which it converts and applies; the updated slices are gathered after
-             * the update (sharded_update). */
+            /* sharded: (1) every rank needs the batch-norm tail and the step's bookkeeping v[]: one
+             * small int64 allreduce of [n_params, ng) and v; (2) the parameters' gradients: a
+             * reduce-scatter leaves each rank the sums of its own slice only (integer sums: the same
+             * bits however they are split), which it converts and applies; the updated slices are
+             * gathered after the update (exact_update). Replicated: one allreduce of everything. */
             memcpy(t->acc + ng, v, sizeof v);
             size_t np;
             nn_params(t->m, &np); /* the gradient buffer: the parameters' layout, then the tail */
-            mrc = MPI_Allreduce(MPI_IN_PLACE, t->acc + np, (int)(ng - np) + 4, MPI_INT64_T, MPI_SUM, t->comm);
-            if (mrc == MPI_SUCCESS)
-                mrc = MPI_Reduce_scatter(MPI_IN_PLACE, t->acc, t->slice_len, MPI_INT64_T, MPI_SUM, t->comm);
+            if (t->sharded) {
+                mrc = MPI_Allreduce(MPI_IN_PLACE, t->acc + np, (int)(ng - np) + 4, MPI_INT64_T, MPI_SUM, t->comm);
+                if (mrc == MPI_SUCCESS)
+                    mrc = MPI_Reduce_scatter(MPI_IN_PLACE, t->acc, t->slice_len, MPI_INT64_T, MPI_SUM, t->comm);
+            } else
+                mrc = MPI_Allreduce(MPI_IN_PLACE, t->acc, (int)ng + 4, MPI_INT64_T, MPI_SUM, t->comm);
             double tx = util_now();
             t->t[TR_ST_REDUCE] += tx - tr;
             memcpy(v, t->acc + ng, sizeof v);
@@ -940,7 +949,7 @@ static int run_epoch(trainer *t, util_progress *prog, long *done_steps, char *er
         }
         sgd.lr = step_lr(t, gstep);
         double tu = util_now();
-        rc = t->exact ? sharded_update(t, &sgd, err, errlen) : nn_update(t->m, &sgd, err, errlen);
+        rc = t->exact ? exact_update(t, &sgd, err, errlen) : nn_update(t->m, &sgd, err, errlen);
         t->t[TR_ST_UPDATE] += util_now() - tu;
         if (rc) {
             train_reader_wait(t->reader, NULL, 0);
@@ -994,7 +1003,7 @@ static void print_stages(const trainer *t, long steps)
     if (steps > 0) {
         const double P = t->size, ms = 1000.0 / (double)steps;
         printf("train: per step (%ld steps, %d segments each, %d ranks), mean rank / slowest rank: forward + backward "
-               "%.2f / %.2f ms, fixed-point %.2f / %.2f ms, allreduce %.2f / %.2f ms, update %.2f / %.2f ms, wait for "
+               "%.2f / %.2f ms, fixed-point %.2f / %.2f ms, reduction (MPI) %.2f / %.2f ms, update %.2f / %.2f ms, wait for "
                "segments %.2f / %.2f ms (I/O thread %.2f / %.2f ms)\n",
                steps, t->cfg.batch, t->size, sum[TR_ST_COMPUTE] / P * ms, max[TR_ST_COMPUTE] * ms,
                sum[TR_ST_FIXED] / P * ms, max[TR_ST_FIXED] * ms, sum[TR_ST_REDUCE] / P * ms, max[TR_ST_REDUCE] * ms,
@@ -1031,10 +1040,12 @@ static int train_run(trainer *t, char *err, size_t errlen)
     t->slice_len = malloc((size_t)t->size * sizeof *t->slice_len);
     t->slice_off = malloc((size_t)t->size * sizeof *t->slice_off);
     if (!t->acc || !t->slice_len || !t->slice_off) rc = util_fail(err, errlen, UTIL_EFAIL, "train: out of memory");
-    for (int r = 0; !rc && r < t->size; r++) { /* the sharded update's slices of the parameters */
-        size_t np, a, b;
+    t->sharded = t->exact && t->size > 1 && !strcmp(c->update, "sharded");
+    for (int r = 0; !rc && r < t->size; r++) { /* the slices of the parameters each rank updates */
+        size_t np, a = 0, b;
         nn_params(t->m, &np);
-        shard_range(np, r, t->size, &a, &b);
+        b = np;
+        if (t->sharded) shard_range(np, r, t->size, &a, &b);
         t->slice_off[r] = (int)a;
         t->slice_len[r] = (int)(b - a);
     }
@@ -1271,6 +1282,9 @@ int job_train_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errle
         {"reduce", UTIL_OPT_STRING, &c->reduce, "exact",
          "gradient sum: exact (fixed point per micro-batch: the same bits on any rank count) or float (one "
          "call per rank, float sums: faster, equal up to rounding)", 0, -1, 0},
+        {"update", UTIL_OPT_STRING, &c->update, "sharded",
+         "with --reduce exact: sharded (each rank converts and updates its 1/P of the parameters: reduce-scatter, "
+         "allgather) or replicated (one allreduce, every rank updates all); the same model bitwise", 0, -1, 0},
         {"bn", UTIL_OPT_STRING, &c->bn, "precise",
          "batch-norm statistics for validation and the saved model: precise (population statistics of "
          "--bn-sample training segments in eval mode, recomputed every epoch) or running (Keras moving "
@@ -1288,6 +1302,8 @@ int job_train_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errle
     if (!rc && strcmp(c->reduce, "exact") && strcmp(c->reduce, "float"))
         rc = util_fail(err, errlen, UTIL_EUSAGE, "train: --reduce must be exact or float, not '%s'", c->reduce);
     t.exact = !strcmp(c->reduce, "exact");
+    if (!rc && strcmp(c->update, "sharded") && strcmp(c->update, "replicated"))
+        rc = util_fail(err, errlen, UTIL_EUSAGE, "train: --update must be sharded or replicated, not '%s'", c->update);
     if (!rc && strcmp(c->lr_scaling, "linear") && strcmp(c->lr_scaling, "sqrt") && strcmp(c->lr_scaling, "none"))
         rc = util_fail(err, errlen, UTIL_EUSAGE, "train: --lr-scaling must be linear, sqrt or none, not '%s'", c->lr_scaling);
     if (!rc && strcmp(c->bn, "precise") && strcmp(c->bn, "running"))

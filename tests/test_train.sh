@@ -8,7 +8,9 @@
 #   ranks     1, 2 and 3 ranks from the same seed -> bitwise the same model and validation figures
 #             (--reduce exact, the default); --reduce float: 1 vs 2 ranks equal within 1e-4 of the
 #             tensor RMS after 4 steps (float sums in another order; the difference grows with the
-#             steps because max-pool/ReLU decisions flip, so it is only comparable early).
+#             steps because max-pool/ReLU decisions flip, so it is only comparable early); a
+#             mid-epoch checkpoint's parameters and momentum on 3 ranks, --update sharded and
+#             replicated, == 1 rank bitwise.
 #   resume    SIGKILL mid-epoch, then --resume -> bitwise the uninterrupted model; SIGTERM to the 2
 #             ranks (as Slurm sends it) -> exit 3 with a mid-epoch checkpoint, --resume on 3 ranks -> bitwise the same model;
 #             the log has one row per epoch. The job's hook ARTISTNET_TRAIN_TEST_SIGNAL puts the kill,
@@ -99,6 +101,15 @@ ranks)
         check "--reduce float, $n ranks: stopped with exit 3" [ $? -eq 3 ]
     done
     check "--reduce float: 1 vs 2 ranks within 1e-4 after 4 steps" cmp_models "$W/f1.h5.ckpt" "$W/f2.h5.ckpt" --tol 1e-4
+    # the update is sharded (each rank steps its 1/P of the parameters, momentum gathered for the
+    # checkpoint) or replicated: a mid-epoch checkpoint holds the same parameters and momentum
+    run 1 "$A" train "${COMMON[@]}" --out "$W/u1.h5" --epochs 2 --batch 48 --max-steps 5 2>/dev/null
+    for u in sharded replicated; do
+        run 3 "$A" train "${COMMON[@]}" --out "$W/u3$u.h5" --epochs 2 --batch 48 --max-steps 5 --update $u 2>/dev/null
+        check "--update $u, 3 ranks: stopped with exit 3" [ $? -eq 3 ]
+        check "--update $u, 3 ranks: checkpoint (parameters, momentum) == 1 rank bitwise" \
+            cmp_models "$W/u1.h5.ckpt" "$W/u3$u.h5.ckpt" --bitwise --optimizer
+    done
     ;;
 resume)
     # reference: uninterrupted, 3 epochs on 2 ranks
