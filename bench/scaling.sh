@@ -74,6 +74,7 @@ options:
   --ranks LIST        rank counts, e.g. 1,2,4 (default: 1 2 4 8 16 capped at the cores here; 1 is
                       always added: it is the baseline)
   --launcher L        mpirun or srun (inside an salloc/sbatch allocation) (default: mpirun)
+                      (srun with more tasks than cores: export OMPI_MCA_mpi_yield_when_idle=1)
   --oversubscribe     allow more ranks than cores (mpirun --oversubscribe; binding is then off)
   --bind B            core or none: bind ranks to cores and pin the ceiling's jobs (default: core)
   --preset P          tiny, small or full sizes (default: small; full = ../shared/device/scaling.sh)
