@@ -7,7 +7,8 @@
 #  2. traffic between nodes is TCP: `mel` with the shared-memory transport only (btl self,vader)
 #     cannot run across the nodes, with self,tcp it writes the same mels.h5 as 2 ranks on one host;
 #  3. slurm/submit with 2 nodes x 2 tasks runs every stage: results.json, model, features and LDA
-#     equal those of a 1-rank `artistnet pipeline` run;
+#     equal those of a 1-rank `artistnet pipeline` run; bench/scaling.sh with srun inside a 2-node
+#     allocation times mel and train at 1, 2, 4 ranks and finds their outputs identical;
 #  4. losing a node in `train` (srun direct launch, then the stage's own requeue) and in `mel`: every
 #     rank stops itself at a known step/round (test hooks), node 2 is killed outright, node 1 runs
 #     on. The job must end within seconds (exit 4, the message names the lost rank and its host), and
@@ -85,6 +86,17 @@ inside() {
     && ok "model on 2 nodes == 1 rank ($(checksum ref/model.h5))" || bad "model differs"
   same_data ref slurm "between 2 nodes and 1 rank" mels.h5:/mel task_features.h5:/features \
     train_features.h5:/features lda.h5:/components
+
+  # --- 3b. the scaling benchmark as a cluster user runs it: srun inside an allocation of 2 nodes ---
+  # (4 tasks on 2 cores: srun does not tell Open MPI it is oversubscribed, hence yield_when_idle)
+  OMPI_MCA_mpi_yield_when_idle=1 timeout 300 salloc -N 2 -n 4 bash "$src/bench/scaling.sh" --launcher srun \
+    --preset tiny --ranks 1,2,4 --jobs mel,train --no-ceiling --work "$work" --out "$work/scale" >scale.log 2>&1
+  rc=$?
+  [ "$rc" = 0 ] && grep -q "^check mels.h5 .*identical at ranks 1 2 4" "$work/scale/summary.txt" \
+    && grep -q "^check train .*identical at ranks 1 2 4" "$work/scale/summary.txt" \
+    && grep -q "^train-b[0-9]* *4 " "$work/scale/summary.txt" \
+    && ok "bench/scaling.sh --launcher srun on 2 nodes: mel and train at 1, 2, 4 ranks, outputs identical" \
+    || { bad "bench/scaling.sh with srun on 2 nodes (exit $rc)"; tail -n 15 scale.log; }
 
   # --- 4a. node loss in train, srun direct launch ---
   cp -r tmel kill1
