@@ -985,7 +985,7 @@ static int run_epoch(trainer *t, util_progress *prog, long *done_steps, char *er
 
 /* The summary's stage table (rank-seconds summed over ranks, job_print_stages) and a per-step line:
  * the mean rank's and the slowest rank's time per step in each step stage. When the slowest rank's
- * forward + backward is well above the mean, ranks wait for it in the allreduce (imbalance or a
+ * forward + backward is well above the mean, ranks wait for it in the reduction (imbalance or a
  * slower core); when the mean grows with the rank count at a fixed share of work per rank, the cores
  * slow each other down (memory bandwidth, shared caches, the I/O thread on the same core). */
 static void print_stages(const trainer *t, long steps)
