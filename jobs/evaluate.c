@@ -15,6 +15,7 @@
  * set's dimensions as it does for one set. Sets are not reweighted: a set weighs in the kernel by
  * its dimension count. */
 #include "jobs/jobs.h"
+#include "jobs/job_common.h"
 #include "mpi/mpi_util.h"
 #include "reduce/reduce_features.h"
 #include "reduce/reduce_lda.h"
@@ -365,6 +366,42 @@ static int write_text_outputs(const char *dir, const eval_data *e, const int *pr
     return UTIL_OK;
 }
 
+/* ---- the summary's stage table (job_print_stages): rank-seconds per stage, summed over ranks ---- */
+enum {
+    EVAL_ST_READ,                              /* reading the feature files (every rank reads all rows) */
+    EVAL_ST_PREPARE,                           /* rows kept, ids matched, LDA applied, folds assigned */
+    EVAL_ST_SVM,                               /* reduce_svm_cv_run's stages (reduce_svm_stage) from here */
+    EVAL_ST_WRITE = EVAL_ST_SVM + REDUCE_SVM_ST_N, /* rank 0 writes results.json, predictions, folds, summary */
+    EVAL_ST_TOTAL,
+    EVAL_ST_N
+};
+
+static const char *const eval_stage_names[EVAL_ST_TOTAL] = {
+    "read features", "rows, LDA, folds", "grid: kernel set-up", "grid: fits", "grid: idle/wait",
+    "final: kernel set-up", "final: fits", "final: idle/wait", "write outputs (rank 0)"};
+
+/* Collective. t: this rank's seconds per stage, t[EVAL_ST_TOTAL] its wall time; prints the table and a
+ * line on the grid's balance: per-rank busy time (kernel set-up + fits) min / mean / max, whose spread
+ * is the load imbalance that "grid: idle/wait" pays for. */
+static void print_stages(const double *t, const reduce_svm_cv *cv, MPI_Comm comm)
+{
+    const int rank = mpi_util_rank(comm), P = mpi_util_size(comm);
+    double sum[EVAL_ST_N];
+    MPI_Reduce(t, sum, EVAL_ST_N, MPI_DOUBLE, MPI_SUM, 0, comm);
+    const double busy = cv->stage_seconds[REDUCE_SVM_ST_GRID_SETUP] + cv->stage_seconds[REDUCE_SVM_ST_GRID_FITS];
+    double busy_min, busy_max, busy_sum;
+    long fits[2] = {-cv->grid_fits_here, cv->grid_fits_here}, fits_max[2]; /* max of -x: min of x */
+    MPI_Reduce(&busy, &busy_min, 1, MPI_DOUBLE, MPI_MIN, 0, comm);
+    MPI_Reduce(&busy, &busy_max, 1, MPI_DOUBLE, MPI_MAX, 0, comm);
+    MPI_Reduce(&busy, &busy_sum, 1, MPI_DOUBLE, MPI_SUM, 0, comm);
+    MPI_Reduce(fits, fits_max, 2, MPI_LONG, MPI_MAX, 0, comm);
+    if (rank != 0) return;
+    job_print_stages(stdout, "evaluate", eval_stage_names, sum, EVAL_ST_TOTAL, 0, -1, -1);
+    printf("evaluate: grid busy per rank (kernel set-up + fits) min / mean / max %.2f / %.2f / %.2f s; grid fits per "
+           "rank %ld .. %ld\n",
+           busy_min, busy_sum / P, busy_max, -fits_max[0], fits_max[1]);
+}
+
 int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errlen)
 {
     const char *features = NULL, *lda_path = NULL, *label = NULL, *fold_col = NULL, *artist_col = NULL,
@@ -397,7 +434,7 @@ int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t er
     else if (!strcmp(kernel_s, "rbf")) kernel = REDUCE_SVM_RBF;
     else return util_fail(err, errlen, UTIL_EUSAGE, "evaluate: --kernel must be linear or rbf, got '%s'", kernel_s);
     int rank = mpi_util_rank(comm), P = mpi_util_size(comm);
-    double t_start = util_now();
+    double t_start = util_now(), t_stage = t_start, st[EVAL_ST_N] = {0};
 
     /* --features a[,b,...] and --lda one entry per set */
     char *feat_buf = util_strdup(features), *lda_buf = lda_path ? util_strdup(lda_path) : NULL;
@@ -430,6 +467,7 @@ int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t er
     const int optional[3] = {0, 1, 1};
     rc = reduce_features_read(features, comm, REDUCE_READ_ALL, cols, optional, 3, &f, err, errlen);
     rc = mpi_util_agree(comm, rc, err, errlen);
+    st[EVAL_ST_READ] += util_now() - t_stage;
     if (rc) {
         free(feat_buf);
         free(lda_buf);
@@ -438,8 +476,10 @@ int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t er
     long *match[EVAL_MAX_SETS] = {0};
     int n_read = 1; /* sets read (fx[1..n_read) are to be freed) */
     for (int s = 1; s < S && !rc; s++) {
+        t_stage = util_now();
         rc = reduce_features_read(set_path[s], comm, REDUCE_READ_ALL, NULL, NULL, 0, &fx[s], err, errlen);
         rc = mpi_util_agree(comm, rc, err, errlen);
+        st[EVAL_ST_READ] += util_now() - t_stage;
         if (rc) break;
         n_read = s + 1;
         match[s] = malloc(((size_t)f.n + 1) * sizeof *match[s]);
@@ -630,6 +670,7 @@ int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t er
     }
     rc = mpi_util_agree(comm, rc, err, errlen);
 
+    st[EVAL_ST_PREPARE] = util_now() - t_start - st[EVAL_ST_READ];
     reduce_svm_grid grid;
     if (!rc) rc = reduce_svm_grid_parse(grid_s, kernel, e.d, &grid, err, errlen);
     if (!rc) {
@@ -646,7 +687,9 @@ int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t er
         reduce_svm_params_default(&cv.params, kernel);
         cv.progress = !quiet;
         rc = reduce_svm_cv_run(&cv, comm, err, errlen);
+        memcpy(st + EVAL_ST_SVM, cv.stage_seconds, sizeof cv.stage_seconds);
     }
+    t_stage = util_now();
 
     /* outputs on rank 0 */
     if (!rc && rank == 0) {
@@ -791,7 +834,10 @@ int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t er
         free(f1);
         free(acc);
     }
+    st[EVAL_ST_WRITE] = util_now() - t_stage;
     rc = mpi_util_agree(comm, rc, err, errlen);
+    st[EVAL_ST_TOTAL] = util_now() - t_start;
+    if (!rc && !quiet) print_stages(st, &cv, comm);
     reduce_svm_cv_free(&cv);
     for (int s = 0; s < S; s++) reduce_lda_model_free(&lda[s]);
     eval_free(&e);

@@ -279,6 +279,14 @@ static void ws_prepare(workspace *w, const reduce_svm_cv *cv, int f, int g, fold
     fd->stride = w->precomputed ? n + 2 : (size_t)d + 1;
 }
 
+/* Charges the time since *mark to stage st of this rank and moves the mark to now. */
+static void stage_charge(reduce_svm_cv *cv, reduce_svm_stage st, double *mark)
+{
+    const double now = util_now();
+    cv->stage_seconds[st] += now - *mark;
+    *mark = now;
+}
+
 static int snake_owner(long t, int P)
 {
     long b = t / P, pos = t % P;
@@ -298,6 +306,10 @@ void reduce_svm_cv_free(reduce_svm_cv *cv)
 int reduce_svm_cv_run(reduce_svm_cv *cv, MPI_Comm comm, char *err, size_t errlen)
 {
     svm_set_print_string_function(svm_silent);
+    double mark = util_now();
+    reduce_svm_stage idle = REDUCE_SVM_ST_GRID_WAIT; /* where waiting goes in the current phase */
+    memset(cv->stage_seconds, 0, sizeof cv->stage_seconds);
+    cv->grid_fits_here = cv->final_fits_here = 0;
     int rank = mpi_util_rank(comm), P = mpi_util_size(comm);
     long n = cv->n;
     int k = cv->k, ni = cv->n_inner, nc = cv->grid.n_c, ng = cv->grid.n_g;
@@ -346,8 +358,12 @@ int reduce_svm_cv_run(reduce_svm_cv *cv, MPI_Comm comm, char *err, size_t errlen
         long t = (long)item;
         int i = (int)(t % ni), c = (int)((t / ni) % nc), g = (int)((t / ni / nc) % ng), f = (int)(t / ni / nc / ng);
         fold_data fd;
+        stage_charge(cv, REDUCE_SVM_ST_GRID_WAIT, &mark);
         ws_prepare(&ws, cv, f, g, &fd);
+        stage_charge(cv, REDUCE_SVM_ST_GRID_SETUP, &mark);
         rc = run_task(&fd, i, cv->grid.c[c], cv->grid.g[g], &counts[2 * t], &counts[2 * t + 1], NULL, NULL, err, errlen);
+        stage_charge(cv, REDUCE_SVM_ST_GRID_FITS, &mark);
+        cv->grid_fits_here++;
         mpi_queue_report(q, 1);
         size_t done_all = 0;
         double units = 0;
@@ -389,6 +405,8 @@ int reduce_svm_cv_run(reduce_svm_cv *cv, MPI_Comm comm, char *err, size_t errlen
     }
 
     /* final fits: fold f on rank snake_owner(f) */
+    stage_charge(cv, REDUCE_SVM_ST_GRID_WAIT, &mark);
+    idle = REDUCE_SVM_ST_FINAL_WAIT;
     t0 = util_now();
     for (long i = 0; i < n; i++) cv->pred[i] = -1;
     for (int f = 0; f < k && !rc; f++) {
@@ -396,8 +414,12 @@ int reduce_svm_cv_run(reduce_svm_cv *cv, MPI_Comm comm, char *err, size_t errlen
         int cell = cv->best[f];
         long c1, c2;
         fold_data fd;
+        stage_charge(cv, REDUCE_SVM_ST_FINAL_WAIT, &mark);
         ws_prepare(&ws, cv, f, cell % ng, &fd);
+        stage_charge(cv, REDUCE_SVM_ST_FINAL_SETUP, &mark);
         rc = run_task(&fd, -1, cv->grid.c[cell / ng], cv->grid.g[cell % ng], &c1, &c2, cv->pred, &cv->n_sv[f], err, errlen);
+        stage_charge(cv, REDUCE_SVM_ST_FINAL_FITS, &mark);
+        cv->final_fits_here++;
     }
     rc = mpi_util_agree(comm, rc, err, errlen);
     if (rc) goto done;
@@ -405,6 +427,7 @@ int reduce_svm_cv_run(reduce_svm_cv *cv, MPI_Comm comm, char *err, size_t errlen
     MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, cv->n_sv, k, MPI_INT, MPI_MAX, comm));
     cv->seconds_final = util_now() - t0;
 done:
+    stage_charge(cv, idle, &mark);
     ws_free(&ws);
     free(counts);
     if (rc) reduce_svm_cv_free(cv);

@@ -54,6 +54,18 @@ void reduce_svm_params_default(reduce_svm_params *p, reduce_svm_kernel kernel);
  * (std < 10 * DBL_EPSILON -> 1, as scikit-learn's StandardScaler). */
 void reduce_svm_standardise_fit(const double *x, long n, int d, const int *sel, double *mean, double *std);
 
+/* Where a rank's time in reduce_svm_cv_run went (its own seconds; the job sums them over ranks for
+ * its stage table). Every second of the call is charged to exactly one stage. */
+typedef enum {
+    REDUCE_SVM_ST_GRID_SETUP,  /* kernel set-up for grid fits: standardise the fold, Gram matrix, kernel rows */
+    REDUCE_SVM_ST_GRID_FITS,   /* grid fits: train on the inner training side, predict the inner fold */
+    REDUCE_SVM_ST_GRID_WAIT,   /* grid phase, not fitting: waiting for work, for slower ranks, combining scores */
+    REDUCE_SVM_ST_FINAL_SETUP, /* kernel set-up for the final (per outer fold) fits */
+    REDUCE_SVM_ST_FINAL_FITS,  /* final fits: train on the outer training side, predict the test fold */
+    REDUCE_SVM_ST_FINAL_WAIT,  /* final phase, not fitting: ranks without a final fit, combining predictions */
+    REDUCE_SVM_ST_N
+} reduce_svm_stage;
+
 typedef struct {
     /* inputs */
     long n;
@@ -76,6 +88,9 @@ typedef struct {
     int *n_sv;           /* k: support vectors of the final model */
     int precomputed;     /* 1 if the kernel matrix was precomputed */
     double seconds_grid, seconds_final;
+    /* this rank's share (not combined over ranks) */
+    double stage_seconds[REDUCE_SVM_ST_N];
+    long grid_fits_here, final_fits_here; /* fits this rank ran */
 } reduce_svm_cv;
 
 /* Collective over comm; every rank passes identical inputs and gets identical outputs. */
