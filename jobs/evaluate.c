@@ -390,16 +390,17 @@ static void print_stages(const double *t, const reduce_svm_cv *cv, MPI_Comm comm
     MPI_Reduce(t, sum, EVAL_ST_N, MPI_DOUBLE, MPI_SUM, 0, comm);
     const double busy = cv->stage_seconds[REDUCE_SVM_ST_GRID_SETUP] + cv->stage_seconds[REDUCE_SVM_ST_GRID_FITS];
     double busy_min, busy_max, busy_sum;
-    long fits[2] = {-cv->grid_fits_here, cv->grid_fits_here}, fits_max[2]; /* max of -x: min of x */
+    long fits[4] = {-cv->grid_fits_here, cv->grid_fits_here, -cv->kernel_builds_here, cv->kernel_builds_here}, fits_max[4];
+    /* the max of -x is minus the min of x: one reduction for both */
     MPI_Reduce(&busy, &busy_min, 1, MPI_DOUBLE, MPI_MIN, 0, comm);
     MPI_Reduce(&busy, &busy_max, 1, MPI_DOUBLE, MPI_MAX, 0, comm);
     MPI_Reduce(&busy, &busy_sum, 1, MPI_DOUBLE, MPI_SUM, 0, comm);
-    MPI_Reduce(fits, fits_max, 2, MPI_LONG, MPI_MAX, 0, comm);
+    MPI_Reduce(fits, fits_max, 4, MPI_LONG, MPI_MAX, 0, comm);
     if (rank != 0) return;
     job_print_stages(stdout, "evaluate", eval_stage_names, sum, EVAL_ST_TOTAL, 0, -1, -1);
     printf("evaluate: grid busy per rank (kernel set-up + fits) min / mean / max %.2f / %.2f / %.2f s; grid fits per "
-           "rank %ld .. %ld\n",
-           busy_min, busy_sum / P, busy_max, -fits_max[0], fits_max[1]);
+           "rank %ld .. %ld; kernel builds (fold set-up or kernel rows) per rank %ld .. %ld\n",
+           busy_min, busy_sum / P, busy_max, -fits_max[0], fits_max[1], -fits_max[2], fits_max[3]);
 }
 
 int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errlen)

@@ -207,6 +207,7 @@ typedef struct {
     double *mean, *sd;
     int *sel;
     int cur_f, cur_g;
+    long builds;             /* fold set-ups (standardise + Gram) and kernel-row builds done */
 } workspace;
 
 static void ws_free(workspace *w)
@@ -255,6 +256,7 @@ static void ws_prepare(workspace *w, const reduce_svm_cv *cv, int f, int g, fold
         }
         w->cur_f = f;
         w->cur_g = -1;
+        w->builds++;
     }
     if (w->precomputed && w->cur_g != g) {
         double gamma = cv->grid.g[g];
@@ -271,6 +273,7 @@ static void ws_prepare(workspace *w, const reduce_svm_cv *cv, int f, int g, fold
             row[n + 1] = (struct svm_node){-1, 0};
         }
         w->cur_g = g;
+        w->builds++;
     }
     fd->cv = cv;
     fd->f = f;
@@ -428,6 +431,7 @@ int reduce_svm_cv_run(reduce_svm_cv *cv, MPI_Comm comm, char *err, size_t errlen
     cv->seconds_final = util_now() - t0;
 done:
     stage_charge(cv, idle, &mark);
+    cv->kernel_builds_here = ws.builds;
     ws_free(&ws);
     free(counts);
     if (rc) reduce_svm_cv_free(cv);

@@ -91,6 +91,7 @@ typedef struct {
     /* this rank's share (not combined over ranks) */
     double stage_seconds[REDUCE_SVM_ST_N];
     long grid_fits_here, final_fits_here; /* fits this rank ran */
+    long kernel_builds_here; /* fold set-ups (standardise, Gram matrix) + kernel-row builds this rank did */
 } reduce_svm_cv;
 
 /* Collective over comm; every rank passes identical inputs and gets identical outputs. */
