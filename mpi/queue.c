@@ -20,6 +20,8 @@ struct mpi_queue {
     size_t *items, n;
     size_t round, chunk_max;
     size_t start, end;       /* current round: positions [start, end) */
+    size_t *group_end;       /* mpi_queue_set_groups: end position of each group (NULL: no groups) */
+    size_t n_groups, group;  /* group holding position `pos` (positions only grow, so a cursor) */
     int in_round;
     int interrupted;         /* agreed: the queue stopped on an interrupt */
     /* rank 0 */
@@ -29,6 +31,7 @@ struct mpi_queue {
     char server_err[UTIL_ERRLEN];
     pthread_mutex_t lock;    /* thread mode: pos, stop, empties, done, units */
     size_t pos;              /* next position to hand out */
+    size_t own_lo, own_hi;   /* rank 0's own chunk in hand (with groups; else one item at a time) */
     int stop;                /* no more work this round (an interrupt was seen) */
     int empties;             /* "round over" replies sent this round */
     MPI_Request req;         /* posted receive for requests */
@@ -94,6 +97,7 @@ void mpi_queue_free(mpi_queue *q)
         MPI_Wait(&q->rep, MPI_STATUS_IGNORE);
     }
     pthread_mutex_destroy(&q->lock);
+    free(q->group_end);
     free(q->items);
     free(q);
 }
@@ -112,6 +116,7 @@ int mpi_queue_round(mpi_queue *q, char *err, size_t errlen)
     q->end = q->start + q->round < q->n ? q->start + q->round : q->n;
     q->in_round = 1;
     q->pos = q->start;
+    q->own_lo = q->own_hi = 0;
     q->empties = 0;
     q->lo = q->hi = 0;
     q->round_over = 0;
@@ -125,6 +130,26 @@ int mpi_queue_round(mpi_queue *q, char *err, size_t errlen)
     return 1;
 }
 
+/* rank 0, under the lock (thread mode): hands out the next chunk of the round at [*lo, *hi): guided
+ * size, at most chunk_max (at most `cap`), never past the end of the group of its first item;
+ * returns 0 when nothing is left (or the queue stopped) */
+static int take_chunk(mpi_queue *q, size_t cap, size_t *lo, size_t *hi)
+{
+    if (q->stop || q->pos >= q->end) return 0;
+    size_t left = q->end - q->pos;
+    size_t c = (left + 2 * (size_t)q->size - 1) / (2 * (size_t)q->size);
+    if (c > q->chunk_max) c = q->chunk_max;
+    if (c > cap) c = cap;
+    if (c < 1) c = 1;
+    if (q->group_end) {
+        while (q->group < q->n_groups - 1 && q->group_end[q->group] <= q->pos) q->group++;
+        if (q->pos + c > q->group_end[q->group]) c = q->group_end[q->group] - q->pos;
+    }
+    *lo = q->pos;
+    *hi = q->pos += c;
+    return 1;
+}
+
 /* rank 0: answer one request from `src` */
 static int serve_one(mpi_queue *q, int src, char *err, size_t errlen)
 {
@@ -132,19 +157,9 @@ static int serve_one(mpi_queue *q, int src, char *err, size_t errlen)
     q->done += (size_t)q->req_buf[0];
     q->units += q->req_buf[1];
     if (q->req_buf[2] != 0) q->stop = 1;
-    long rep[2];
-    if (q->stop || q->pos >= q->end) {
-        rep[0] = rep[1] = 0;
-        q->empties++;
-    } else {
-        size_t left = q->end - q->pos;
-        size_t c = (left + 2 * (size_t)q->size - 1) / (2 * (size_t)q->size);
-        if (c > q->chunk_max) c = q->chunk_max;
-        if (c < 1) c = 1;
-        rep[0] = (long)q->pos;
-        rep[1] = (long)(q->pos + c);
-        q->pos += c;
-    }
+    size_t lo = 0, hi = 0;
+    if (!take_chunk(q, q->chunk_max, &lo, &hi)) q->empties++;
+    long rep[2] = {(long)lo, (long)hi};
     pthread_mutex_unlock(&q->lock);
     MPI_CHECK(MPI_Send(rep, 2, MPI_LONG, src, QUEUE_TAG_REP, q->comm));
     MPI_CHECK(MPI_Irecv(q->req_buf, 3, MPI_DOUBLE, MPI_ANY_SOURCE, QUEUE_TAG_REQ, q->comm, &q->req));
@@ -214,6 +229,34 @@ static int server_join(mpi_queue *q, char *err, size_t errlen)
     return q->server_rc;
 }
 
+int mpi_queue_set_groups(mpi_queue *q, const size_t *group_end, size_t n_groups)
+{
+    if (q->in_round || n_groups == 0 || group_end[n_groups - 1] != q->n) return UTIL_EUSAGE;
+    for (size_t g = 1; g < n_groups; g++)
+        if (group_end[g] <= group_end[g - 1]) return UTIL_EUSAGE;
+    size_t *copy = malloc(n_groups * sizeof *copy);
+    if (!copy) return UTIL_EFAIL;
+    memcpy(copy, group_end, n_groups * sizeof *copy);
+    free(q->group_end);
+    q->group_end = copy;
+    q->n_groups = n_groups;
+    q->group = 0;
+    return UTIL_OK;
+}
+
+/* rank 0: its own next item (under the lock in thread mode). With groups it works through a chunk
+ * of its own as the workers do (taking one item at a time from the shared counter, it would land in
+ * a new group almost every time); without, one item at a time. */
+static int take_own(mpi_queue *q, size_t *item)
+{
+    if (util_interrupted()) q->stop = 1;
+    if (q->stop) q->own_lo = q->own_hi; /* drop the rest of its chunk */
+    if (q->own_lo >= q->own_hi && !take_chunk(q, q->group_end ? q->chunk_max : 1, &q->own_lo, &q->own_hi)) return 0;
+    *item = q->items[q->own_lo++];
+    q->local_count++;
+    return 1;
+}
+
 int mpi_queue_set_thread(mpi_queue *q, int on)
 {
     int level = MPI_THREAD_SINGLE;
@@ -238,12 +281,7 @@ int mpi_queue_next(mpi_queue *q, size_t *item, char *err, size_t errlen)
     if (!q->in_round) return 0;
     if (q->rank == 0 && q->use_thread) {
         pthread_mutex_lock(&q->lock);
-        if (util_interrupted()) q->stop = 1;
-        int got = !q->stop && q->pos < q->end;
-        if (got) {
-            *item = q->items[q->pos++];
-            q->local_count++;
-        }
+        int got = take_own(q, item);
         pthread_mutex_unlock(&q->lock);
         if (got) return 1;
         return server_join(q, err, errlen); /* until every worker has heard "round over" */
@@ -254,11 +292,7 @@ int mpi_queue_next(mpi_queue *q, size_t *item, char *err, size_t errlen)
             int rc = serve(q, 0, err, errlen);
             if (rc) return rc;
         }
-        if (!q->stop && q->pos < q->end) {
-            *item = q->items[q->pos++];
-            q->local_count++;
-            return 1;
-        }
+        if (take_own(q, item)) return 1;
         /* nothing left for rank 0: answer until every worker has heard "round over" */
         while (q->empties < q->size - 1) {
             int rc = serve(q, 1, err, errlen);

@@ -53,6 +53,13 @@ void mpi_queue_progress(mpi_queue *q, size_t *done, double *units);
  * they arrive, not between its items), and takes its items under a lock. Needs MPI initialised
  * with MPI_THREAD_MULTIPLE (else UTIL_EUSAGE; the queue is unchanged). A no-op with one rank. */
 int mpi_queue_set_thread(mpi_queue *q, int on);
+/* Before the first round: the item positions fall into consecutive groups whose items share a
+ * costly set-up (evaluate: one kernel matrix per (fold, gamma)); group_end[g] is the position after
+ * group g's last item (increasing, the last one n). A chunk then never crosses the end of a group,
+ * and rank 0 takes chunks for itself as the workers do, so a rank meets fewer groups (taking one item
+ * at a time between the workers' chunks, rank 0 would land in another group almost every time).
+ * UTIL_EUSAGE for ends that are not increasing up to n. Items are still handed out in order. */
+int mpi_queue_set_groups(mpi_queue *q, const size_t *group_end, size_t n_groups);
 /* 1 after mpi_queue_round returned 0 because some rank was interrupted */
 int mpi_queue_interrupted(const mpi_queue *q);
 /* items this rank processed (for statistics) */

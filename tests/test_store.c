@@ -23,8 +23,9 @@ static void nap(long us)
 }
 
 /* items 3, 5, 7, ... ; processes them and checks each was done exactly once; thread: rank 0
- * answers requests in its server thread (mpi_queue_set_thread) */
-static void test_queue(MPI_Comm comm, int interrupt_at, int thread)
+ * answers requests in its server thread (mpi_queue_set_thread); groups: items in groups of 7
+ * (mpi_queue_set_groups: chunks within a group, rank 0 takes chunks too) */
+static void test_queue(MPI_Comm comm, int interrupt_at, int thread, int groups)
 {
     int rank = mpi_util_rank(comm), size = mpi_util_size(comm);
     enum { N = 101 };
@@ -33,6 +34,15 @@ static void test_queue(MPI_Comm comm, int interrupt_at, int thread)
     mpi_queue *q;
     CHECK(mpi_queue_make(comm, items, N, 12, 4, &q, err, sizeof err) == 0);
     CHECK(mpi_queue_set_thread(q, thread) == 0);
+    if (groups) {
+        size_t ends[N / 7 + 1], n_ends = 0;
+        for (size_t e = 7; e < N; e += 7) ends[n_ends++] = e;
+        ends[n_ends++] = N;
+        size_t bad[2] = {7, 5};
+        CHECK(mpi_queue_set_groups(q, bad, 2) == UTIL_EUSAGE); /* not increasing, not ending at n */
+        CHECK(mpi_queue_set_groups(q, ends, n_ends - 1) == UTIL_EUSAGE);
+        CHECK(mpi_queue_set_groups(q, ends, n_ends) == 0);
+    }
     int mine[3 + 2 * N] = {0};
     int rc, rounds = 0, count = 0;
     while ((rc = mpi_queue_round(q, err, sizeof err)) > 0) {
@@ -67,8 +77,8 @@ static void test_queue(MPI_Comm comm, int interrupt_at, int thread)
         mpi_queue_progress(q, &done, &units);
         if (rank == 0) CHECK_MSG(done <= N && done >= (size_t)(N - 12) && units == 1.5 * (double)done, "done %zu units %g", done, units);
         if (rank == 0)
-            fprintf(stderr, "queue%s: %d ranks, rank 0 did %zu of %d items\n", thread ? " (server thread)" : "", size,
-                    mpi_queue_local_count(q), N);
+            fprintf(stderr, "queue%s%s: %d ranks, rank 0 did %zu of %d items\n", thread ? " (server thread)" : "",
+                    groups ? " (groups of 7)" : "", size, mpi_queue_local_count(q), N);
     } else {
         CHECK(mpi_queue_interrupted(q));
         CHECK_MSG(total < N && total >= interrupt_at, "processed %d with an interrupt after %d", total, interrupt_at);
@@ -216,11 +226,12 @@ int main(int argc, char **argv)
     char dir[64] = "/tmp/an_store_XXXXXX";
     if (mpi_util_rank(comm) == 0 && !mkdtemp(dir)) dir[0] = 0;
     MPI_Bcast(dir, sizeof dir, MPI_CHAR, 0, comm);
-    for (int thread = 0; thread < 2; thread++) {
-        test_queue(comm, 0, thread);
-        test_queue(comm, 7, thread);
-        test_queue(comm, 0, thread); /* the queue works again after an interrupt is reset */
-    }
+    for (int thread = 0; thread < 2; thread++)
+        for (int groups = 0; groups < 2; groups++) {
+            test_queue(comm, 0, thread, groups);
+            test_queue(comm, 7, thread, groups);
+            test_queue(comm, 0, thread, groups); /* the queue works again after an interrupt is reset */
+        }
     test_store(comm, dir);
     MPI_Barrier(comm);
     if (mpi_util_rank(comm) == 0) rmdir(dir);
