@@ -290,12 +290,6 @@ static void stage_charge(reduce_svm_cv *cv, reduce_svm_stage st, double *mark)
     *mark = now;
 }
 
-static int snake_owner(long t, int P)
-{
-    long b = t / P, pos = t % P;
-    return (int)(b % 2 == 0 ? pos : P - 1 - pos);
-}
-
 void reduce_svm_cv_free(reduce_svm_cv *cv)
 {
     free(cv->inner_acc);
@@ -306,134 +300,247 @@ void reduce_svm_cv_free(reduce_svm_cv *cv)
     cv->best = cv->pred = cv->n_sv = NULL;
 }
 
-int reduce_svm_cv_run(reduce_svm_cv *cv, MPI_Comm comm, char *err, size_t errlen)
-{
-    svm_set_print_string_function(svm_silent);
-    double mark = util_now();
-    reduce_svm_stage idle = REDUCE_SVM_ST_GRID_WAIT; /* where waiting goes in the current phase */
-    memset(cv->stage_seconds, 0, sizeof cv->stage_seconds);
-    cv->grid_fits_here = cv->final_fits_here = 0;
-    int rank = mpi_util_rank(comm), P = mpi_util_size(comm);
-    long n = cv->n;
-    int k = cv->k, ni = cv->n_inner, nc = cv->grid.n_c, ng = cv->grid.n_g;
-    int cells = nc * ng;
-    long n_tasks = (long)cells * k * ni;
-    int rc = UTIL_OK;
-    workspace ws;
-    long *counts = calloc((size_t)n_tasks * 2 + 1, sizeof *counts); /* correct, evaluated per task */
-    cv->inner_acc = calloc((size_t)k * cells, sizeof *cv->inner_acc);
-    cv->best = calloc((size_t)k, sizeof *cv->best);
-    cv->pred = malloc(((size_t)n + 1) * sizeof *cv->pred);
-    cv->n_sv = calloc((size_t)k, sizeof *cv->n_sv);
-    if (ws_init(&ws, cv) || !counts || !cv->inner_acc || !cv->best || !cv->pred || !cv->n_sv)
-        rc = util_fail(err, errlen, UTIL_EFAIL, "svm: out of memory for %ld rows x %d", n, cv->d);
-    cv->precomputed = ws.precomputed;
-    rc = mpi_util_agree(comm, rc, err, errlen);
-    if (rc) goto done;
+/* ---- one rank's run: grid fits and final fits from one work queue ---- */
 
-    /* grid search: task t = (((f * ng + g) * nc + c) * ni + i). Handed out by the work queue in
-     * chunks of consecutive tasks (mpi/queue.h: guided sizes, rank 0 answers between its own fits),
-     * so a rank walks a few (fold, gamma) kernel matrices in order and builds each once, and a rank
-     * that drew expensive fits (RBF, large C) simply takes fewer. Within a (fold, gamma) the larger C
-     * come first: the costly fits are handed out early, the cheap ones fill the tail. */
-    double t0 = util_now();
-    size_t *order = malloc((size_t)n_tasks * sizeof *order + 1);
-    if (!order) rc = util_fail(err, errlen, UTIL_EFAIL, "svm: out of memory for %ld tasks", n_tasks);
-    for (long t = 0, o = 0; order && t < n_tasks; t++) {
-        long grp = t / ((long)nc * ni), in = t % ((long)nc * ni); /* (f, g), then C descending, inner */
-        long c = nc - 1 - in / ni, i = in % ni;
-        order[o++] = (size_t)((grp * nc + c) * ni + i);
+typedef struct {
+    reduce_svm_cv *cv;
+    MPI_Comm comm;
+    workspace ws;
+    long per_fold;          /* grid tasks per outer fold: cells x inner folds */
+    long *counts;           /* correct, evaluated per grid task (task numbering) */
+    MPI_Request *fold_sum;  /* per outer fold: the in-place sum over ranks of its slice of counts */
+    int sums_started;       /* folds 0 .. sums_started-1 have their sum started (same order on every rank) */
+    char *final_drawn;      /* per fold: this rank drew the fold's final fit and has not run it yet */
+    double mark;            /* stage_charge's */
+    double t0, grid_end;    /* start; end of this rank's last grid fit (seconds since t0) */
+} cv_state;
+
+/* Starts the sums of folds [sums_started, upto). A rank calls it once its own grid fits of those
+ * folds are done: items come off the queue in order, fold by fold, so drawing an item of a later
+ * fold (or the end of the queue) means this rank will get no more fits of an earlier one. Every rank
+ * starts the sums in fold order, as nonblocking collectives need; a fold's sum completes when every
+ * rank has finished its fits of that fold. */
+static int start_fold_sums(cv_state *s, int upto, char *err, size_t errlen)
+{
+    for (; s->sums_started < upto; s->sums_started++) {
+        long *slice = s->counts + 2 * s->per_fold * s->sums_started;
+        MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, slice, (int)(2 * s->per_fold), MPI_LONG, MPI_SUM, s->comm,
+                                 &s->fold_sum[s->sums_started]));
     }
-    mpi_queue *q = NULL;
-    if (!rc) rc = mpi_queue_make(comm, order, (size_t)n_tasks, (size_t)n_tasks, 4, &q, err, errlen);
+    return UTIL_OK;
+}
+
+/* From fold f's summed counts: the mean inner accuracy of every cell and the winner (the highest,
+ * ties to the first cell in grid order: C outer, gamma inner, GridSearchCV's) */
+static void choose_cell(reduce_svm_cv *cv, const long *counts, int f)
+{
+    const int nc = cv->grid.n_c, ng = cv->grid.n_g, ni = cv->n_inner, cells = nc * ng;
+    double best = -1;
+    for (int c = 0; c < nc; c++)
+        for (int g = 0; g < ng; g++) {
+            double acc = 0;
+            int used = 0;
+            for (int i = 0; i < ni; i++) {
+                long t = (((long)f * ng + g) * nc + c) * ni + i;
+                if (counts[2 * t + 1] > 0) {
+                    acc += (double)counts[2 * t] / (double)counts[2 * t + 1];
+                    used++;
+                }
+            }
+            acc = used ? acc / used : 0;
+            int cell = c * ng + g;
+            cv->inner_acc[(size_t)f * cells + cell] = acc;
+            if (acc > best) {
+                best = acc;
+                cv->best[f] = cell;
+            }
+        }
+}
+
+/* Grid task t: (((f * ng + g) * nc + c) * ni + i) */
+static int run_grid_fit(cv_state *s, long t, char *err, size_t errlen)
+{
+    reduce_svm_cv *cv = s->cv;
+    const int ni = cv->n_inner, nc = cv->grid.n_c, ng = cv->grid.n_g;
+    int i = (int)(t % ni), c = (int)((t / ni) % nc), g = (int)((t / ni / nc) % ng);
+    fold_data fd;
+    stage_charge(cv, REDUCE_SVM_ST_GRID_WAIT, &s->mark);
+    ws_prepare(&s->ws, cv, (int)(t / s->per_fold), g, &fd);
+    stage_charge(cv, REDUCE_SVM_ST_GRID_SETUP, &s->mark);
+    int rc = run_task(&fd, i, cv->grid.c[c], cv->grid.g[g], &s->counts[2 * t], &s->counts[2 * t + 1], NULL, NULL, err,
+                      errlen);
+    stage_charge(cv, REDUCE_SVM_ST_GRID_FITS, &s->mark);
+    s->grid_end = s->mark - s->t0;
+    cv->grid_fits_here++;
+    return rc;
+}
+
+/* Fold f's final fit (its counts summed): refit the winner on the whole training side, predict the
+ * test fold */
+static int run_final_fit(cv_state *s, int f, char *err, size_t errlen)
+{
+    reduce_svm_cv *cv = s->cv;
+    const int ng = cv->grid.n_g;
+    long c1, c2;
+    fold_data fd;
+    s->final_drawn[f] = 0;
+    choose_cell(cv, s->counts, f);
+    int cell = cv->best[f];
+    stage_charge(cv, REDUCE_SVM_ST_GRID_WAIT, &s->mark);
+    ws_prepare(&s->ws, cv, f, cell % ng, &fd);
+    stage_charge(cv, REDUCE_SVM_ST_FINAL_SETUP, &s->mark);
+    int rc = run_task(&fd, -1, cv->grid.c[cell / ng], cv->grid.g[cell % ng], &c1, &c2, cv->pred, &cv->n_sv[f], err, errlen);
+    stage_charge(cv, REDUCE_SVM_ST_FINAL_FITS, &s->mark);
+    cv->final_fits_here++;
+    return rc;
+}
+
+/* Runs the final fits this rank drew whose fold's grid is complete everywhere; block: waits for
+ * their folds (when the queue is over for this rank and nothing else is left to do). */
+static int run_drawn_finals(cv_state *s, int block, char *err, size_t errlen)
+{
+    for (int f = 0; f < s->cv->k; f++) {
+        if (!s->final_drawn[f]) continue;
+        int done = 1;
+        if (block) {
+            MPI_CHECK(MPI_Wait(&s->fold_sum[f], MPI_STATUS_IGNORE));
+        } else {
+            MPI_CHECK(MPI_Test(&s->fold_sum[f], &done, MPI_STATUS_IGNORE));
+        }
+        if (!done) continue;
+        int rc = run_final_fit(s, f, err, errlen);
+        if (rc) return rc;
+    }
+    return UTIL_OK;
+}
+
+/* Queue items: the grid tasks of fold 0 ((fold, gamma) groups; within a group larger C first, the
+ * costly fits early and the cheap ones filling the tail), then fold 0's final fit (item n_tasks + 0),
+ * then fold 1's tasks and final fit, and so on. A rank that draws a final fit keeps it until the
+ * fold's counts are summed over ranks (every rank done with that fold's grid fits), taking grid
+ * fits of the next folds meanwhile, so the final fits overlap the rest of the grid instead of
+ * forming a k-way-parallel tail after it; only the last fold's final fit waits for the end of the
+ * grid. Groups (mpi_queue_set_groups): one per (fold, gamma) kernel matrix and one per final fit,
+ * so a chunk stays within one matrix. */
+static int make_queue(cv_state *s, mpi_queue **q, char *err, size_t errlen)
+{
+    const reduce_svm_cv *cv = s->cv;
+    const long nc = cv->grid.n_c, ng = cv->grid.n_g, ni = cv->n_inner, k = cv->k, n_tasks = s->per_fold * k;
+    const size_t n_items = (size_t)(n_tasks + k), n_groups = (size_t)(k * ng + k);
+    size_t *order = malloc(n_items * sizeof *order), *group_end = malloc(n_groups * sizeof *group_end);
+    int rc = order && group_end ? UTIL_OK : util_fail(err, errlen, UTIL_EFAIL, "svm: out of memory for %zu tasks", n_items);
+    size_t o = 0, e = 0;
+    for (long f = 0; !rc && f < k; f++) {
+        for (long g = 0; g < ng; g++) {
+            for (long c = nc - 1; c >= 0; c--)
+                for (long i = 0; i < ni; i++) order[o++] = (size_t)(((f * ng + g) * nc + c) * ni + i);
+            group_end[e++] = o;
+        }
+        order[o++] = (size_t)(n_tasks + f);
+        group_end[e++] = o;
+    }
+    if (!rc) rc = mpi_queue_make(s->comm, order, n_items, n_items, (int)(nc * ni), q, err, errlen);
+    if (!rc && mpi_queue_set_groups(*q, group_end, n_groups))
+        rc = util_fail(err, errlen, UTIL_EFAIL, "svm: work queue groups rejected");
     free(order);
-    rc = mpi_util_agree(comm, rc, err, errlen);
+    free(group_end);
+    return rc;
+}
+
+/* The grid and final fits through the queue (every rank, collective): counts and predictions of
+ * this rank's fits; every fold's sum started and completed, whatever happened */
+static int run_queue(cv_state *s, char *err, size_t errlen)
+{
+    reduce_svm_cv *cv = s->cv;
+    const long n_tasks = s->per_fold * cv->k, n_items = n_tasks + cv->k;
+    const int rank = mpi_util_rank(s->comm);
+    mpi_queue *q = NULL;
+    int rc = make_queue(s, &q, err, errlen);
+    rc = mpi_util_agree(s->comm, rc, err, errlen);
+    if (rc) {
+        mpi_queue_free(q);
+        return rc;
+    }
     util_progress pr;
-    util_progress_start(&pr, "grid search", "fits", n_tasks, cv->progress && rank == 0 && !rc);
-    int more = rc ? 0 : mpi_queue_round(q, err, errlen);
+    util_progress_start(&pr, "grid search", "fits", n_items, cv->progress && rank == 0);
+    int more = mpi_queue_round(q, err, errlen);
     if (more < 0) rc = more;
     while (more > 0) {
         size_t item;
         more = mpi_queue_next(q, &item, err, errlen);
         if (more < 0) rc = more;
         if (more <= 0) break;
+        const long t = (long)item;
+        const int f = t < n_tasks ? (int)(t / s->per_fold) : (int)(t - n_tasks);
+        /* this rank's fits of the folds before f (and of f itself, for its final fit) are done */
+        int src = start_fold_sums(s, t < n_tasks ? f : f + 1, err, errlen);
+        if (!rc) rc = src;
         if (rc) continue; /* a failed fit: drain the round so every rank ends it */
-        long t = (long)item;
-        int i = (int)(t % ni), c = (int)((t / ni) % nc), g = (int)((t / ni / nc) % ng), f = (int)(t / ni / nc / ng);
-        fold_data fd;
-        stage_charge(cv, REDUCE_SVM_ST_GRID_WAIT, &mark);
-        ws_prepare(&ws, cv, f, g, &fd);
-        stage_charge(cv, REDUCE_SVM_ST_GRID_SETUP, &mark);
-        rc = run_task(&fd, i, cv->grid.c[c], cv->grid.g[g], &counts[2 * t], &counts[2 * t + 1], NULL, NULL, err, errlen);
-        stage_charge(cv, REDUCE_SVM_ST_GRID_FITS, &mark);
-        cv->grid_fits_here++;
+        if (t < n_tasks) rc = run_grid_fit(s, t, err, errlen);
+        else s->final_drawn[f] = 1;
+        if (!rc) rc = run_drawn_finals(s, 0, err, errlen);
         mpi_queue_report(q, 1);
         size_t done_all = 0;
         double units = 0;
         mpi_queue_progress(q, &done_all, &units);
         util_progress_update(&pr, (long)done_all, 0);
     }
-    if (q) { /* collective: every rank ends the queue, also one whose fit failed */
-        char qerr[UTIL_ERRLEN];
-        if (mpi_queue_round(q, qerr, sizeof qerr) < 0 && !rc) rc = util_fail(err, errlen, UTIL_EFAIL, "%s", qerr);
-        if (!rc && mpi_queue_interrupted(q)) rc = util_fail(err, errlen, UTIL_EINTR, "svm: interrupted");
-        mpi_queue_free(q);
-    }
-    util_progress_finish(&pr, n_tasks);
-    rc = mpi_util_agree(comm, rc, err, errlen);
-    if (rc) goto done;
-    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, counts, (int)(2 * n_tasks), MPI_LONG, MPI_SUM, comm));
-    cv->seconds_grid = util_now() - t0;
-    for (int f = 0; f < k; f++) {
-        double best = -1;
-        for (int c = 0; c < nc; c++)     /* grid order: C outer, gamma inner (GridSearchCV's) */
-            for (int g = 0; g < ng; g++) {
-                double acc = 0;
-                int used = 0;
-                for (int i = 0; i < ni; i++) {
-                    long t = (((long)f * ng + g) * nc + c) * ni + i;
-                    if (counts[2 * t + 1] > 0) {
-                        acc += (double)counts[2 * t] / (double)counts[2 * t + 1];
-                        used++;
-                    }
-                }
-                acc = used ? acc / used : 0;
-                int cell = c * ng + g;
-                cv->inner_acc[(size_t)f * cells + cell] = acc;
-                if (acc > best) {
-                    best = acc;
-                    cv->best[f] = cell;
-                }
-            }
-    }
+    /* collective: every rank ends the queue, also one whose fit failed */
+    char qerr[UTIL_ERRLEN];
+    if (mpi_queue_round(q, qerr, sizeof qerr) < 0 && !rc) rc = util_fail(err, errlen, UTIL_EFAIL, "%s", qerr);
+    if (!rc && mpi_queue_interrupted(q)) rc = util_fail(err, errlen, UTIL_EINTR, "svm: interrupted");
+    mpi_queue_free(q);
+    int src = start_fold_sums(s, cv->k, err, errlen);
+    if (!rc) rc = src;
+    stage_charge(cv, REDUCE_SVM_ST_GRID_WAIT, &s->mark);
+    if (!rc) rc = run_drawn_finals(s, 1, err, errlen);
+    MPI_CHECK(MPI_Waitall(cv->k, s->fold_sum, MPI_STATUSES_IGNORE));
+    stage_charge(cv, REDUCE_SVM_ST_GRID_WAIT, &s->mark);
+    util_progress_finish(&pr, n_items);
+    return rc;
+}
 
-    /* final fits: fold f on rank snake_owner(f) */
-    stage_charge(cv, REDUCE_SVM_ST_GRID_WAIT, &mark);
-    idle = REDUCE_SVM_ST_FINAL_WAIT;
-    t0 = util_now();
-    for (long i = 0; i < n; i++) cv->pred[i] = -1;
-    for (int f = 0; f < k && !rc; f++) {
-        if (snake_owner(f, P) != rank) continue;
-        int cell = cv->best[f];
-        long c1, c2;
-        fold_data fd;
-        stage_charge(cv, REDUCE_SVM_ST_FINAL_WAIT, &mark);
-        ws_prepare(&ws, cv, f, cell % ng, &fd);
-        stage_charge(cv, REDUCE_SVM_ST_FINAL_SETUP, &mark);
-        rc = run_task(&fd, -1, cv->grid.c[cell / ng], cv->grid.g[cell % ng], &c1, &c2, cv->pred, &cv->n_sv[f], err, errlen);
-        stage_charge(cv, REDUCE_SVM_ST_FINAL_FITS, &mark);
-        cv->final_fits_here++;
-    }
+int reduce_svm_cv_run(reduce_svm_cv *cv, MPI_Comm comm, char *err, size_t errlen)
+{
+    svm_set_print_string_function(svm_silent);
+    memset(cv->stage_seconds, 0, sizeof cv->stage_seconds);
+    cv->grid_fits_here = cv->final_fits_here = 0;
+    const long n = cv->n;
+    const int k = cv->k;
+    cv_state s = {.cv = cv, .comm = comm, .per_fold = (long)cv->grid.n_c * cv->grid.n_g * cv->n_inner};
+    s.t0 = s.mark = util_now();
+    int rc = UTIL_OK;
+    s.counts = calloc((size_t)(s.per_fold * k) * 2 + 1, sizeof *s.counts);
+    s.fold_sum = malloc((size_t)k * sizeof *s.fold_sum);
+    s.final_drawn = calloc((size_t)k, 1);
+    cv->inner_acc = calloc((size_t)k * cv->grid.n_c * cv->grid.n_g, sizeof *cv->inner_acc);
+    cv->best = calloc((size_t)k, sizeof *cv->best);
+    cv->pred = malloc(((size_t)n + 1) * sizeof *cv->pred);
+    cv->n_sv = calloc((size_t)k, sizeof *cv->n_sv);
+    if (ws_init(&s.ws, cv) || !s.counts || !s.fold_sum || !s.final_drawn || !cv->inner_acc || !cv->best || !cv->pred ||
+        !cv->n_sv)
+        rc = util_fail(err, errlen, UTIL_EFAIL, "svm: out of memory for %ld rows x %d", n, cv->d);
+    for (int f = 0; s.fold_sum && f < k; f++) s.fold_sum[f] = MPI_REQUEST_NULL;
+    for (long i = 0; cv->pred && i < n; i++) cv->pred[i] = -1;
+    cv->precomputed = s.ws.precomputed;
     rc = mpi_util_agree(comm, rc, err, errlen);
-    if (rc) goto done;
-    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, cv->pred, (int)n, MPI_INT, MPI_MAX, comm));
-    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, cv->n_sv, k, MPI_INT, MPI_MAX, comm));
-    cv->seconds_final = util_now() - t0;
-done:
-    stage_charge(cv, idle, &mark);
-    cv->kernel_builds_here = ws.builds;
-    ws_free(&ws);
-    free(counts);
+    if (!rc) rc = run_queue(&s, err, errlen);
+    rc = mpi_util_agree(comm, rc, err, errlen);
+    if (!rc) {
+        for (int f = 0; f < k; f++) choose_cell(cv, s.counts, f);
+        /* grid: until the last grid fit ended on any rank; final: the final fits' tail past it */
+        MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &s.grid_end, 1, MPI_DOUBLE, MPI_MAX, comm));
+        MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, cv->pred, (int)n, MPI_INT, MPI_MAX, comm));
+        MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, cv->n_sv, k, MPI_INT, MPI_MAX, comm));
+        cv->seconds_grid = s.grid_end;
+        cv->seconds_final = util_now() - s.t0 - s.grid_end;
+    }
+    stage_charge(cv, REDUCE_SVM_ST_FINAL_WAIT, &s.mark);
+    cv->kernel_builds_here = s.ws.builds;
+    ws_free(&s.ws);
+    free(s.counts);
+    free(s.fold_sum);
+    free(s.final_drawn);
     if (rc) reduce_svm_cv_free(cv);
     return rc;
 }

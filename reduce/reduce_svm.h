@@ -3,12 +3,16 @@
  * the winner, predict the test fold (Park et al. 2017 / MIREX protocol; DESIGN.md "SVM").
  *
  * Parallelism: the grid cells x outer folds x inner folds are independent tasks, handed out by the
- * work queue (mpi/queue.h) in chunks of consecutive tasks, so a rank that drew costly fits (RBF with
- * large C) takes fewer and a rank touches only a few (fold, gamma) kernel matrices; every rank holds
- * all rows, scores are combined by ONE MPI_Allreduce of integer correct counts; then the final
- * per-fold fits are dealt round-robin (fold f on rank f mod P, snake order) and the predictions
- * combined by a second MPI_Allreduce. No task's result depends on where it ran, so results are
- * identical for any number of ranks.
+ * work queue (mpi/queue.h) in chunks of consecutive tasks that never leave a (fold, gamma) kernel
+ * matrix (mpi_queue_set_groups; rank 0 too takes chunks), so a rank that drew costly fits (RBF with
+ * large C) takes fewer and a rank builds only a few kernel matrices. Every rank holds all rows. The
+ * final per-fold fits are items of the same queue, each right after its fold's grid tasks: a fold's
+ * integer correct counts are summed over ranks by a nonblocking MPI_Iallreduce that each rank
+ * starts once it is past that fold's tasks, and the rank that drew the fold's final fit runs it as
+ * soon as the sum is in, between its grid fits of the next folds, so the final fits overlap the
+ * rest of the grid (only the last fold's waits for the grid's end). The predictions are combined by
+ * one MPI_Allreduce at the end. No task's result depends on where it ran, so results are identical
+ * for any number of ranks.
  *
  * Kernels: when the n x n kernel matrix fits (max_kernel_mb), each rank computes, per outer fold, the
  * Gram matrix of the standardised rows once (cblas_dgemm) and per gamma the kernel rows with LIBSVM's
@@ -59,10 +63,11 @@ void reduce_svm_standardise_fit(const double *x, long n, int d, const int *sel, 
 typedef enum {
     REDUCE_SVM_ST_GRID_SETUP,  /* kernel set-up for grid fits: standardise the fold, Gram matrix, kernel rows */
     REDUCE_SVM_ST_GRID_FITS,   /* grid fits: train on the inner training side, predict the inner fold */
-    REDUCE_SVM_ST_GRID_WAIT,   /* grid phase, not fitting: waiting for work, for slower ranks, combining scores */
+    REDUCE_SVM_ST_GRID_WAIT,   /* not fitting while grid fits are left: waiting for a chunk, or for the other
+                                  ranks' fits of a fold before its final fit (load imbalance) */
     REDUCE_SVM_ST_FINAL_SETUP, /* kernel set-up for the final (per outer fold) fits */
     REDUCE_SVM_ST_FINAL_FITS,  /* final fits: train on the outer training side, predict the test fold */
-    REDUCE_SVM_ST_FINAL_WAIT,  /* final phase, not fitting: ranks without a final fit, combining predictions */
+    REDUCE_SVM_ST_FINAL_WAIT,  /* the grid done: waiting for other ranks' final fits, combining predictions */
     REDUCE_SVM_ST_N
 } reduce_svm_stage;
 
@@ -87,7 +92,8 @@ typedef struct {
     int *pred;           /* n: predicted class in its test fold */
     int *n_sv;           /* k: support vectors of the final model */
     int precomputed;     /* 1 if the kernel matrix was precomputed */
-    double seconds_grid, seconds_final;
+    double seconds_grid;  /* until the last grid fit ended (on any rank) */
+    double seconds_final; /* after that: the final fits still running (the last fold's at least) */
     /* this rank's share (not combined over ranks) */
     double stage_seconds[REDUCE_SVM_ST_N];
     long grid_fits_here, final_fits_here; /* fits this rank ran */
