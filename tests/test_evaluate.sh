@@ -4,8 +4,10 @@
 #     same chosen C/gamma per fold, same test accuracies and inner grid accuracies (1e-9), rbf + linear;
 #  2. the seeded folds reproduce the committed folds.tsv; no artist on both sides of any outer or
 #     inner split;
-#  3. 1, 2, 3 ranks -> identical results.json (timing line removed), predictions.tsv, folds.tsv;
-#  4. --lda lda.h5 runs end to end; results.json names the LDA input and dimension;
+#  3. 1, 2, 3 ranks -> identical results.json (timing line removed), predictions.tsv, folds.tsv (the
+#     final fits overlap the grid, drawn from the queue by whichever rank: any rank count gives the same);
+#  4. --lda lda.h5 runs end to end; results.json names the LDA input and dimension; the summary has
+#     the grid line, the stage table and the grid's balance line;
 #  5. bad input -> exit 2 with a clear message: label column missing, empty labels, a class with
 #     fewer rows than folds, all-NaN features, missing file, bad --grid / --kernel;
 #  6. combined sets (issue 21), no Python: --features a.h5,b.h5 (b: rows in another order, ids missing,
@@ -76,6 +78,12 @@ if $MPI --oversubscribe -n 2 $A lda --features $F/svm_features.h5 --label-column
    $MPI --oversubscribe -n 2 $A evaluate --features $F/svm_features.h5 --lda $T/lda.h5 --label-column genre --kernel linear \
      --grid "$LIN" --out $T/withlda > $T/withlda.txt; then
   if grep -q '"dim": 16' $T/withlda/results.json && grep -q "(LDA)" $T/withlda.txt; then ok; else bad "--lda not recorded"; fi
+  # the summary: the grid line, then the stage table (rank-seconds summed over ranks) and the balance line
+  if grep -q "^grid [0-9.]* s, final fits [0-9.]* s on 2 ranks; wrote" $T/withlda.txt &&
+     grep -q "^evaluate: time per stage, summed over ranks" $T/withlda.txt && grep -q "^  grid: fits " $T/withlda.txt &&
+     grep -q "^  final: fits " $T/withlda.txt &&
+     grep -q "^evaluate: grid busy per rank (kernel set-up + fits) min / mean / max .*; grid fits per rank" $T/withlda.txt
+  then ok; else bad "summary: grid line, stage table or balance line missing"; cat $T/withlda.txt >&2; fi
 else bad "lda + evaluate --lda failed"; fi
 
 # 5. bad input -> exit 2 and a message
