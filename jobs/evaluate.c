@@ -4,7 +4,8 @@
  * folds.tsv written by an earlier run), else the list's fold column, else stratified artist-filtered
  * folds from --seed; the inner (grid search) folds are artist-filtered from the seed too, and both are
  * written to DIR/folds.tsv for reuse. The grid search is spread over all ranks (reduce/reduce_svm.h);
- * rank 0 writes DIR/results.json, DIR/predictions.tsv, DIR/folds.tsv and a summary on stdout.
+ * rank 0 writes DIR/results.json, DIR/predictions.tsv, DIR/folds.tsv and a summary on stdout, which
+ * ends with a stage table (rank-seconds per stage over all ranks) and the grid's balance over ranks.
  *
  * Combined feature sets (`--features a.h5,b.h5`, issue 21): the first file gives the rows, labels,
  * folds and artists; every other set is matched to it by id (ids unique in that set); a row is used
