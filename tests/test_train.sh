@@ -10,7 +10,8 @@
 #             tensor RMS after 4 steps (float sums in another order; the difference grows with the
 #             steps because max-pool/ReLU decisions flip, so it is only comparable early); a
 #             mid-epoch checkpoint's parameters and momentum on 3 ranks, --update sharded and
-#             replicated, == 1 rank bitwise.
+#             replicated, == 1 rank bitwise; a contiguous copy of mels.h5 (segments read with pread)
+#             trains the model of the chunked one (HDF5 reads) bitwise.
 #   resume    SIGKILL mid-epoch, then --resume -> bitwise the uninterrupted model; SIGTERM to the 2
 #             ranks (as Slurm sends it) -> exit 3 with a mid-epoch checkpoint, --resume on 3 ranks -> bitwise the same model;
 #             the log has one row per epoch. The job's hook ARTISTNET_TRAIN_TEST_SIGNAL puts the kill,
@@ -96,6 +97,15 @@ ranks)
     for k in valid_loss valid_song_accuracy test_song_accuracy; do
         check "$k equal on 1/2/3 ranks" [ "$(attr "$W/r1.h5" $k)" = "$(attr "$W/r2.h5" $k)" -a "$(attr "$W/r1.h5" $k)" = "$(attr "$W/r3.h5" $k)" ]
     done
+    # /mel contiguous (as `artistnet mel` writes it; train_make_mels.py writes it chunked): segments are
+    # read with pread at the dataset's offset, and must be the bytes HDF5 reads
+    if h5repack -l /mel:CONTI "$W/mels.h5" "$W/melsc.h5"; then
+        run 2 "$A" train --mels "$W/melsc.h5" --seed 7 --out "$W/rc2.h5" --epochs 2 --batch 48 --micro-batch 16 >"$W/rc2.out" 2>&1
+        check "contiguous /mel, 2 ranks: exit 0, segments read directly" grep -q "segment reads (direct)" "$W/rc2.out"
+        check "contiguous /mel (direct reads) == chunked /mel (HDF5 reads) bitwise" cmp_models "$W/r2.h5" "$W/rc2.h5" --bitwise
+    else
+        bad "h5repack could not make a contiguous copy"
+    fi
     for n in 1 2; do
         run $n "$A" train "${COMMON[@]}" --out "$W/f$n.h5" --epochs 2 --reduce float --max-steps 4 2>/dev/null
         check "--reduce float, $n ranks: stopped with exit 3" [ $? -eq 3 ]
