@@ -168,6 +168,67 @@ static int check_call(nn_model *m, const float *segs, int n, const void *out, ch
     return nn_reserve(m, n, err, errlen);
 }
 
+/* ---- precise BN with each block's input kept between layers (nn.h) ---- */
+
+/* floats of one segment of block l's (0-based, l >= 1) eval input ws[l].xp: rows of cin, pad rows included */
+static size_t block_input_floats(const nn_model *m, int l)
+{
+    const nn_conv_desc *d = &m->conv[l];
+    return (size_t)(d->t_in + eval_pad_left(m, l) + eval_pad_right(m, l)) * (size_t)d->cin;
+}
+
+size_t nn_bn_input_floats(const nn_model *m, int layer)
+{
+    return layer >= 2 && layer <= NN_N_CONV ? block_input_floats(m, layer - 1) : 0;
+}
+
+int nn_bn_sums_at(nn_model *m, int layer, const float *in, int n, double *sums, char *err, size_t errlen)
+{
+    if (layer == 1) return nn_bn_layer_sums(m, 1, in, n, sums, err, errlen);
+    if (layer < 2 || layer > NN_N_CONV) return util_fail(err, errlen, UTIL_EUSAGE, "nn: no conv layer %d", layer);
+    int rc = check_call(m, in, n, sums, err, errlen);
+    if (rc || n == 0) return rc;
+    /* the batches of forward_eval, so the GEMMs have its shapes: the sums of nn_bn_layer_sums bitwise */
+    const int L = layer - 1, batch = m->cap < NN_EVAL_BATCH ? m->cap : NN_EVAL_BATCH;
+    const size_t per = block_input_floats(m, L);
+    for (int s0 = 0; s0 < n; s0 += batch) {
+        const int nb = n - s0 < batch ? n - s0 : batch;
+        memcpy(m->ws[L].xp, in + (size_t)s0 * per, (size_t)nb * per * sizeof(float));
+        conv_sums(m, L, nb, sums);
+    }
+    return 0;
+}
+
+int nn_bn_advance(nn_model *m, int layer, const float *in, int n, float *out, char *err, size_t errlen)
+{
+    if (layer < 1 || layer >= NN_N_CONV) return util_fail(err, errlen, UTIL_EUSAGE, "nn: no block after layer %d", layer);
+    int rc = check_call(m, in, n, out, err, errlen);
+    if (rc || n == 0) return rc;
+    const int L = layer - 1, batch = m->cap < NN_EVAL_BATCH ? m->cap : NN_EVAL_BATCH, chunk = eval_chunk();
+    const nn_conv_desc *d0 = &m->conv[0];
+    const size_t next = block_input_floats(m, layer);
+    for (int s0 = 0; s0 < n; s0 += batch) {
+        const int nb = n - s0 < batch ? n - s0 : batch;
+        if (L == 0) /* block 1 from the raw segments, in forward_eval's chunks */
+            for (int s = 0; s < nb; s += chunk) {
+                const int nc = nb - s < chunk ? nb - s : chunk;
+                if (use_dnnl(m, 0))
+                    normalise_input(m, in + (size_t)(s0 + s) * NN_SEG_SIZE, nc, m->ws[0].xp);
+                else
+                    normalise_input_padded(m, in + (size_t)(s0 + s) * NN_SEG_SIZE, nc, d0->pad_left,
+                                           d0->k - 1 - d0->pad_left, m->ws[0].xp);
+                eval_block(m, 0, nc, m->ws[1].xp + (size_t)s * next);
+            }
+        else {
+            const size_t per = block_input_floats(m, L);
+            memcpy(m->ws[L].xp, in + (size_t)s0 * per, (size_t)nb * per * sizeof(float));
+            eval_block(m, L, nb, m->ws[layer].xp);
+        }
+        memcpy(out + (size_t)s0 * next, m->ws[layer].xp, (size_t)nb * next * sizeof(float));
+    }
+    return 0;
+}
+
 int nn_forward_features(nn_model *m, const float *segs, int n, float *feat, char *err, size_t errlen)
 {
     int rc = check_call(m, segs, n, feat, err, errlen);

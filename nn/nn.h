@@ -151,6 +151,16 @@ int nn_forward_logits(nn_model *m, const float *segs, int n, float *logits, char
  * the same segments gives the same bits). Sum the sample (in a fixed order), set the layer's
  * moving_mean / moving_variance (nn_bn_stats, nn_tensor), then go on with the next layer. */
 int nn_bn_layer_sums(nn_model *m, int layer, const float *segs, int n, double *sums, char *err, size_t errlen);
+/* The same recalibration without running blocks 1..layer-1 again for every layer (about 2 forward
+ * passes of the sample instead of 4): keep each block's input. nn_bn_sums_at adds layer's sums as
+ * nn_bn_layer_sums does, from `in` = the n raw segments (layer 1) or block `layer`'s input as
+ * nn_bn_advance wrote it (layers 2..5; nn_bn_input_floats(m, layer) floats a segment); nn_bn_advance
+ * runs block `layer` (1..4) in eval mode, with its statistics as they are now, on `in` (as above)
+ * and writes block layer+1's input for the n segments to out. Call both on the same groups of
+ * segments as nn_bn_layer_sums would be: the sums are its bits. */
+size_t nn_bn_input_floats(const nn_model *m, int layer);
+int nn_bn_sums_at(nn_model *m, int layer, const float *in, int n, double *sums, char *err, size_t errlen);
+int nn_bn_advance(nn_model *m, int layer, const float *in, int n, float *out, char *err, size_t errlen);
 
 /* ---- training (net.c, sgd.c) ---- */
 typedef struct {

@@ -2,8 +2,9 @@
  * in chunks, blocks 2-5 over up to 64 segments) against the plain im2col formulation that training
  * uses: nn_conv_forward_padded for k = 1..4 in both input layouts, then whole-network features and
  * logits for batch sizes around the chunk and batch boundaries against a segment-by-segment
- * reference built from nn_conv_forward, the eval BN formula and nn_maxpool_forward. Run once with
- * the default chunk and once with ARTISTNET_NN_CHUNK=3 (tests/nn.cmake). */
+ * reference built from nn_conv_forward, the eval BN formula and nn_maxpool_forward; precise BN from
+ * kept block inputs (nn_bn_sums_at, nn_bn_advance) == nn_bn_layer_sums bitwise for 3, 17, 64, 70
+ * segments. Run once with the default chunk and once with ARTISTNET_NN_CHUNK=3 (tests/nn.cmake). */
 #include "test_nn_common.h"
 #include "nn/nn_blas.h"
 #include "testutil.h"
@@ -74,6 +75,43 @@ static void reference_features(nn_model *m, const float *seg, float *feat)
     free(x);
 }
 
+/* precise BN with kept block inputs (nn_bn_sums_at, nn_bn_advance) == nn_bn_layer_sums bitwise,
+ * layer by layer, each layer's statistics changed (as a recalibration does) before the next */
+static void test_bn_kept(nn_model *m, const float *segs, int n)
+{
+    char err[UTIL_ERRLEN];
+    size_t cap = 0;
+    for (int l = 2; l <= NN_N_CONV; l++)
+        if (nn_bn_input_floats(m, l) > cap) cap = nn_bn_input_floats(m, l);
+    float *in = malloc((size_t)n * cap * sizeof(float) + 1), *next = malloc((size_t)n * cap * sizeof(float) + 1);
+    double *a = calloc(2 * NN_FEATURE_DIM, sizeof *a), *b = calloc(2 * NN_FEATURE_DIM, sizeof *b);
+    float *bn = nn_bn_stats(m, NULL);
+    for (int l = 1; l <= NN_N_CONV; l++) {
+        int cout;
+        nn_conv_shape(l, NULL, NULL, &cout, NULL, NULL);
+        memset(a, 0, 2 * NN_FEATURE_DIM * sizeof *a);
+        memset(b, 0, 2 * NN_FEATURE_DIM * sizeof *b);
+        CHECK(nn_bn_layer_sums(m, l, segs, n, a, err, sizeof err) == 0);
+        CHECK(nn_bn_sums_at(m, l, l == 1 ? segs : in, n, b, err, sizeof err) == 0);
+        CHECK_MSG(memcmp(a, b, 2 * (size_t)cout * sizeof *a) == 0,
+                  "kept-input BN sums differ from nn_bn_layer_sums, layer %d, %d segments", l, n);
+        size_t k;
+        float *rm = bn + nn_tensor(m, l, "moving_mean", &k), *rv = bn + nn_tensor(m, l, "moving_variance", &k);
+        for (int c = 0; c < cout; c++) { /* new statistics for this layer, as a recalibration sets */
+            rm[c] = (float)(a[c] / (n * 4.0) * 0.01);
+            rv[c] = 0.5f + 0.01f * (float)c;
+        }
+        if (l < NN_N_CONV) {
+            CHECK(nn_bn_advance(m, l, l == 1 ? segs : in, n, next, err, sizeof err) == 0);
+            float *t = in;
+            in = next;
+            next = t;
+        }
+    }
+    printf("precise BN from kept block inputs == nn_bn_layer_sums bitwise, layers 1-5, %d segments\n", n);
+    free(in); free(next); free(a); free(b);
+}
+
 int main(int argc, char **argv)
 {
     nn_blas_setup(argc, argv);
@@ -109,6 +147,8 @@ int main(int argc, char **argv)
         snprintf(what, sizeof what, "logits, batch %d (tol 1e-5 + 1e-4 rel)", b);
         test_close(what, logits, ref_logits, (size_t)b * C, 1e-5, 1e-4);
     }
+    static const int bn_sizes[] = {3, 17, 64, NMAX};
+    for (size_t i = 0; i < sizeof bn_sizes / sizeof *bn_sizes; i++) test_bn_kept(m, segs, bn_sizes[i]);
     nn_free(m);
     free(segs); free(ref); free(feat); free(logits); free(ref_logits);
     return test_done("test_nn_eval");
