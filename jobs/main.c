@@ -32,12 +32,13 @@ static void print_name(FILE *f, const char *name)
 static const struct {
     const char *name;
     job_fn fn;
+    int resumable; /* takes --resume: an interrupted run continues where it stopped */
     const char *summary;
 } jobs[] = {
-#define JOB_ENTRY(name, summary) {#name, job_##name##_main, summary},
+#define JOB_ENTRY(name, resumable, summary) {#name, job_##name##_main, resumable, summary},
     JOB_LIST(JOB_ENTRY)
 #undef JOB_ENTRY
-    {NULL, NULL, NULL}};
+    {NULL, NULL, 0, NULL}};
 
 static void usage(FILE *f)
 {
@@ -90,7 +91,7 @@ int main(int argc, char **argv)
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     int rank = 0;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    int rc;
+    int rc, resumable = 0;
     char err[UTIL_ERRLEN] = "";
     if (!strcmp(argv[1], "--version")) {
         if (rank == 0) version();
@@ -109,12 +110,15 @@ int main(int argc, char **argv)
                     fprintf(stderr, "artistnet %s: ranks on %s\n", argv[1], where);
                 }
                 rc = jobs[i].fn(argc - 1, argv + 1, MPI_COMM_WORLD, err, sizeof err);
+                resumable = jobs[i].resumable;
                 break;
             }
     }
     if (rc < 0 && rank == 0) fprintf(stderr, "artistnet %s: %s\n", argv[1], err[0] ? err : "failed");
     if (rc == UTIL_EINTR && rank == 0)
-        fprintf(stderr, "artistnet %s: interrupted; state saved, run again with --resume to continue\n", argv[1]);
+        fprintf(stderr, resumable ? "artistnet %s: interrupted; state saved, run again with --resume to continue\n"
+                                  : "artistnet %s: interrupted before it finished; run it again (it starts over)\n",
+                argv[1]);
     mpi_watch_stop();
     MPI_Finalize();
     return util_exit_status(rc);

@@ -463,6 +463,7 @@ static int run_queue(cv_state *s, char *err, size_t errlen)
     }
     util_progress pr;
     util_progress_start(&pr, "grid search", "fits", n_items, cv->progress && rank == 0);
+    long done_items = 0; /* over all ranks, as far as this rank knows */
     int more = mpi_queue_round(q, err, errlen);
     if (more < 0) rc = more;
     while (more > 0) {
@@ -483,7 +484,8 @@ static int run_queue(cv_state *s, char *err, size_t errlen)
         size_t done_all = 0;
         double units = 0;
         mpi_queue_progress(q, &done_all, &units);
-        util_progress_update(&pr, (long)done_all, 0);
+        done_items = (long)done_all;
+        util_progress_update(&pr, done_items, 0);
     }
     /* collective: every rank ends the queue, also one whose fit failed */
     char qerr[UTIL_ERRLEN];
@@ -496,7 +498,7 @@ static int run_queue(cv_state *s, char *err, size_t errlen)
     if (!rc) rc = run_drawn_finals(s, 1, err, errlen);
     MPI_CHECK(MPI_Waitall(cv->k, s->fold_sum, MPI_STATUSES_IGNORE));
     stage_charge(cv, REDUCE_SVM_ST_GRID_WAIT, &s->mark);
-    util_progress_finish(&pr, n_items);
+    util_progress_finish(&pr, rc ? done_items : n_items); /* an interrupted grid does not read 100% */
     return rc;
 }
 

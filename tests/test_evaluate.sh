@@ -14,7 +14,8 @@
 #     an extra id, a failed row) matches rows by id and gives scikit-learn's per-fold C, gamma and
 #     accuracy (1e-9) on the concatenation (tests/fixtures/reduce/svm_reference_combined.tsv), rbf and
 #     linear, 1 and 2 ranks; --lda lda.h5, projects the first set only; a wrong --lda count or an LDA
-#     given to a set of another dimension exits 2.
+#     given to a set of another dimension exits 2;
+#  7. SIGTERM mid-grid on 2 ranks: exit 3 within seconds, a message to run it again, no results.json.
 set -u
 A=${ARTISTNET:?}; F=${ARTISTNET_FIXTURES:?}/reduce; PY=${PYTHON3:-/usr/bin/python3}; MPI=${MPIEXEC:-mpiexec}
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
@@ -147,6 +148,28 @@ else bad "combined + --lda lda.h5, failed"; fi
 expect2 "one --lda for two sets" "1 entry for 2 feature sets" $E --features $F/svm_features.h5,$B --lda $T/lda.h5
 expect2 "LDA on a set of another dimension" "LDA input dimension 16, .*svm_features_b.h5 has 8" $E --features $F/svm_features.h5,$B --lda ,$T/lda.h5
 expect2 "missing second set" "nope.h5" $E --features $F/svm_features.h5,$T/nope.h5
+
+# 7. SIGTERM mid-grid (as Slurm sends it at the time limit) on 2 ranks: the fits in hand end, every
+# rank leaves the queue (pending per-fold sums completed), exit 3 within seconds with a message that
+# says to run it again (evaluate has no --resume), nothing written; a run into the same --out works
+if $PY ${ARTISTNET_SRC:?}/bench/bench_svm.py data $T/big.h5 1800 100 10; then
+  GS=$(awk 'BEGIN{printf "%.10g,%.10g,%.10g,%.10g,%.10g", 0.0001, 0.001, 0.003, 0.01, 0.03}')
+  $MPI --oversubscribe -n 2 $A evaluate --features $T/big.h5 --label-column genre --kernel rbf \
+    --grid "C=0.1,1,10,100,1000,3000,10000;g=$GS" --folds 3 --out $T/intr >$T/intr.out 2>$T/intr.err &
+  pid=$!
+  for _ in $(seq 600); do grep -q "grid search: [1-9]" $T/intr.err && break; sleep 0.05; done
+  t0=$(date +%s.%N)
+  kill -TERM $(pgrep -P $pid) 2>/dev/null
+  wait $pid; st=$?
+  dt=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+  echo "evaluate SIGTERM mid-grid: exit $st after $dt s; $(tr '\r' '\n' < $T/intr.err | grep 'grid search' | tail -n 1)"
+  if [ $st -eq 3 ] && awk -v d="$dt" 'BEGIN { exit !(d < 15) }'; then ok; else bad "SIGTERM mid-grid: exit $st after $dt s (want 3, < 15 s)"; fi
+  if grep -q "interrupted before it finished; run it again" $T/intr.err && ! grep -q -- "--resume" $T/intr.err; then ok
+  else bad "SIGTERM: message"; tail -n 3 $T/intr.err >&2; fi
+  if [ ! -e $T/intr/results.json ]; then ok; else bad "SIGTERM: results.json written by an interrupted run"; fi
+  if $A evaluate --features $T/big.h5 --label-column genre --kernel rbf --grid "C=1;g=0.01" --folds 3 --out $T/intr --quiet &&
+     [ -s $T/intr/results.json ]; then ok; else bad "a run after the interrupted one"; fi
+else bad "bench_svm.py data"; fi
 
 echo "test_evaluate: $pass passed, $fail failed"
 [ $fail -eq 0 ]
