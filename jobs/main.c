@@ -52,7 +52,14 @@ static void usage(FILE *f)
     }
     fprintf(f, "\n  --version      versions of artistnet and its libraries, BLAS / DCNN kernels in use\n"
                "  --help         this help\n\n"
-               "exit status: 0 done, 1 failure, 2 bad usage or bad input file, 3 interrupted (resume with --resume),\n"
+               "exit status: 0 done, 1 failure, 2 bad usage or bad input file, 3 interrupted (resume with --resume\n"
+               "             where the subcommand has it:");
+    for (size_t i = 0, k = 0; jobs[i].name; i++)
+        if (jobs[i].resumable) {
+            fputs(k++ ? ", " : " ", f);
+            print_name(f, jobs[i].name);
+        }
+    fprintf(f, "; else run it again),\n"
                "             4 a rank or its node was lost (resume with --resume)\n\n"
                "environment: ARTISTNET_PEER_TIMEOUT=S  seconds without a heartbeat before a rank counts as lost\n"
                "             (default 30; 0: no peer watch)\n"
