@@ -191,7 +191,7 @@ struct train_reader {
     char *path;
     hid_t file, dset, fspace, mspace;
     int fd;           /* >= 0: /mel is one contiguous block of little-endian floats at byte `offset`: */
-    off_t offset;     /* a segment is one pread (HDF5's per-read set-up cost 5x the copy otherwise) */
+    off_t offset;     /* a segment is one pread, without HDF5's selection set-up per segment */
     size_t n_rows, K;
     float **cache; /* n_rows * K entries, NULL until read (when there is room) */
     size_t cache_max, cache_used;

@@ -37,7 +37,8 @@ int train_data_load(MPI_Comm comm, const char *path, const char *label_col, cons
 void train_data_free(train_data *d);
 
 /* ---- prefetching reader (one I/O thread per rank) ----
- * Reads segments with independent serial-HDF5 (sec2) reads of the read-only mels.h5 on a thread of
+ * Reads segments with independent serial-HDF5 (sec2) reads of the read-only mels.h5 (or, when /mel
+ * is contiguous little-endian float, one pread per segment at its file offset) on a thread of
  * its own while the caller computes: start() hands over a request, wait() blocks until it is done.
  * The thread makes no MPI calls (the job runs with MPI_THREAD_FUNNELED), and the HDF5 library is
  * not thread-safe, so the caller must not use HDF5 between start() and wait(). Segments read once
