@@ -554,12 +554,12 @@ static int compute_norm(trainer *t, float *mean, float *std, char *err, size_t e
 {
     const train_data *d = &t->data;
     size_t *seg = NULL;
-    const size_t lo = 0, hi = first_epoch_share(t, &seg);
+    const size_t hi = first_epoch_share(t, &seg);
     int rc = seg ? grow_buffers(t, TRAIN_EVAL_CHUNK, err, errlen) : util_fail(err, errlen, UTIL_EFAIL, "train: out of memory");
     int64_t s[3] = {0, 0, 0}; /* fixed point (2^20) sums of values and squares, count: exact in any split */
     int b = 0;
-    if (!rc && hi > lo) train_reader_start(t->reader, seg + lo, hi - lo < TRAIN_EVAL_CHUNK ? hi - lo : TRAIN_EVAL_CHUNK, t->buf[0]);
-    for (size_t c0 = lo; c0 < hi && !rc; c0 += TRAIN_EVAL_CHUNK) {
+    if (!rc && hi > 0) train_reader_start(t->reader, seg, hi < TRAIN_EVAL_CHUNK ? hi : TRAIN_EVAL_CHUNK, t->buf[0]);
+    for (size_t c0 = 0; c0 < hi && !rc; c0 += TRAIN_EVAL_CHUNK) {
         size_t n = hi - c0 < TRAIN_EVAL_CHUNK ? hi - c0 : TRAIN_EVAL_CHUNK;
         rc = train_reader_wait(t->reader, err, errlen);
         if (rc) break;
@@ -841,20 +841,20 @@ static int model_write(trainer *t, const model_info *info, char *err, size_t err
 static int exact_update(trainer *t, const nn_sgd *sgd, char *err, size_t errlen)
 {
     const size_t lo = (size_t)t->slice_off[t->rank], hi = lo + (size_t)t->slice_len[t->rank];
+    const double t0 = util_now();
     int rc = nn_update_params(t->m, sgd, lo, hi, err, errlen);
-    if (!t->sharded) {
-        if (!rc) nn_update_finish(t->m);
-        return rc;
+    const double t1 = util_now();
+    if (t->sharded) { /* the gather is communication: the reduction stage's */
+        size_t np;
+        float *params = nn_params(t->m, &np);
+        int mrc = MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, params, t->slice_len, t->slice_off, MPI_FLOAT,
+                                 t->comm);
+        if (mrc != MPI_SUCCESS && !rc) rc = mpi_util_report(err, errlen, __FILE__, __LINE__, "MPI_Allgatherv(params)", mrc);
     }
-    size_t np;
-    float *params = nn_params(t->m, &np);
-    const double tg = util_now();
-    int mrc = MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, params, t->slice_len, t->slice_off, MPI_FLOAT, t->comm);
-    const double gather = util_now() - tg;
-    t->t[TR_ST_REDUCE] += gather;
-    t->t[TR_ST_UPDATE] -= gather; /* the caller times the whole call as the update: the gather is communication */
-    if (mrc != MPI_SUCCESS && !rc) rc = mpi_util_report(err, errlen, __FILE__, __LINE__, "MPI_Allgatherv(params)", mrc);
+    const double t2 = util_now();
     if (!rc) nn_update_finish(t->m);
+    t->t[TR_ST_REDUCE] += t2 - t1;
+    t->t[TR_ST_UPDATE] += (t1 - t0) + (util_now() - t2);
     return rc; /* nn_update_params fails on every rank alike (the tail is the same everywhere) */
 }
 
@@ -982,9 +982,13 @@ static int run_epoch(trainer *t, util_progress *prog, long *done_steps, char *er
             return rc ? rc : util_fail(err, errlen, UTIL_EFAIL, "train: a rank failed at step %ld", gstep);
         }
         sgd.lr = step_lr(t, gstep);
-        double tu = util_now();
-        rc = t->exact ? exact_update(t, &sgd, err, errlen) : nn_update(t->m, &sgd, err, errlen);
-        t->t[TR_ST_UPDATE] += util_now() - tu;
+        if (t->exact)
+            rc = exact_update(t, &sgd, err, errlen); /* charges its update and gather stages itself */
+        else {
+            double tu = util_now();
+            rc = nn_update(t->m, &sgd, err, errlen);
+            t->t[TR_ST_UPDATE] += util_now() - tu;
+        }
         if (rc) {
             train_reader_wait(t->reader, NULL, 0);
             return mpi_util_agree(t->comm, rc, err, errlen);

@@ -111,6 +111,24 @@ static int eval_chunk(void)
     return chunk;
 }
 
+/* floats of one segment of block l's (0-based, l >= 1) eval input ws[l].xp: rows of cin, pad rows included */
+static size_t block_input_floats(const nn_model *m, int l)
+{
+    const nn_conv_desc *d = &m->conv[l];
+    return (size_t)(d->t_in + eval_pad_left(m, l) + eval_pad_right(m, l)) * (size_t)d->cin;
+}
+
+/* Block 1's inference input ws[0].xp from nc raw segments: channels-last without pad rows for
+ * oneDNN, else the zero-padded channels-first copy (normalise_input_padded) */
+static void block1_input(nn_model *m, const float *segs, int nc)
+{
+    const nn_conv_desc *d0 = &m->conv[0];
+    if (use_dnnl(m, 0))
+        normalise_input(m, segs, nc, m->ws[0].xp);
+    else
+        normalise_input_padded(m, segs, nc, d0->pad_left, d0->k - 1 - d0->pad_left, m->ws[0].xp);
+}
+
 /* conv of block l (0-based) on its padded input ws[l].xp (n segments), then per channel the sums of
  * z + bias and of its square over the n x t_in real frames, added to sums (rows in order, double) */
 static void conv_sums(nn_model *m, int l, int n, double *sums)
@@ -137,18 +155,12 @@ static void forward_eval(nn_model *m, const float *segs, int n, float *feat, int
 {
     const int L = sums ? layer - 1 : NN_N_CONV; /* blocks 0..L-1 run whole */
     const int chunk = eval_chunk(), batch = m->cap < NN_EVAL_BATCH ? m->cap : NN_EVAL_BATCH;
-    const nn_conv_desc *d0 = &m->conv[0], *d1 = &m->conv[1];
-    const size_t seg_x1 = (size_t)(d1->t_in + eval_pad_left(m, 1) + eval_pad_right(m, 1)) * d1->cin; /* one
-                                                                  segment of block 2's input */
+    const size_t seg_x1 = block_input_floats(m, 1); /* one segment of block 2's input */
     for (int s0 = 0; s0 < n; s0 += batch) {
         const int nb = n - s0 < batch ? n - s0 : batch;
         for (int s = 0; s < nb; s += chunk) {
             const int nc = nb - s < chunk ? nb - s : chunk;
-            if (use_dnnl(m, 0)) /* channels-last, no pad rows */
-                normalise_input(m, segs + (size_t)(s0 + s) * NN_SEG_SIZE, nc, m->ws[0].xp);
-            else
-                normalise_input_padded(m, segs + (size_t)(s0 + s) * NN_SEG_SIZE, nc, d0->pad_left,
-                                       d0->k - 1 - d0->pad_left, m->ws[0].xp);
+            block1_input(m, segs + (size_t)(s0 + s) * NN_SEG_SIZE, nc);
             if (L == 0)
                 conv_sums(m, 0, nc, sums);
             else
@@ -169,13 +181,6 @@ static int check_call(nn_model *m, const float *segs, int n, const void *out, ch
 }
 
 /* ---- precise BN with each block's input kept between layers (nn.h) ---- */
-
-/* floats of one segment of block l's (0-based, l >= 1) eval input ws[l].xp: rows of cin, pad rows included */
-static size_t block_input_floats(const nn_model *m, int l)
-{
-    const nn_conv_desc *d = &m->conv[l];
-    return (size_t)(d->t_in + eval_pad_left(m, l) + eval_pad_right(m, l)) * (size_t)d->cin;
-}
 
 size_t nn_bn_input_floats(const nn_model *m, int layer)
 {
@@ -205,18 +210,13 @@ int nn_bn_advance(nn_model *m, int layer, const float *in, int n, float *out, ch
     int rc = check_call(m, in, n, out, err, errlen);
     if (rc || n == 0) return rc;
     const int L = layer - 1, batch = m->cap < NN_EVAL_BATCH ? m->cap : NN_EVAL_BATCH, chunk = eval_chunk();
-    const nn_conv_desc *d0 = &m->conv[0];
     const size_t next = block_input_floats(m, layer);
     for (int s0 = 0; s0 < n; s0 += batch) {
         const int nb = n - s0 < batch ? n - s0 : batch;
         if (L == 0) /* block 1 from the raw segments, in forward_eval's chunks */
             for (int s = 0; s < nb; s += chunk) {
                 const int nc = nb - s < chunk ? nb - s : chunk;
-                if (use_dnnl(m, 0))
-                    normalise_input(m, in + (size_t)(s0 + s) * NN_SEG_SIZE, nc, m->ws[0].xp);
-                else
-                    normalise_input_padded(m, in + (size_t)(s0 + s) * NN_SEG_SIZE, nc, d0->pad_left,
-                                           d0->k - 1 - d0->pad_left, m->ws[0].xp);
+                block1_input(m, in + (size_t)(s0 + s) * NN_SEG_SIZE, nc);
                 eval_block(m, 0, nc, m->ws[1].xp + (size_t)s * next);
             }
         else {
