@@ -526,6 +526,9 @@ int reduce_svm_cv_run(reduce_svm_cv *cv, MPI_Comm comm, char *err, size_t errlen
     for (long i = 0; cv->pred && i < n; i++) cv->pred[i] = -1;
     cv->precomputed = s.ws.precomputed;
     rc = mpi_util_agree(comm, rc, err, errlen);
+    /* the grid's end is compared across ranks (MPI_MAX below): measured from a start every rank
+     * takes as it leaves the same collective, not from each rank's own entry into this call */
+    s.t0 = util_now();
     if (!rc) rc = run_queue(&s, err, errlen);
     rc = mpi_util_agree(comm, rc, err, errlen);
     if (!rc) {
@@ -535,7 +538,8 @@ int reduce_svm_cv_run(reduce_svm_cv *cv, MPI_Comm comm, char *err, size_t errlen
         MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, cv->pred, (int)n, MPI_INT, MPI_MAX, comm));
         MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, cv->n_sv, k, MPI_INT, MPI_MAX, comm));
         cv->seconds_grid = s.grid_end;
-        cv->seconds_final = util_now() - s.t0 - s.grid_end;
+        const double tail = util_now() - s.t0 - s.grid_end; /* clocks of ranks started microseconds apart */
+        cv->seconds_final = tail > 0 ? tail : 0;
     }
     stage_charge(cv, REDUCE_SVM_ST_FINAL_WAIT, &s.mark);
     cv->kernel_builds_here = s.ws.builds;
