@@ -90,21 +90,27 @@ typedef struct {
     long n_seg, n_song;
 } train_eval;
 
-/* Where a rank's time goes (the summary's stage table, summed over ranks): set-up, then per step
+/* Where a rank's time goes (the summary's stage table, summed over ranks): set-up (metadata, models,
+ * reader), the norm pass (which reads the rank's first-epoch segments into its cache), then per step
  * the wait for the I/O thread's segments, forward + backward, the fixed-point conversions (--reduce
  * exact), the gradient reduction (including the wait for the slowest rank) and the update; then per
  * epoch batch-norm recalibration, validation/test, and writing model, checkpoint and log. */
 enum {
-    TR_ST_SETUP, TR_ST_WAIT, TR_ST_COMPUTE, TR_ST_FIXED, TR_ST_REDUCE, TR_ST_UPDATE, TR_ST_BN, TR_ST_EVAL, TR_ST_WRITE,
+    TR_ST_SETUP, TR_ST_NORM, TR_ST_WAIT, TR_ST_COMPUTE, TR_ST_FIXED, TR_ST_REDUCE, TR_ST_UPDATE, TR_ST_BN, TR_ST_EVAL, TR_ST_WRITE,
     TR_ST_TOTAL, TR_ST_N
 };
 static const char *const tr_stage_names[TR_ST_TOTAL] = {
-    "set-up (metadata, norm)", "wait for segments", "forward + backward", "fixed-point sums", "gradient reduction (MPI)",
+    "set-up (metadata, model)", "norm pass (reads)", "wait for segments", "forward + backward", "fixed-point sums", "gradient reduction (MPI)",
     "update", "batch-norm recalibration", "validation + test", "write model, checkpoint"};
 
 typedef struct {
     MPI_Comm comm;
-    int rank, size;
+    /* rank and size of the data split (shares of batches, validation, norm and batch-norm passes,
+     * parameter slices): the communicator's, except with --bench-share R/P, where one process does
+     * rank R's share of a P-rank run (bench/scaling.sh's ceiling) and skips the exchanges that need
+     * the other ranks. `lead` prints and writes: the communicator's rank 0 */
+    int rank, size, lead;
+    int bench; /* --bench-share: nothing is written; the reduce-scatter and gathers are local no-ops */
     train_cfg cfg;
     train_data data;
     train_reader *reader;
@@ -314,7 +320,7 @@ static void log_append(train_state *st, const char *row)
 /* rank 0: rewrites the whole --log file from the rows so far (so a resumed run has no duplicates) */
 static int log_write(const trainer *t, char *err, size_t errlen)
 {
-    if (!t->cfg.log || !t->cfg.log[0] || t->rank != 0) return 0;
+    if (!t->cfg.log || !t->cfg.log[0] || !t->lead || t->bench) return 0;
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp", t->cfg.log);
     FILE *f = fopen(tmp, "w");
@@ -624,7 +630,7 @@ static int fsync_path(const char *path)
 /* rank 0: OUT.ckpt.tmp (model + optimizer + /train_state), fsync, rename to OUT.ckpt */
 static int checkpoint_write(trainer *t, char *err, size_t errlen)
 {
-    if (t->rank != 0) return 0;
+    if (!t->lead || t->bench) return 0;
     int rc = nn_save(t->m, t->ckpt_tmp, NN_SAVE_OPTIMIZER, err, errlen);
     if (rc) return rc;
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
@@ -760,7 +766,7 @@ typedef struct {
 /* rank 0: the best model -> OUT.tmp with the training attributes, renamed to OUT */
 static int model_write(trainer *t, const model_info *info, char *err, size_t errlen)
 {
-    if (t->rank != 0) return 0;
+    if (!t->lead || t->bench) return 0;
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp", t->cfg.out);
     int rc = nn_save(t->best, tmp, 0, err, errlen);
@@ -844,7 +850,7 @@ static int exact_update(trainer *t, const nn_sgd *sgd, char *err, size_t errlen)
     const double t0 = util_now();
     int rc = nn_update_params(t->m, sgd, lo, hi, err, errlen);
     const double t1 = util_now();
-    if (t->sharded) { /* the gather is communication: the reduction stage's */
+    if (t->sharded && !t->bench) { /* the gather is communication: the reduction stage's */
         size_t np;
         float *params = nn_params(t->m, &np);
         int mrc = MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, params, t->slice_len, t->slice_off, MPI_FLOAT,
@@ -861,7 +867,7 @@ static int exact_update(trainer *t, const nn_sgd *sgd, char *err, size_t errlen)
 /* Collective: every rank's momentum slice onto rank 0, which writes the checkpoint (sharded update). */
 static int gather_momentum(trainer *t, char *err, size_t errlen)
 {
-    if (!t->sharded) return 0;
+    if (!t->sharded || t->bench) return 0;
     size_t n;
     float *mom = nn_momentum(t->m, &n);
     const int r = t->rank;
@@ -956,8 +962,10 @@ static int run_epoch(trainer *t, util_progress *prog, long *done_steps, char *er
             nn_params(t->m, &np); /* the gradient buffer: the parameters' layout, then the tail */
             if (t->sharded) {
                 mrc = MPI_Allreduce(MPI_IN_PLACE, t->acc + np, (int)(ng - np) + 4, MPI_INT64_T, MPI_SUM, t->comm);
-                if (mrc == MPI_SUCCESS)
+                if (mrc == MPI_SUCCESS && !t->bench)
                     mrc = MPI_Reduce_scatter(MPI_IN_PLACE, t->acc, t->slice_len, MPI_INT64_T, MPI_SUM, t->comm);
+                else if (mrc == MPI_SUCCESS) /* one process: its slice to the front, as the reduce-scatter leaves it */
+                    memmove(t->acc, t->acc + t->slice_off[t->rank], (size_t)t->slice_len[t->rank] * sizeof *t->acc);
             } else
                 mrc = MPI_Allreduce(MPI_IN_PLACE, t->acc, (int)ng + 4, MPI_INT64_T, MPI_SUM, t->comm);
             double tx = util_now();
@@ -1035,15 +1043,15 @@ static void print_stages(const trainer *t, long steps)
     MPI_Reduce(t->t, max, TR_ST_N, MPI_DOUBLE, MPI_MAX, 0, t->comm);
     MPI_Reduce(io, io_sum, 2, MPI_DOUBLE, MPI_SUM, 0, t->comm);
     MPI_Reduce(io, io_max, 2, MPI_DOUBLE, MPI_MAX, 0, t->comm);
-    if (t->rank != 0 || t->cfg.quiet) return;
+    if (!t->lead || t->cfg.quiet) return;
     job_print_stages(stdout, "train", tr_stage_names, sum, TR_ST_TOTAL, 0, -1, -1);
     printf("  %-26s %9.3f s  (I/O thread, beside the stages)\n", "read segments", io_sum[0]);
     if (steps > 0) {
-        const double P = t->size, ms = 1000.0 / (double)steps;
+        const double P = mpi_util_size(t->comm), ms = 1000.0 / (double)steps;
         printf("train: per step (%ld steps, %d segments each, %d ranks), mean rank / slowest rank: forward + backward "
                "%.2f / %.2f ms, fixed-point %.2f / %.2f ms, reduction (MPI) %.2f / %.2f ms, update %.2f / %.2f ms, wait for "
                "segments %.2f / %.2f ms (I/O thread %.2f / %.2f ms)\n",
-               steps, t->cfg.batch, t->size, sum[TR_ST_COMPUTE] / P * ms, max[TR_ST_COMPUTE] * ms,
+               steps, t->cfg.batch, mpi_util_size(t->comm), sum[TR_ST_COMPUTE] / P * ms, max[TR_ST_COMPUTE] * ms,
                sum[TR_ST_FIXED] / P * ms, max[TR_ST_FIXED] * ms, sum[TR_ST_REDUCE] / P * ms, max[TR_ST_REDUCE] * ms,
                sum[TR_ST_UPDATE] / P * ms, max[TR_ST_UPDATE] * ms, sum[TR_ST_WAIT] / P * ms, max[TR_ST_WAIT] * ms,
                io_sum[1] / P * ms, io_max[1] * ms);
@@ -1117,7 +1125,7 @@ static int train_run(trainer *t, char *err, size_t errlen)
             nn_model *src = NULL;
             rc = nn_load(c->init, 1, &src, err, errlen);
             if (!rc) nn_copy_features(t->m, src);
-            if (!rc && t->rank == 0 && strcmp(nn_frontend_of(src)->resampler, d->resampler))
+            if (!rc && t->lead && strcmp(nn_frontend_of(src)->resampler, d->resampler))
                 fprintf(stderr, "train: warning: %s expects the %s resampler, %s was made with %s; the fine-tuned "
                         "model records %s\n", c->init, nn_frontend_of(src)->resampler, c->mels, d->resampler,
                         d->resampler);
@@ -1125,7 +1133,9 @@ static int train_run(trainer *t, char *err, size_t errlen)
             rc = mpi_util_agree(t->comm, rc, err, errlen);
             if (rc) return rc;
         } else {
+            const double tn = util_now();
             rc = compute_norm(t, &mu, &sd, err, errlen);
+            t->t[TR_ST_NORM] = util_now() - tn;
             if (rc) return rc;
             nn_set_norm(t->m, mu, sd);
         }
@@ -1137,13 +1147,17 @@ static int train_run(trainer *t, char *err, size_t errlen)
     /* the model expects the front end its mels were made with (mels.h5 attribute resampler) */
     snprintf(nn_frontend_of(t->m)->resampler, sizeof nn_frontend_of(t->m)->resampler, "%s", d->resampler);
     snprintf(nn_frontend_of(t->best)->resampler, sizeof nn_frontend_of(t->best)->resampler, "%s", d->resampler);
-    if (t->rank == 0 && !c->quiet) {
+    if (t->lead && !c->quiet) {
         float mu, sd;
         nn_get_norm(t->m, &mu, &sd);
         printf("train: %s: %d artists; segments train %zu / valid %zu / test %zu (songs %zu / %zu / %zu)%s; "
                "%ld failed rows skipped, %ld unlabelled\n",
                c->mels, d->n_classes, d->n_seg[0], d->n_seg[1], d->n_seg[2], d->n_song[0], d->n_song[1], d->n_song[2],
                d->split_given ? " from /split" : "", d->n_failed, d->n_unlabelled);
+        if (t->bench)
+            printf("train: --bench-share %d/%d: rank %d's share of a %d-rank run on this one process, without the "
+                   "exchanges between ranks (its norm and batch-norm statistics are its share's; nothing is written)\n",
+                   t->rank, t->size, t->rank, t->size);
         printf("train: %d rank%s, batch %d = %d micro-batches of %d, %ld steps/epoch, norm mean %.6g std %.6g\n",
                t->size, t->size > 1 ? "s" : "", c->batch, t->micro_total, c->micro, t->steps_per_epoch, mu, sd);
         const int most = (t->micro_total + t->size - 1) / t->size;
@@ -1159,10 +1173,10 @@ static int train_run(trainer *t, char *err, size_t errlen)
     }
 
     util_progress prog;
-    util_progress_start(&prog, "train", "steps", (long)c->epochs * t->steps_per_epoch, t->rank == 0 && !c->quiet);
+    util_progress_start(&prog, "train", "steps", (long)c->epochs * t->steps_per_epoch, t->lead && !c->quiet);
     long done_steps = 0;
     const int have_valid = d->n_song[SHARD_VALID] > 0;
-    t->t[TR_ST_SETUP] = util_now() - t->t_begin;
+    t->t[TR_ST_SETUP] = util_now() - t->t_begin - t->t[TR_ST_NORM];
     while (t->st.epoch < c->epochs && !t->st.stopped) {
         double t0 = util_now() - t->st.tr_seconds; /* wall time of the epoch incl. a resumed part */
         rc = run_epoch(t, &prog, &done_steps, err, errlen);
@@ -1210,7 +1224,7 @@ static int train_run(trainer *t, char *err, size_t errlen)
         snprintf(row, sizeof row, "%d\t%ld\t%.6g\t%.6f\t%.6f\t%.6f\t%.6f\t%.6f\t%.3f\t%.1f\t%d\n", t->st.epoch + 1,
                  nn_step(t->m), lr_used, tr_loss, tr_acc, ev.loss, ev.seg_acc, ev.song_acc, secs, rate, improved);
         log_append(&t->st, row);
-        if (t->rank == 0 && !c->quiet) {
+        if (t->lead && !c->quiet) {
             util_progress_update(&prog, (long)(t->st.epoch + 1) * t->steps_per_epoch, 1);
             fprintf(stderr, "\n");
             printf("epoch %d/%d: train loss %.4f acc %.3f | valid loss %.4f acc %.3f song %.3f | lr %.3g | %.1f s, %.0f "
@@ -1256,7 +1270,7 @@ static int train_run(trainer *t, char *err, size_t errlen)
     t->t[TR_ST_WRITE] += util_now() - tw;
     t->t[TR_ST_TOTAL] = util_now() - t->t_begin;
     print_stages(t, done_steps);
-    if (t->rank == 0 && !c->quiet) {
+    if (t->lead && !c->quiet) {
         train_reader_stats rs = train_reader_get_stats(t->reader);
         printf("train: best epoch %d of %d: valid song accuracy %.4f (%ld songs), segment %.4f, loss %.4f\n",
                t->st.best_epoch, t->st.epoch, info.valid.song_acc, info.valid.n_song, info.valid.seg_acc,
@@ -1267,7 +1281,10 @@ static int train_run(trainer *t, char *err, size_t errlen)
                "%.2f s\n",
                rs.file_reads, rs.direct ? "direct" : "HDF5", rs.cache_hits, rs.cache_bytes / 1048576.0, rs.io_seconds,
                rs.wait_seconds);
-        printf("train: wrote %s (checksum fnv1a64:%016" PRIx64 ")\n", c->out, nn_checksum(t->best));
+        if (t->bench)
+            printf("train: --bench-share %d/%d done; nothing written\n", t->rank, t->size);
+        else
+            printf("train: wrote %s (checksum fnv1a64:%016" PRIx64 ")\n", c->out, nn_checksum(t->best));
     }
     return 0;
 }
@@ -1286,6 +1303,7 @@ int job_train_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errle
     trainer t;
     memset(&t, 0, sizeof t);
     train_cfg *c = &t.cfg;
+    const char *bench_share = NULL;
     util_opt opts[] = {
         {"mels", UTIL_OPT_STRING, &c->mels, "", "mels.h5 from `artistnet mel` (/mel, /artist, /status, ...)", 0, -1, 1},
         {"out", UTIL_OPT_STRING, &c->out, "", "output model.h5 (best on validation); checkpoint OUT.ckpt", 0, -1, 1},
@@ -1329,6 +1347,9 @@ int job_train_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errle
          "averages, momentum 0.99)", 0, -1, 0},
         {"bn-sample", UTIL_OPT_INT, &c->bn_sample, "2048",
          "training segments of the precise-BN sample, evenly spaced over the training split (0 = all)", 0, 1e9, 0},
+        {"bench-share", UTIL_OPT_STRING, &bench_share, "",
+         "R/P: on one process, do rank R's share of a P-rank run (its batches, passes and parameter slice) "
+         "without the exchanges and write nothing: the work unit of bench/scaling.sh's ceiling", 0, -1, 0},
         {"quiet", UTIL_OPT_FLAG, &c->quiet, "", "no progress or summary", 0, -1, 0},
         {NULL, 0, NULL, NULL, NULL, 0, 0, 0}};
     int rc = util_opts_parse("train",
@@ -1356,6 +1377,19 @@ int job_train_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errle
     t.comm = comm;
     t.rank = mpi_util_rank(comm);
     t.size = mpi_util_size(comm);
+    t.lead = t.rank == 0;
+    if (bench_share && bench_share[0]) {
+        char extra;
+        if (sscanf(bench_share, "%d/%d%c", &t.rank, &t.size, &extra) != 2 || t.size < 1 || t.rank < 0 || t.rank >= t.size)
+            rc = util_fail(err, errlen, UTIL_EUSAGE, "train: --bench-share '%s' must be R/P with 0 <= R < P", bench_share);
+        else if (mpi_util_size(comm) != 1)
+            rc = util_fail(err, errlen, UTIL_EUSAGE, "train: --bench-share does one rank's share on one process: launch it "
+                           "with 1 rank, not %d", mpi_util_size(comm));
+        else if (c->resume)
+            rc = util_fail(err, errlen, UTIL_EUSAGE, "train: --bench-share writes no checkpoint to --resume from");
+        t.bench = 1;
+        if (rc) return rc;
+    }
     t.cmdline = util_join_argv(argc, argv);
     snprintf(t.ckpt, sizeof t.ckpt, "%s.ckpt", c->out);
     snprintf(t.ckpt_tmp, sizeof t.ckpt_tmp, "%s.ckpt.tmp", c->out);

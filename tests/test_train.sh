@@ -11,7 +11,9 @@
 #             steps because max-pool/ReLU decisions flip, so it is only comparable early); a
 #             mid-epoch checkpoint's parameters and momentum on 3 ranks, --update sharded and
 #             replicated, == 1 rank bitwise; a contiguous copy of mels.h5 (segments read with pread)
-#             trains the model of the chunked one (HDF5 reads) bitwise.
+#             trains the model of the chunked one (HDF5 reads) bitwise; --bench-share 0/3 (one
+#             process doing rank 0's share, bench/scaling.sh's ceiling) reads what rank 0 of a 3-rank
+#             run reads and writes nothing.
 #   resume    SIGKILL mid-epoch, then --resume -> bitwise the uninterrupted model; SIGTERM to the 2
 #             ranks (as Slurm sends it) -> exit 3 with a mid-epoch checkpoint, --resume on 3 ranks -> bitwise the same model;
 #             the log has one row per epoch. The job's hook ARTISTNET_TRAIN_TEST_SIGNAL puts the kill,
@@ -120,6 +122,18 @@ ranks)
         check "--update $u, 3 ranks: checkpoint (parameters, momentum) == 1 rank bitwise" \
             cmp_models "$W/u1.h5.ckpt" "$W/u3$u.h5.ckpt" --bitwise --optimizer
     done
+    # --bench-share R/P (bench/scaling.sh's ceiling): one process does rank R's share of a P-rank run
+    # (norm pass, batches, batch-norm and validation passes) and writes nothing. Its reads are the
+    # real rank's: the same segment reads and cache hits as rank 0 of the 3-rank run
+    BS=(--mels "$W/mels.h5" --seed 7 --epochs 2 --batch 48 --micro-batch 16)
+    run 3 "$A" train "${BS[@]}" --out "$W/bs3.h5" >"$W/bs3.out" 2>&1
+    run 1 "$A" train "${BS[@]}" --out "$W/bs.h5" --bench-share 0/3 >"$W/bs.out" 2>&1
+    check "--bench-share 0/3: exit 0, nothing written" [ $? -eq 0 -a ! -e "$W/bs.h5" -a ! -e "$W/bs.h5.ckpt" ] && grep -q "bench-share 0/3 done; nothing written" "$W/bs.out"
+    io() { sed -n 's/.*rank 0 I\/O: \([0-9]*\) segment reads.*, \([0-9]*\) cache hits.*/\1 \2/p' "$1"; }
+    echo "rank 0 of 3: $(io "$W/bs3.out"); --bench-share 0/3: $(io "$W/bs.out")"
+    check "--bench-share 0/3 reads what rank 0 of 3 reads (segment reads, cache hits)" [ -n "$(io "$W/bs.out")" -a "$(io "$W/bs.out")" = "$(io "$W/bs3.out")" ]
+    run 1 "$A" train "${BS[@]}" --out "$W/bs.h5" --bench-share 2/3 --quiet
+    check "--bench-share 2/3 (a share without rank 0's extra micro-batch): exit 0" [ $? -eq 0 -a ! -e "$W/bs.h5" ]
     ;;
 resume)
     # reference: uninterrupted, 3 epochs on 2 ranks
@@ -216,6 +230,12 @@ cli)
     "$A" train --mels "$W/mels.h5" --out "$W/x.h5" --lr-scaling cubic 2>"$W/e7"
     check "bad --lr-scaling -> exit 2" [ $? -eq 2 ]
     check "... naming the option" grep -q -- "--lr-scaling must be linear, sqrt or none" "$W/e7"
+    for v in 3/3 1 -1/2 2/x; do
+        "$A" train --mels "$W/mels.h5" --out "$W/x.h5" --bench-share "$v" 2>"$W/e9"
+        check "--bench-share $v -> exit 2 naming the option" [ $? -eq 2 ] && grep -q -- "--bench-share '$v' must be R/P" "$W/e9"
+    done
+    run 2 "$A" train --mels "$W/mels.h5" --out "$W/x.h5" --bench-share 0/2 2>"$W/e10"
+    check "--bench-share on 2 ranks -> exit 2" [ $? -eq 2 ] && grep -q -- "launch it with 1 rank, not 2" "$W/e10"
     "$A" train --mels "$W/missing.h5" --out "$W/x.h5" 2>"$W/e4"
     check "missing mels.h5 -> exit 2" [ $? -eq 2 ]
     check "message names the file" grep -q "missing.h5" "$W/e4"
