@@ -40,6 +40,7 @@
 #include "jobs/job_common.h"
 #include "jobs/jobs.h"
 #include "jobs/train_data.h"
+#include "mpi/blocks.h"
 #include "mpi/mpi_util.h"
 #include "nn/nn.h"
 #include "shard/shard.h"
@@ -64,7 +65,7 @@
 #define TRAIN_FIX_LIMIT 16777216.0f
 
 typedef struct {
-    const char *mels, *out, *split, *label_col, *log, *init, *reduce, *bn, *lr_scaling, *update;
+    const char *mels, *out, *split, *label_col, *log, *init, *reduce, *bn, *lr_scaling, *update, *exchange;
     int epochs, batch, micro, patience, lr_patience, resume, quiet, seed, cache_mb, max_steps, bn_sample, lr_batch;
     double lr, lr_decay, momentum, wd, dropout, min_lr, warmup;
     double frac[3];
@@ -130,6 +131,13 @@ typedef struct {
      * them with --update replicated (one allreduce of everything, every rank updates everything) */
     int sharded;
     int *slice_len, *slice_off;
+    /* --exchange auto on more than one rank, when a block fits --cache-mb: rank r holds training
+     * segments [lo_r, hi_r) of the split (mpi/blocks.h), read once; every step each rank fetches its
+     * share of the batch from their holders (cut[r] .. cut[r + 1]: rank r's batch positions) */
+    mpi_blocks *blocks;
+    int *cut;
+    int block_ready;
+    size_t reader_cache; /* the reader's cache budget: --cache-mb less the block */
     long steps_per_epoch;
     int micro_total;   /* micro-batches per global batch */
     /* test hook: ARTISTNET_TRAIN_TEST_SIGNAL=KILL:S, TERM:S or STOP:S makes every rank raise
@@ -189,16 +197,18 @@ static double step_lr(const trainer *t, long step)
     return t->st.lr * (1.0 / k + (1.0 - 1.0 / k) * f);
 }
 
-/* positions [*lo, *hi) of the global batch that this rank computes: whole micro-batches */
-static void my_share(const trainer *t, int *lo, int *hi)
+/* positions [*lo, *hi) of the global batch that rank r computes: whole micro-batches */
+static void share_of(const trainer *t, int r, int *lo, int *hi)
 {
     size_t a, b;
-    shard_range((size_t)t->micro_total, t->rank, t->size, &a, &b);
+    shard_range((size_t)t->micro_total, r, t->size, &a, &b);
     *lo = (int)a * t->cfg.micro;
     *hi = (int)b * t->cfg.micro;
     if (*hi > t->cfg.batch) *hi = t->cfg.batch;
     if (*lo > *hi) *lo = *hi;
 }
+
+static void my_share(const trainer *t, int *lo, int *hi) { share_of(t, t->rank, lo, hi); }
 
 /* inverted-dropout multipliers for global batch positions lo..hi-1 of global step `step` */
 static void dropout_mask(const trainer *t, long step, int lo, int hi, float *mask)
@@ -552,47 +562,80 @@ static size_t first_epoch_share(trainer *t, size_t **out)
     return k;
 }
 
-/* Mean and standard deviation of every training mel value: each rank sums the segments it will
- * compute in the first epoch (first_epoch_share: they are then in its segment cache when that epoch
- * starts, so a rank reads from the file what one rank alone would read), per-segment sums in double
- * added in fixed point so the result does not depend on the rank count, one MPI_Allreduce. */
-static int compute_norm(trainer *t, float *mean, float *std, char *err, size_t errlen)
+/* Adds n segments (flat indices `flat`) to the norm's fixed-point (2^20) sums of values and squares
+ * and its count: exact in any split. A non-finite or absurd segment is an input error naming it. */
+static int norm_add(const trainer *t, const float *x, const size_t *flat, size_t n, int64_t s[3], char *err,
+                    size_t errlen)
 {
-    const train_data *d = &t->data;
-    size_t *seg = NULL;
-    const size_t hi = first_epoch_share(t, &seg);
-    int rc = seg ? grow_buffers(t, TRAIN_EVAL_CHUNK, err, errlen) : util_fail(err, errlen, UTIL_EFAIL, "train: out of memory");
-    int64_t s[3] = {0, 0, 0}; /* fixed point (2^20) sums of values and squares, count: exact in any split */
-    int b = 0;
-    if (!rc && hi > 0) train_reader_start(t->reader, seg, hi < TRAIN_EVAL_CHUNK ? hi : TRAIN_EVAL_CHUNK, t->buf[0]);
-    for (size_t c0 = 0; c0 < hi && !rc; c0 += TRAIN_EVAL_CHUNK) {
-        size_t n = hi - c0 < TRAIN_EVAL_CHUNK ? hi - c0 : TRAIN_EVAL_CHUNK;
+    for (size_t i = 0; i < n; i++) {
+        double a = 0, q = 0; /* per segment, then into the running sums */
+        const float *xs = x + i * (size_t)NN_SEG_SIZE;
+        for (size_t j = 0; j < NN_SEG_SIZE; j++) {
+            a += xs[j];
+            q += (double)xs[j] * xs[j];
+        }
+        if (!isfinite(a) || !isfinite(q) || fabs(a) > 1e12 || q > 1e12)
+            return util_fail(err, errlen, UTIL_EINPUT, "%s: /mel row %zu segment %zu has non-finite values", t->data.path,
+                             flat[i] / t->data.K, flat[i] % t->data.K);
+        s[0] += (int64_t)llround(a * 1048576.0);
+        s[1] += (int64_t)llround(q * 1048576.0);
+        s[2] += NN_SEG_SIZE;
+    }
+    return 0;
+}
+
+/* Reads this rank's block of training segments (mpi/blocks.h) into it, without caching them in the
+ * reader too, adding them to the norm's sums s when s is given. Not collective. */
+static int load_block(trainer *t, int64_t *s, char *err, size_t errlen)
+{
+    const size_t lo = mpi_blocks_lo(t->blocks), n = mpi_blocks_hi(t->blocks) - lo, C = TRAIN_EVAL_CHUNK;
+    const size_t *seg = t->data.seg[SHARD_TRAIN] + lo;
+    float *data = mpi_blocks_data(t->blocks);
+    int rc = 0;
+    train_reader_set_cache_max(t->reader, 0);
+    if (n > 0) train_reader_start(t->reader, seg, n < C ? n : C, data);
+    for (size_t c0 = 0; c0 < n && !rc; c0 += C) {
         rc = train_reader_wait(t->reader, err, errlen);
         if (rc) break;
-        size_t c1 = c0 + TRAIN_EVAL_CHUNK;
-        if (c1 < hi) train_reader_start(t->reader, seg + c1, hi - c1 < TRAIN_EVAL_CHUNK ? hi - c1 : TRAIN_EVAL_CHUNK, t->buf[b ^ 1]);
-        const float *x = t->buf[b];
-        for (size_t i = 0; i < n; i++) {
-            double a = 0, q = 0; /* per segment, then into the running sums */
-            const float *xs = x + i * (size_t)NN_SEG_SIZE;
-            for (size_t j = 0; j < NN_SEG_SIZE; j++) {
-                a += xs[j];
-                q += (double)xs[j] * xs[j];
-            }
-            if (!isfinite(a) || !isfinite(q) || fabs(a) > 1e12 || q > 1e12) {
-                size_t f = seg[c0 + i];
-                rc = util_fail(err, errlen, UTIL_EINPUT, "%s: /mel row %zu segment %zu has non-finite values", d->path,
-                               f / d->K, f % d->K);
-                break;
-            }
-            s[0] += (int64_t)llround(a * 1048576.0);
-            s[1] += (int64_t)llround(q * 1048576.0);
-            s[2] += NN_SEG_SIZE;
-        }
-        b ^= 1;
+        const size_t c1 = c0 + C;
+        if (c1 < n) train_reader_start(t->reader, seg + c1, n - c1 < C ? n - c1 : C, data + c1 * NN_SEG_SIZE);
+        if (s) rc = norm_add(t, data + c0 * NN_SEG_SIZE, seg + c0, n - c0 < C ? n - c0 : C, s, err, errlen);
     }
     if (rc) train_reader_wait(t->reader, NULL, 0);
-    free(seg);
+    train_reader_set_cache_max(t->reader, t->reader_cache);
+    t->block_ready = rc == 0;
+    return rc;
+}
+
+/* Mean and standard deviation of every training mel value: each rank sums its block of the training
+ * segments while it reads it (exchange mode), or else the segments it will compute in the first epoch
+ * (first_epoch_share: they are then in its segment cache when that epoch starts, so a rank reads from
+ * the file what one rank alone would read); per-segment sums in double added in fixed point so the
+ * result does not depend on the rank count or the split, one MPI_Allreduce. */
+static int compute_norm(trainer *t, float *mean, float *std, char *err, size_t errlen)
+{
+    int64_t s[3] = {0, 0, 0}; /* fixed point (2^20) sums of values and squares, count: exact in any split */
+    int rc;
+    if (t->blocks) {
+        rc = load_block(t, s, err, errlen); /* the block: every training segment once over the ranks */
+    } else {
+        size_t *seg = NULL;
+        const size_t hi = first_epoch_share(t, &seg);
+        rc = seg ? grow_buffers(t, TRAIN_EVAL_CHUNK, err, errlen) : util_fail(err, errlen, UTIL_EFAIL, "train: out of memory");
+        int b = 0;
+        if (!rc && hi > 0) train_reader_start(t->reader, seg, hi < TRAIN_EVAL_CHUNK ? hi : TRAIN_EVAL_CHUNK, t->buf[0]);
+        for (size_t c0 = 0; c0 < hi && !rc; c0 += TRAIN_EVAL_CHUNK) {
+            size_t n = hi - c0 < TRAIN_EVAL_CHUNK ? hi - c0 : TRAIN_EVAL_CHUNK;
+            rc = train_reader_wait(t->reader, err, errlen);
+            if (rc) break;
+            size_t c1 = c0 + TRAIN_EVAL_CHUNK;
+            if (c1 < hi) train_reader_start(t->reader, seg + c1, hi - c1 < TRAIN_EVAL_CHUNK ? hi - c1 : TRAIN_EVAL_CHUNK, t->buf[b ^ 1]);
+            rc = norm_add(t, t->buf[b], seg + c0, n, s, err, errlen);
+            b ^= 1;
+        }
+        if (rc) train_reader_wait(t->reader, NULL, 0);
+        free(seg);
+    }
     rc = mpi_util_agree(t->comm, rc, err, errlen);
     if (rc) return rc;
     MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, s, 3, MPI_INT64_T, MPI_SUM, t->comm));
@@ -897,21 +940,29 @@ static int run_epoch(trainer *t, util_progress *prog, long *done_steps, char *er
     int b = 0;
     double t_start = util_now(), io0 = train_reader_get_stats(t->reader).io_seconds;
     long s0 = t->st.step_in_epoch;
-    /* the segments of step s for this rank */
+    /* the segments of step s for this rank: read by the I/O thread, or, with blocks, fetched from
+     * their holders (a collective round every rank takes part in, with or without a share) */
 #define FILL(s, which) \
     for (int i = 0; i < mine; i++) t->flat[which][i] = train[t->perm[(size_t)(s) * B + lo + i]]
-    if (s0 < t->steps_per_epoch && mine > 0) {
+#define DRAIN() /* the next step's segments in flight (every rank leaves at the same step) */ \
+    (t->blocks ? (void)mpi_blocks_finish(t->blocks, t->buf[b ^ 1], NULL, 0) : (void)train_reader_wait(t->reader, NULL, 0))
+#define FETCH(s, which) \
+    (t->blocks ? mpi_blocks_start(t->blocks, t->perm + (size_t)(s) * B, t->cut, err, errlen) \
+               : (mine > 0 ? (train_reader_start(t->reader, t->flat[which], (size_t)mine, t->buf[which]), 0) : 0))
+    if (s0 < t->steps_per_epoch) {
         FILL(s0, 0);
-        train_reader_start(t->reader, t->flat[0], (size_t)mine, t->buf[0]);
+        rc = FETCH(s0, 0);
+        if (rc) return rc; /* MPI failed: nothing in flight */
     }
     for (long s = s0; s < t->steps_per_epoch; s++) {
         double tw = util_now();
-        int lrc = train_reader_wait(t->reader, err, errlen);
-        t->t[TR_ST_WAIT] += util_now() - tw;
-        if (!lrc && s + 1 < t->steps_per_epoch && mine > 0) { /* prefetch the next step */
+        int lrc = t->blocks ? mpi_blocks_finish(t->blocks, t->buf[b], err, errlen) : train_reader_wait(t->reader, err, errlen);
+        if (s + 1 < t->steps_per_epoch && (!lrc || t->blocks)) { /* prefetch the next step */
             FILL(s + 1, b ^ 1);
-            train_reader_start(t->reader, t->flat[b ^ 1], (size_t)mine, t->buf[b ^ 1]);
+            int frc = FETCH(s + 1, b ^ 1);
+            if (!lrc) lrc = frc;
         }
+        t->t[TR_ST_WAIT] += util_now() - tw;
         int64_t v[4] = {0, 0, 0, 0}; /* loss (fixed point), correct, failed ranks, interrupted ranks */
         const long gstep = nn_step(t->m);
         if (!lrc && mine > 0) {
@@ -985,7 +1036,7 @@ static int run_epoch(trainer *t, util_progress *prog, long *done_steps, char *er
         if (mrc != MPI_SUCCESS && !lrc) lrc = mpi_util_report(err, errlen, __FILE__, __LINE__, "MPI_Allreduce(grads)", mrc);
         if (lrc && !v[2]) v[2] = 1; /* this rank's reduction failed */
         if (v[2] > 0) {
-            train_reader_wait(t->reader, NULL, 0);
+            DRAIN();
             rc = mpi_util_agree(t->comm, lrc, err, errlen); /* the failing rank's code and message */
             return rc ? rc : util_fail(err, errlen, UTIL_EFAIL, "train: a rank failed at step %ld", gstep);
         }
@@ -998,7 +1049,7 @@ static int run_epoch(trainer *t, util_progress *prog, long *done_steps, char *er
             t->t[TR_ST_UPDATE] += util_now() - tu;
         }
         if (rc) {
-            train_reader_wait(t->reader, NULL, 0);
+            DRAIN();
             return mpi_util_agree(t->comm, rc, err, errlen);
         }
         t->st.tr_loss += (double)v[0] / TRAIN_FIX_SCALE;
@@ -1012,7 +1063,7 @@ static int run_epoch(trainer *t, util_progress *prog, long *done_steps, char *er
         int stop_now = v[3] > 0 || (t->cfg.max_steps > 0 && *done_steps >= t->cfg.max_steps);
         if (stop_now && s + 1 < t->steps_per_epoch) {
             /* SIGTERM (or --max-steps): the step in hand is done; checkpoint mid-epoch and leave */
-            train_reader_wait(t->reader, NULL, 0);
+            DRAIN();
             t->st.tr_seconds += util_now() - t_start;
             rc = gather_momentum(t, err, errlen);
             if (!rc) rc = checkpoint_write(t, err, errlen);
@@ -1024,6 +1075,8 @@ static int run_epoch(trainer *t, util_progress *prog, long *done_steps, char *er
         }
     }
 #undef FILL
+#undef FETCH
+#undef DRAIN
     t->st.tr_seconds += util_now() - t_start;
     t->io_steps += train_reader_get_stats(t->reader).io_seconds - io0;
     return 0;
@@ -1103,7 +1156,21 @@ static int train_run(trainer *t, char *err, size_t errlen)
     nn_set_source(t->best, source);
     nn_init(t->m, (uint64_t)c->seed);
 
-    rc = train_reader_open(c->mels, d->n_rows, d->K, (size_t)c->cache_mb << 20, &t->reader, err, errlen);
+    /* the training segments in blocks, one per rank, exchanged every step: when a block fits the
+     * memory budget (the same decision on every rank: it depends on the largest block) */
+    const size_t seg_bytes = (size_t)NN_SEG_SIZE * sizeof(float), budget = (size_t)c->cache_mb << 20;
+    const size_t block_bytes = mpi_blocks_max_block(n_train, t->size) * seg_bytes;
+    t->reader_cache = budget;
+    if (t->size > 1 && !strcmp(c->exchange, "auto") && block_bytes <= budget) {
+        rc = mpi_blocks_make(t->comm, n_train, NN_SEG_SIZE, t->rank, t->size, &t->blocks, err, errlen);
+        t->cut = malloc(((size_t)t->size + 1) * sizeof *t->cut);
+        if (!rc && !t->cut) rc = util_fail(err, errlen, UTIL_EFAIL, "train: out of memory");
+        for (int r = 0; !rc && r < t->size; r++) share_of(t, r, &t->cut[r], &t->cut[r + 1]);
+        t->reader_cache = budget - (mpi_blocks_hi(t->blocks) - mpi_blocks_lo(t->blocks)) * seg_bytes;
+    }
+    rc = mpi_util_agree(t->comm, rc, err, errlen);
+    if (rc) return rc;
+    rc = train_reader_open(c->mels, d->n_rows, d->K, t->reader_cache, &t->reader, err, errlen);
     rc = mpi_util_agree(t->comm, rc, err, errlen);
     if (rc) return rc;
 
@@ -1144,6 +1211,12 @@ static int train_run(trainer *t, char *err, size_t errlen)
         nn_set_bn_epsilon(t->best, nn_bn_epsilon(t->m));
         snapshot_best(t);
     }
+    if (t->blocks && !t->block_ready) { /* resumed or fine-tuning: no norm pass read the block */
+        const double tn = util_now();
+        rc = mpi_util_agree(t->comm, load_block(t, NULL, err, errlen), err, errlen);
+        t->t[TR_ST_NORM] += util_now() - tn;
+        if (rc) return rc;
+    }
     /* the model expects the front end its mels were made with (mels.h5 attribute resampler) */
     snprintf(nn_frontend_of(t->m)->resampler, sizeof nn_frontend_of(t->m)->resampler, "%s", d->resampler);
     snprintf(nn_frontend_of(t->best)->resampler, sizeof nn_frontend_of(t->best)->resampler, "%s", d->resampler);
@@ -1160,6 +1233,13 @@ static int train_run(trainer *t, char *err, size_t errlen)
                    t->rank, t->size, t->rank, t->size);
         printf("train: %d rank%s, batch %d = %d micro-batches of %d, %ld steps/epoch, norm mean %.6g std %.6g\n",
                t->size, t->size > 1 ? "s" : "", c->batch, t->micro_total, c->micro, t->steps_per_epoch, mu, sd);
+        if (t->blocks)
+            printf("train: training segments held in blocks of 1/%d a rank (%.1f MiB, read once) and exchanged every "
+                   "step over MPI (--exchange auto)\n",
+                   t->size, (double)(mpi_blocks_hi(t->blocks) - mpi_blocks_lo(t->blocks)) * NN_SEG_SIZE * 4 / 1048576.0);
+        else if (t->size > 1)
+            printf("train: training segments read by each rank (--exchange %s%s)\n", c->exchange,
+                   strcmp(c->exchange, "off") ? ": a block of 1/P does not fit --cache-mb" : "");
         const int most = (t->micro_total + t->size - 1) / t->size;
         if (t->micro_total % t->size)
             printf("train: warning: %d micro-batches a step over %d ranks%s: the busiest computes %d, so the ranks are "
@@ -1281,6 +1361,12 @@ static int train_run(trainer *t, char *err, size_t errlen)
                "%.2f s\n",
                rs.file_reads, rs.direct ? "direct" : "HDF5", rs.cache_hits, rs.cache_bytes / 1048576.0, rs.io_seconds,
                rs.wait_seconds);
+        if (t->blocks) {
+            long got, local;
+            mpi_blocks_stats(t->blocks, &got, &local);
+            printf("train: rank 0 exchange: %ld training segments received from other ranks, %ld from its own block\n",
+                   got, local);
+        }
         if (t->bench)
             printf("train: --bench-share %d/%d done; nothing written\n", t->rank, t->size);
         else
@@ -1347,6 +1433,10 @@ int job_train_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errle
          "averages, momentum 0.99)", 0, -1, 0},
         {"bn-sample", UTIL_OPT_INT, &c->bn_sample, "2048",
          "training segments of the precise-BN sample, evenly spaced over the training split (0 = all)", 0, 1e9, 0},
+        {"exchange", UTIL_OPT_STRING, &c->exchange, "auto",
+         "training segments on more than one rank: auto (each rank reads a block of 1/P of them once, when it "
+         "fits --cache-mb, and ranks exchange each step's segments over MPI) or off (each rank reads its own "
+         "segments, caching them up to --cache-mb); the same model bitwise", 0, -1, 0},
         {"bench-share", UTIL_OPT_STRING, &bench_share, "",
          "R/P: on one process, do rank R's share of a P-rank run (its batches, passes and parameter slice) "
          "without the exchanges and write nothing: the work unit of bench/scaling.sh's ceiling", 0, -1, 0},
@@ -1361,6 +1451,8 @@ int job_train_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errle
     if (!rc && strcmp(c->reduce, "exact") && strcmp(c->reduce, "float"))
         rc = util_fail(err, errlen, UTIL_EUSAGE, "train: --reduce must be exact or float, not '%s'", c->reduce);
     t.exact = !strcmp(c->reduce, "exact");
+    if (!rc && strcmp(c->exchange, "auto") && strcmp(c->exchange, "off"))
+        rc = util_fail(err, errlen, UTIL_EUSAGE, "train: --exchange must be auto or off, not '%s'", c->exchange);
     if (!rc && strcmp(c->update, "sharded") && strcmp(c->update, "replicated"))
         rc = util_fail(err, errlen, UTIL_EUSAGE, "train: --update must be sharded or replicated, not '%s'", c->update);
     if (!rc && strcmp(c->lr_scaling, "linear") && strcmp(c->lr_scaling, "sqrt") && strcmp(c->lr_scaling, "none"))
@@ -1400,6 +1492,8 @@ int job_train_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errle
     rc = mpi_util_agree(comm, rc, err, errlen);
 
     train_reader_close(t.reader);
+    mpi_blocks_free(t.blocks);
+    free(t.cut);
     nn_free(t.m);
     nn_free(t.best);
     train_data_free(&t.data);

@@ -411,6 +411,8 @@ int train_reader_read(train_reader *r, const size_t *flat, size_t n, float *dst,
     return train_reader_wait(r, err, errlen);
 }
 
+void train_reader_set_cache_max(train_reader *r, size_t bytes) { r->cache_max = bytes; }
+
 train_reader_stats train_reader_get_stats(const train_reader *r)
 {
     train_reader_stats s = r->st;

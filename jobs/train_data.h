@@ -62,6 +62,8 @@ typedef struct {
     int direct;          /* 1: segments read with pread at /mel's file offset (contiguous), 0: through HDF5 */
 } train_reader_stats;
 train_reader_stats train_reader_get_stats(const train_reader *r);
+/* Caps the segment cache at `bytes` from now on (0: read without caching); between requests only. */
+void train_reader_set_cache_max(train_reader *r, size_t bytes);
 void train_reader_close(train_reader *r);
 
 /* ---- serial HDF5 helpers (checkpoint state, model.h5 attributes); names file + object on error ---- */

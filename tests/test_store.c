@@ -1,11 +1,15 @@
 /* test_store.c - the work queue (every item processed exactly once at any rank count, in rounds,
  * with uneven work; an interrupt stops all ranks cleanly) and the parallel HDF5 store (rows written
  * out of order and non-contiguous, a rank with no rows, strings, per-row strings truncated on a
- * UTF-8 boundary, attributes, completion record, error messages). Run at 1, 2 and 3 ranks. */
+ * UTF-8 boundary, attributes, completion record, error messages), and the record blocks (every
+ * rank gets exactly the records it wants, in its order, from any holder; rounds in a row; a rank
+ * without a part; the stand-in mode of one process). Run at 1, 2 and 3 ranks. */
 #include "testutil.h"
+#include "mpi/blocks.h"
 #include "mpi/mpi_util.h"
 #include "mpi/queue.h"
 #include "mpi/store.h"
+#include "shard/shard.h"
 #include "util/util.h"
 
 #include <signal.h>
@@ -217,6 +221,60 @@ static void test_store(MPI_Comm comm, const char *dir)
     if (rank == 0) unlink(path);
 }
 
+/* record i holds REC floats i * 1000 + j; rounds of random wants (repeats allowed) split unevenly
+ * over the ranks, one rank wanting nothing; a round is started before the last one's records are
+ * checked, as train does (prefetch) */
+static void test_blocks(MPI_Comm comm, int as_rank, int as_size)
+{
+    enum { REC = 5, ROUNDS = 6 };
+    const size_t n = 37;
+    mpi_blocks *b = NULL;
+    CHECK(mpi_blocks_make(comm, n, REC, as_rank, as_size, &b, err, sizeof err) == 0);
+    if (!b) return;
+    const size_t lo = mpi_blocks_lo(b), hi = mpi_blocks_hi(b);
+    CHECK(hi - lo <= mpi_blocks_max_block(n, as_size));
+    for (size_t i = lo; i < hi; i++)
+        for (int j = 0; j < REC; j++) mpi_blocks_data(b)[(i - lo) * REC + (size_t)j] = (float)(i * 1000 + (size_t)j);
+    size_t want[ROUNDS][64];
+    int cut[ROUNDS][8];
+    uint64_t st = 42; /* the same lists on every rank */
+    for (int r = 0; r < ROUNDS; r++) {
+        const int m = 20 + r * 7;
+        for (int q = 0; q < m; q++) want[r][q] = (size_t)(shard_rng_next(&st) % n);
+        cut[r][0] = 0;
+        for (int k = 1; k < as_size; k++) /* uneven; the middle rank wants nothing in odd rounds */
+            cut[r][k] = (r % 2 && k == as_size / 2 + 1) ? cut[r][k - 1] : m * k / as_size + (k == 1 ? r % 3 : 0);
+        cut[r][as_size] = m;
+    }
+    float dst[64 * REC];
+    int bad = 0;
+    CHECK(mpi_blocks_start(b, want[0], cut[0], err, sizeof err) == 0);
+    for (int r = 0; r < ROUNDS; r++) {
+        CHECK(mpi_blocks_finish(b, dst, err, sizeof err) == 0);
+        if (r + 1 < ROUNDS) CHECK(mpi_blocks_start(b, want[r + 1], cut[r + 1], err, sizeof err) == 0);
+        for (int q = cut[r][as_rank]; q < cut[r][as_rank + 1]; q++) {
+            const size_t i = want[r][q];
+            const int mine = i >= lo && i < hi, k = q - cut[r][as_rank];
+            for (int j = 0; j < REC; j++) {
+                const float v = dst[k * REC + j];
+                /* stand-in mode: another rank's record is replaced by one of this block's */
+                if (mpi_util_size(comm) > 1 || mine ? v != (float)(i * 1000 + (size_t)j)
+                                                    : !(v >= (float)(lo * 1000) && v < (float)(hi * 1000)))
+                    bad++;
+            }
+        }
+    }
+    CHECK_MSG(bad == 0, "blocks (rank %d of %d): %d wrong values", as_rank, as_size, bad);
+    long got = 0, local = 0;
+    mpi_blocks_stats(b, &got, &local);
+    long total = 0;
+    for (int r = 0; r < ROUNDS; r++) total += cut[r][as_rank + 1] - cut[r][as_rank];
+    CHECK(got + local == total);
+    CHECK(mpi_util_size(comm) > 1 || got == 0);
+    CHECK(mpi_blocks_start(b, want[0], cut[0], err, sizeof err) == 0);
+    mpi_blocks_free(b); /* a round still in flight is completed */
+}
+
 int main(int argc, char **argv)
 {
     int provided = 0;
@@ -234,6 +292,10 @@ int main(int argc, char **argv)
             test_queue(comm, 0, thread, groups); /* the queue works again after an interrupt is reset */
         }
     test_store(comm, dir);
+    test_blocks(comm, mpi_util_rank(comm), mpi_util_size(comm));
+    if (mpi_util_rank(comm) == 0) { /* one process standing in for ranks of 3 (train --bench-share) */
+        for (int r = 0; r < 3; r++) test_blocks(MPI_COMM_SELF, r, 3);
+    }
     MPI_Barrier(comm);
     if (mpi_util_rank(comm) == 0) rmdir(dir);
     int fails = test_failures, all = 0;

@@ -13,7 +13,9 @@
 #             replicated, == 1 rank bitwise; a contiguous copy of mels.h5 (segments read with pread)
 #             trains the model of the chunked one (HDF5 reads) bitwise; --bench-share 0/3 (one
 #             process doing rank 0's share, bench/scaling.sh's ceiling) reads what rank 0 of a 3-rank
-#             run reads and writes nothing.
+#             run reads and writes nothing; training segments exchanged in blocks (--exchange auto,
+#             the default on more than one rank), read by each rank (--exchange off) or by each rank
+#             because a block does not fit --cache-mb: the same model bitwise.
 #   resume    SIGKILL mid-epoch, then --resume -> bitwise the uninterrupted model; SIGTERM to the 2
 #             ranks (as Slurm sends it) -> exit 3 with a mid-epoch checkpoint, --resume on 3 ranks -> bitwise the same model;
 #             the log has one row per epoch. The job's hook ARTISTNET_TRAIN_TEST_SIGNAL puts the kill,
@@ -134,6 +136,16 @@ ranks)
     check "--bench-share 0/3 reads what rank 0 of 3 reads (segment reads, cache hits)" [ -n "$(io "$W/bs.out")" -a "$(io "$W/bs.out")" = "$(io "$W/bs3.out")" ]
     run 1 "$A" train "${BS[@]}" --out "$W/bs.h5" --bench-share 2/3 --quiet
     check "--bench-share 2/3 (a share without rank 0's extra micro-batch): exit 0" [ $? -eq 0 -a ! -e "$W/bs.h5" ]
+    # training segments: blocks exchanged over MPI (--exchange auto, what every multi-rank run above
+    # used), each rank reading its own (--exchange off), and auto falling back to reading when a block
+    # does not fit --cache-mb: the same model bitwise
+    check "3 ranks: training segments in blocks, exchanged" grep -q "held in blocks of 1/3 a rank" "$W/bs3.out"
+    check "3 ranks: rank 0 received segments from the others" grep -Eq "rank 0 exchange: [1-9][0-9]* training segments received" "$W/bs3.out"
+    run 3 "$A" train "${COMMON[@]}" --out "$W/x3off.h5" --epochs 2 --batch 48 --micro-batch 16 --exchange off
+    check "--exchange off, 3 ranks == 1 rank bitwise" cmp_models "$W/r1.h5" "$W/x3off.h5" --bitwise
+    run 2 "$A" train --mels "$W/mels.h5" --seed 7 --out "$W/x2fit.h5" --epochs 2 --batch 48 --micro-batch 16 --cache-mb 1 >"$W/x2fit.out" 2>&1
+    check "--cache-mb 1: a block does not fit, each rank reads" grep -q "read by each rank (--exchange auto: a block of 1/P does not fit --cache-mb)" "$W/x2fit.out"
+    check "... == 1 rank bitwise" cmp_models "$W/r1.h5" "$W/x2fit.h5" --bitwise
     ;;
 resume)
     # reference: uninterrupted, 3 epochs on 2 ranks
