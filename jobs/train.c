@@ -979,6 +979,7 @@ static int run_epoch(trainer *t, util_progress *prog, long *done_steps, char *er
                     double tf = util_now();
                     t->t[TR_ST_COMPUTE] += tf - tc;
                     if (!lrc) lrc = fixed_take(t->acc, grads, ng, o == 0, err, errlen);
+                    if (t->blocks) mpi_blocks_progress(t->blocks); /* the next step's segments */
                     if (!lrc) {
                         v[0] += (int64_t)llround(loss * TRAIN_FIX_SCALE);
                         v[1] += train_correct(t->m, t->labels + o, len);

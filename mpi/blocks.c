@@ -183,6 +183,12 @@ int mpi_blocks_finish(mpi_blocks *b, float *dst, char *err, size_t errlen)
     return UTIL_OK;
 }
 
+void mpi_blocks_progress(mpi_blocks *b)
+{
+    int done = 0;
+    if (b->in_flight && !b->alone && b->req != MPI_REQUEST_NULL) MPI_Test(&b->req, &done, MPI_STATUS_IGNORE);
+}
+
 void mpi_blocks_stats(const mpi_blocks *b, long *received, long *local)
 {
     *received = b->received;

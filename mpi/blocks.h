@@ -44,6 +44,9 @@ int mpi_blocks_start(mpi_blocks *b, const size_t *want, const int *cut, char *er
 /* Completes the round started last: this rank's records, in its part's order, into dst
  * ((cut[rank + 1] - cut[rank]) x rec floats). Fine when no round is in flight. */
 int mpi_blocks_finish(mpi_blocks *b, float *dst, char *err, size_t errlen);
+/* Moves a round in flight along (MPI_Test): call it between pieces of computation, since MPI moves
+ * a nonblocking exchange only inside MPI calls. */
+void mpi_blocks_progress(mpi_blocks *b);
 /* records this rank received from others / copied from its own block, over all rounds */
 void mpi_blocks_stats(const mpi_blocks *b, long *received, long *local);
 void mpi_blocks_free(mpi_blocks *b); /* completes a round still in flight */
