@@ -6,6 +6,10 @@
  * written to DIR/folds.tsv for reuse. The grid search is spread over all ranks (reduce/reduce_svm.h);
  * rank 0 writes DIR/results.json, DIR/predictions.tsv, DIR/folds.tsv and a summary on stdout, which
  * ends with a stage table (rank-seconds per stage over all ranks) and the grid's balance over ranks.
+ * --bench-group G|mid (a benchmark aid: the work unit of bench/scaling.sh's evaluate ceiling) runs
+ * only the grid fits of the queue's (outer fold, gamma) group G on all ranks, as the queue deals them,
+ * with no final fits, and writes nothing (no --out needed; one given is ignored): its summary is a
+ * line with the group, its fits and seconds, then the stage table.
  *
  * Combined feature sets (`--features a.h5,b.h5`, issue 21): the first file gives the rows, labels,
  * folds and artists; every other set is matched to it by id (ids unique in that set); a row is used
@@ -404,16 +408,36 @@ static void print_stages(const double *t, const reduce_svm_cv *cv, MPI_Comm comm
            busy_min, busy_sum / P, busy_max, -fits_max[0], fits_max[1], -fits_max[2], fits_max[3]);
 }
 
+/* Collective. A benchmark unit's line (--bench-group): its group, its fits over all ranks, the seconds
+ * until the last one ended, the kernel matrices built (one per rank that drew a fit, each n x (n + 2)
+ * LIBSVM nodes of 16 bytes). */
+static void print_bench(const reduce_svm_cv *cv, long n, reduce_svm_kernel kernel, int quiet, MPI_Comm comm)
+{
+    long mine[2] = {cv->grid_fits_here, cv->kernel_rows_here}, all[2];
+    MPI_Reduce(mine, all, 2, MPI_LONG, MPI_SUM, 0, comm);
+    if (quiet || mpi_util_rank(comm) != 0) return;
+    const int f = cv->bench_group / cv->grid.n_g, g = cv->bench_group % cv->grid.n_g, P = mpi_util_size(comm);
+    char gamma[32] = "-";
+    if (kernel == REDUCE_SVM_RBF) snprintf(gamma, sizeof gamma, "%.4g", cv->grid.g[g]);
+    char kern[96] = "no precomputed kernel matrix (LIBSVM's kernel)";
+    if (cv->precomputed)
+        snprintf(kern, sizeof kern, "%ld kernel matrix build%s (%.0f MB each)", all[1], all[1] == 1 ? "" : "s",
+                 (double)n * (double)(n + 2) * sizeof(struct svm_node) / 1e6);
+    printf("evaluate: bench group %d (outer fold %d, gamma %s): %ld fits in %.2f s on %d rank%s, %s; nothing written\n",
+           cv->bench_group, f + 1, gamma, all[0], cv->seconds_grid, P, P > 1 ? "s" : "", kern);
+}
+
 int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errlen)
 {
     const char *features = NULL, *lda_path = NULL, *label = NULL, *fold_col = NULL, *artist_col = NULL,
-               *kernel_s = NULL, *grid_s = NULL, *folds_file = NULL, *out = NULL;
+               *kernel_s = NULL, *grid_s = NULL, *folds_file = NULL, *out = NULL, *bench_s = NULL;
     int k = 3, n_inner = 3, seed = 1, quiet = 0;
     util_opt opts[] = {
         {"features", UTIL_OPT_STRING, &features, "",
          "features.h5 of the task's clips; a,b,...: sets matched by id and concatenated (rows, labels, folds from the first)",
          0, -1, 1},
-        {"out", UTIL_OPT_STRING, &out, "", "output folder (results.json, predictions.tsv, folds.tsv)", 0, -1, 1},
+        {"out", UTIL_OPT_STRING, &out, "",
+         "output folder (results.json, predictions.tsv, folds.tsv); required, except with --bench-group (then ignored)", 0, -1, 0},
         {"lda", UTIL_OPT_STRING, &lda_path, "",
          "lda.h5: project features before the SVM; with several sets one entry per set, empty for none (lda.h5,)", 0, -1, 0},
         {"label-column", UTIL_OPT_STRING, &label, "genre", "string dataset with the class to predict", 0, -1, 0},
@@ -427,10 +451,22 @@ int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t er
         {"inner-folds", UTIL_OPT_INT, &n_inner, "3", "inner cross-validation folds for the grid search", 2, 100, 0},
         {"seed", UTIL_OPT_INT, &seed, "1", "seed of the fold assignment", 0, 2147483647, 0},
         {"quiet", UTIL_OPT_FLAG, &quiet, "", "no summary table or progress", 0, -1, 0},
+        {"bench-group", UTIL_OPT_STRING, &bench_s, "off",
+         "benchmark aid, the work unit of bench/scaling.sh's evaluate ceiling: run only the grid fits of the "
+         "(outer fold f, gamma g) group G = f x gammas + g (mid: folds x gammas / 2; or 0..folds x gammas - 1) on "
+         "all ranks, no final fits, and write nothing",
+         0, -1, 0},
         {NULL, 0, NULL, NULL, NULL, 0, 0, 0}};
     int rc = util_opts_parse("evaluate", "k-fold SVM evaluation (LIBSVM C-SVC, grid search over all ranks) of a features.h5 label column.",
                              opts, argc, argv, err, errlen);
     if (rc) return rc;
+    /* --bench-group: off, mid (-1 until the folds are known) or a group number (range checked then) */
+    int bench = strcmp(bench_s, "off") != 0;
+    long bench_group = -1;
+    if (bench && strcmp(bench_s, "mid") && util_parse_long(bench_s, 0, 1000000, &bench_group))
+        return util_fail(err, errlen, UTIL_EUSAGE,
+                         "evaluate: --bench-group '%s': expected mid or a group number in [0, folds x gammas)", bench_s);
+    if (!bench && !out) return util_fail(err, errlen, UTIL_EUSAGE, "evaluate: --out is required (see --help)");
     reduce_svm_kernel kernel;
     if (!strcmp(kernel_s, "linear")) kernel = REDUCE_SVM_LINEAR;
     else if (!strcmp(kernel_s, "rbf")) kernel = REDUCE_SVM_RBF;
@@ -675,6 +711,14 @@ int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t er
     st[EVAL_ST_PREPARE] = util_now() - t_start - st[EVAL_ST_READ];
     reduce_svm_grid grid;
     if (!rc) rc = reduce_svm_grid_parse(grid_s, kernel, e.d, &grid, err, errlen);
+    if (!rc && bench) { /* the same folds and grid on every rank: every rank decides alike */
+        const long groups = (long)e.k * grid.n_g;
+        if (bench_group < 0) bench_group = groups / 2;
+        else if (bench_group >= groups)
+            rc = util_fail(err, errlen, UTIL_EUSAGE,
+                           "evaluate: --bench-group %ld is out of range: mid or 0..%ld (%d outer folds x %d gamma%s)",
+                           bench_group, groups - 1, e.k, grid.n_g, grid.n_g == 1 ? "" : "s");
+    }
     if (!rc) {
         cv.n = e.n;
         cv.d = e.d;
@@ -688,17 +732,21 @@ int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t er
         cv.grid = grid;
         reduce_svm_params_default(&cv.params, kernel);
         cv.progress = !quiet;
+        cv.bench = bench;
+        cv.bench_group = (int)bench_group;
         rc = reduce_svm_cv_run(&cv, comm, err, errlen);
         memcpy(st + EVAL_ST_SVM, cv.stage_seconds, sizeof cv.stage_seconds);
     }
     t_stage = util_now();
 
-    /* outputs on rank 0 */
-    if (!rc && rank == 0) {
+    /* outputs on rank 0 (a benchmark unit writes none) */
+    if (!rc && bench) {
+        print_bench(&cv, e.n, kernel, quiet, comm);
+    } else if (!rc && rank == 0) {
         if (mkdir(out, 0777) && errno != EEXIST) rc = util_fail(err, errlen, UTIL_EFAIL, "%s: %s", out, strerror(errno));
         if (!rc) rc = write_text_outputs(out, &e, cv.pred, err, errlen);
     }
-    if (!rc && rank == 0) {
+    if (!rc && !bench && rank == 0) {
         int L = e.classes.n, K = e.k, cells = grid.n_c * grid.n_g;
         long *conf = malloc((size_t)L * L * sizeof *conf);
         double *pr = malloc((size_t)L * sizeof *pr), *re = malloc((size_t)L * sizeof *re), *f1 = malloc((size_t)L * sizeof *f1);

@@ -208,6 +208,7 @@ typedef struct {
     int *sel;
     int cur_f, cur_g;
     long builds;             /* fold set-ups (standardise + Gram) and kernel-row builds done */
+    long kernel_rows;        /* of those, kernel-row builds */
 } workspace;
 
 static void ws_free(workspace *w)
@@ -274,6 +275,7 @@ static void ws_prepare(workspace *w, const reduce_svm_cv *cv, int f, int g, fold
         }
         w->cur_g = g;
         w->builds++;
+        w->kernel_rows++;
     }
     fd->cv = cv;
     fd->f = f;
@@ -307,6 +309,8 @@ typedef struct {
     MPI_Comm comm;
     workspace ws;
     long per_fold;          /* grid tasks per outer fold: cells x inner folds */
+    long n_items;           /* queue items: every grid task and a final fit per fold; a benchmark unit:
+                               its group's grid tasks */
     long *counts;           /* correct, evaluated per grid task (task numbering) */
     MPI_Request *fold_sum;  /* per outer fold: the in-place sum over ranks of its slice of counts */
     int sums_started;       /* folds 0 .. sums_started-1 have their sum started (same order on every rank) */
@@ -322,6 +326,7 @@ typedef struct {
  * rank has finished its fits of that fold. */
 static int start_fold_sums(cv_state *s, int upto, char *err, size_t errlen)
 {
+    if (s->cv->bench) return UTIL_OK; /* a benchmark unit: nothing is summed */
     for (; s->sums_started < upto; s->sums_started++) {
         long *slice = s->counts + 2 * s->per_fold * s->sums_started;
         MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, slice, (int)(2 * s->per_fold), MPI_LONG, MPI_SUM, s->comm,
@@ -426,16 +431,18 @@ static int make_queue(cv_state *s, mpi_queue **q, char *err, size_t errlen)
 {
     const reduce_svm_cv *cv = s->cv;
     const long nc = cv->grid.n_c, ng = cv->grid.n_g, ni = cv->n_inner, k = cv->k, n_tasks = s->per_fold * k;
-    const size_t n_items = (size_t)(n_tasks + k), n_groups = (size_t)(k * ng + k);
+    const size_t n_items = (size_t)s->n_items, n_groups = cv->bench ? 1 : (size_t)(k * ng + k);
     size_t *order = malloc(n_items * sizeof *order), *group_end = malloc(n_groups * sizeof *group_end);
     int rc = order && group_end ? UTIL_OK : util_fail(err, errlen, UTIL_EFAIL, "svm: out of memory for %zu tasks", n_items);
     size_t o = 0, e = 0;
     for (long f = 0; !rc && f < k; f++) {
         for (long g = 0; g < ng; g++) {
+            if (cv->bench && f * ng + g != cv->bench_group) continue; /* a benchmark unit: its group only */
             for (long c = nc - 1; c >= 0; c--)
                 for (long i = 0; i < ni; i++) order[o++] = (size_t)(((f * ng + g) * nc + c) * ni + i);
             group_end[e++] = o;
         }
+        if (cv->bench) continue;
         order[o++] = (size_t)(n_tasks + f);
         group_end[e++] = o;
     }
@@ -452,7 +459,7 @@ static int make_queue(cv_state *s, mpi_queue **q, char *err, size_t errlen)
 static int run_queue(cv_state *s, char *err, size_t errlen)
 {
     reduce_svm_cv *cv = s->cv;
-    const long n_tasks = s->per_fold * cv->k, n_items = n_tasks + cv->k;
+    const long n_tasks = s->per_fold * cv->k, n_items = s->n_items;
     const int rank = mpi_util_rank(s->comm);
     mpi_queue *q = NULL;
     int rc = make_queue(s, &q, err, errlen);
@@ -510,8 +517,11 @@ int reduce_svm_cv_run(reduce_svm_cv *cv, MPI_Comm comm, char *err, size_t errlen
     const long n = cv->n;
     const int k = cv->k;
     cv_state s = {.cv = cv, .comm = comm, .per_fold = (long)cv->grid.n_c * cv->grid.n_g * cv->n_inner};
+    s.n_items = cv->bench ? (long)cv->grid.n_c * cv->n_inner : s.per_fold * k + k;
     s.t0 = s.mark = util_now();
     int rc = UTIL_OK;
+    if (cv->bench && (cv->bench_group < 0 || cv->bench_group >= k * cv->grid.n_g))
+        return util_fail(err, errlen, UTIL_EUSAGE, "svm: bench group %d not in [0, %d)", cv->bench_group, k * cv->grid.n_g);
     s.counts = calloc((size_t)(s.per_fold * k) * 2 + 1, sizeof *s.counts);
     s.fold_sum = malloc((size_t)k * sizeof *s.fold_sum);
     s.final_drawn = calloc((size_t)k, 1);
@@ -532,17 +542,20 @@ int reduce_svm_cv_run(reduce_svm_cv *cv, MPI_Comm comm, char *err, size_t errlen
     if (!rc) rc = run_queue(&s, err, errlen);
     rc = mpi_util_agree(comm, rc, err, errlen);
     if (!rc) {
-        for (int f = 0; f < k; f++) choose_cell(cv, s.counts, f);
+        for (int f = 0; !cv->bench && f < k; f++) choose_cell(cv, s.counts, f);
         /* grid: until the last grid fit ended on any rank; final: the final fits' tail past it */
         MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &s.grid_end, 1, MPI_DOUBLE, MPI_MAX, comm));
-        MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, cv->pred, (int)n, MPI_INT, MPI_MAX, comm));
-        MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, cv->n_sv, k, MPI_INT, MPI_MAX, comm));
+        if (!cv->bench) {
+            MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, cv->pred, (int)n, MPI_INT, MPI_MAX, comm));
+            MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, cv->n_sv, k, MPI_INT, MPI_MAX, comm));
+        }
         cv->seconds_grid = s.grid_end;
         const double tail = util_now() - s.t0 - s.grid_end; /* clocks of ranks started microseconds apart */
         cv->seconds_final = tail > 0 ? tail : 0;
     }
     stage_charge(cv, REDUCE_SVM_ST_FINAL_WAIT, &s.mark);
     cv->kernel_builds_here = s.ws.builds;
+    cv->kernel_rows_here = s.ws.kernel_rows;
     ws_free(&s.ws);
     free(s.counts);
     free(s.fold_sum);

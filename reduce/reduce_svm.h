@@ -86,6 +86,12 @@ typedef struct {
     reduce_svm_grid grid;
     reduce_svm_params params;
     int progress;        /* rank-0 progress line */
+    int bench;           /* 0: the whole evaluation. 1: a benchmark unit (bench/scaling.sh's evaluate
+                            ceiling): only the grid fits of group bench_group, dealt by the queue as
+                            usual, no sums over ranks, no final fits; of the outputs only the timing
+                            and counts are set (inner_acc, best, pred, n_sv are left as allocated) */
+    int bench_group;     /* with bench: the queue's (outer fold, gamma) group f * n_g + g, in [0, k n_g):
+                            its n_c x n_inner fits share one kernel matrix */
     /* outputs (allocated by reduce_svm_cv_run, freed by reduce_svm_cv_free) */
     double *inner_acc;   /* k x cells: mean inner accuracy, cell = ic * n_g + ig */
     int *best;           /* k: winning cell */
@@ -98,6 +104,8 @@ typedef struct {
     double stage_seconds[REDUCE_SVM_ST_N];
     long grid_fits_here, final_fits_here; /* fits this rank ran */
     long kernel_builds_here; /* fold set-ups (standardise, Gram matrix) + kernel-row builds this rank did */
+    long kernel_rows_here;   /* of those, kernel-row builds: one (fold, gamma) kernel matrix each (0 when
+                                the matrix is not precomputed) */
 } reduce_svm_cv;
 
 /* Collective over comm; every rank passes identical inputs and gets identical outputs. */
