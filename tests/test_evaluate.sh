@@ -15,7 +15,10 @@
 #     accuracy (1e-9) on the concatenation (tests/fixtures/reduce/svm_reference_combined.tsv), rbf and
 #     linear, 1 and 2 ranks; --lda lda.h5, projects the first set only; a wrong --lda count or an LDA
 #     given to a set of another dimension exits 2;
-#  7. SIGTERM mid-grid on 2 ranks: exit 3 within seconds, a message to run it again, no results.json.
+#  7. SIGTERM mid-grid on 2 ranks: exit 3 within seconds, a message to run it again, no results.json;
+#  8. --bench-group (bench/scaling.sh's evaluate ceiling unit): mid on 1 and 2 ranks exits 0, prints
+#     the bench line with the group's n_C x n_inner fits, writes nothing (not even into a given --out);
+#     out-of-range and malformed values exit 2 naming the option and the range.
 set -u
 A=${ARTISTNET:?}; F=${ARTISTNET_FIXTURES:?}/reduce; PY=${PYTHON3:-/usr/bin/python3}; MPI=${MPIEXEC:-mpiexec}
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
@@ -170,6 +173,24 @@ if $PY ${ARTISTNET_SRC:?}/bench/bench_svm.py data $T/big.h5 1800 100 10; then
   if $A evaluate --features $T/big.h5 --label-column genre --kernel rbf --grid "C=1;g=0.01" --folds 3 --out $T/intr --quiet &&
      [ -s $T/intr/results.json ]; then ok; else bad "a run after the interrupted one"; fi
 else bad "bench_svm.py data"; fi
+
+# 8. --bench-group: the RBF grid's 3 folds x 3 gammas -> mid = group 4 (fold 2, gamma 0.05), 4 C x 3 inner = 12 fits
+for np in 1 2; do
+  rm -rf $T/bench
+  if $MPI --oversubscribe -n $np $A evaluate --features $F/svm_features.h5 --label-column genre --seed 3 --grid "$RBF" \
+       --bench-group mid --out $T/bench > $T/bench.txt 2> $T/bench.err; then ok; else bad "--bench-group mid on $np ranks failed: $(cat $T/bench.err)"; fi
+  if grep -q "^evaluate: bench group 4 (outer fold 2, gamma 0.05): 12 fits in [0-9.]* s on $np ranks\{0,1\}, .*; nothing written$" $T/bench.txt &&
+     grep -q "^evaluate: time per stage, summed over ranks" $T/bench.txt; then ok
+  else bad "--bench-group mid on $np ranks: bench line or stage table"; cat $T/bench.txt >&2; fi
+  if [ ! -e $T/bench ]; then ok; else bad "--bench-group on $np ranks wrote $T/bench: $(ls $T/bench)"; fi
+done
+if $A evaluate --features $F/svm_features.h5 --label-column genre --seed 3 --grid "$RBF" --bench-group 8 --quiet > $T/bench.txt &&
+   [ ! -s $T/bench.txt ]; then ok; else bad "--bench-group 8 --quiet: not silent or failed"; fi
+EB="$A evaluate --features $F/svm_features.h5 --label-column genre --seed 3 --grid $RBF --quiet"
+expect2 "bench group out of range" "bench-group 9 is out of range: mid or 0..8 (3 outer folds x 3 gammas)" $EB --bench-group 9
+expect2 "bench group malformed" "bench-group 'x2': expected mid or a group number in \[0, folds x gammas)" $EB --bench-group x2
+expect2 "bench group negative" "bench-group '-1': expected mid" $EB --bench-group -1
+expect2 "no --out without --bench-group" "out is required" $A evaluate --features $F/svm_features.h5 --quiet
 
 echo "test_evaluate: $pass passed, $fail failed"
 [ $fail -eq 0 ]
