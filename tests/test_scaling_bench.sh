@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_scaling_bench.sh - bench/scaling.sh itself, at its tiny size on 1 and 2 ranks: it exits 0,
 # prints the table (a row per job and rank count, with speed-up, ceiling and the stage that grew),
-# writes scaling.tsv and summary.txt, and finds every output identical at ranks 1 and 2; then, with
+# writes scaling.tsv and summary.txt, and finds every output identical at ranks 1 and 2; evaluate's
+# 2-rank row has its own numeric ceiling (2 x `evaluate --bench-group mid` units); then, with
 # an artistnet wrapper that trains with another seed at 2 ranks, reports the model checksum as
 # differing at ranks 2 and exits 1. (~30 s on 2 cores.)
 set -uo pipefail
@@ -25,6 +26,12 @@ for job in mel train-b128 extract evaluate; do
 done
 expect "2-rank rows have speed-up, ceiling and a grown stage" \
   grep -Eq '^mel +2 +[0-9.]+ +[0-9.]+ +[0-9.]+ tracks/s +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+  [a-z]' "$T/out"
+expect "evaluate's 2-rank row has its own numeric ceiling and eff/ceil" \
+  grep -Eq '^evaluate +2 +[0-9.]+ +[0-9.]+ +([0-9.]+|-) fits/s +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+  ' "$T/out"
+expect "scaling.tsv: evaluate's ceiling at 2 ranks is a number" \
+  awk -F'\t' '$1 == "evaluate" && $2 == 2 { found = 1; ok = $9 ~ /^[0-9]+\.[0-9]+$/ } END { exit !(found && ok) }' "$T/o/scaling.tsv"
+expect "log.txt: evaluate's ceiling from bench-group units" grep -Eq '^\[ *[0-9.]+ s\] ceiling evaluate at 2: lone share job' "$T/o/log.txt"
+expect "log.txt: the unit's command" grep -q -- '^=== ceiling evaluate at 2: .*evaluate .*--bench-group mid --quiet' "$T/o/log.txt"
 for what in "mels.h5 /mel /status /n_segments" "train --batch 128 model checksum" "features.h5 /features /status" "evaluate predictions.tsv"; do
   expect "check $what identical" grep -qF "check $what: identical at ranks 1 2" "$T/out"
 done
