@@ -81,7 +81,7 @@ static void run_train(void *p)
 {
     bench_ctx *x = p;
     nn_kernels_force(x->kind);
-    nn_train_opts o = {0, 0.5f, (uint64_t)nn_step(x->m), NULL};
+    nn_train_opts o = {0, 0.5f, (uint64_t)nn_step(x->m), NULL, NULL, NULL};
     nn_sgd sgd = {0.01, 0.9, 1, 2e-5, NULL, NULL};
     nn_train_accumulate(x->m, x->segs, x->labels, x->n, &o, NULL, NULL, 0);
     nn_update(x->m, &sgd, NULL, 0);

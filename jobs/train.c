@@ -919,6 +919,8 @@ static int gather_momentum(trainer *t, char *err, size_t errlen)
     return 0;
 }
 
+static void blocks_progress(void *b) { mpi_blocks_progress(b); }
+
 /* One epoch from st.step_in_epoch. Returns 0, UTIL_EINTR after checkpointing mid-epoch, or an
  * error. `done_steps` counts the steps of this run (progress, --max-steps). */
 static int run_epoch(trainer *t, util_progress *prog, long *done_steps, char *err, size_t errlen)
@@ -933,7 +935,11 @@ static int run_epoch(trainer *t, util_progress *prog, long *done_steps, char *er
     if (rc) return rc;
     const size_t *train = t->data.seg[SHARD_TRAIN];
     const int B = t->cfg.batch;
-    nn_train_opts opt = {t->cfg.micro, (float)t->cfg.dropout, 0, NULL};
+    nn_train_opts opt = {t->cfg.micro, (float)t->cfg.dropout, 0, NULL, NULL, NULL};
+    if (t->blocks) { /* the next step's segments move while this one computes */
+        opt.between_layers = blocks_progress;
+        opt.between_arg = t->blocks;
+    }
     nn_sgd sgd = {t->st.lr, t->cfg.momentum, 1, t->cfg.wd, NULL, NULL};
     size_t ng;
     float *grads = nn_grads(t->m, &ng);
@@ -979,7 +985,6 @@ static int run_epoch(trainer *t, util_progress *prog, long *done_steps, char *er
                     double tf = util_now();
                     t->t[TR_ST_COMPUTE] += tf - tc;
                     if (!lrc) lrc = fixed_take(t->acc, grads, ng, o == 0, err, errlen);
-                    if (t->blocks) mpi_blocks_progress(t->blocks); /* the next step's segments */
                     if (!lrc) {
                         v[0] += (int64_t)llround(loss * TRAIN_FIX_SCALE);
                         v[1] += train_correct(t->m, t->labels + o, len);

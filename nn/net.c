@@ -262,7 +262,7 @@ int nn_train_accumulate(nn_model *m, const float *segs, const int *labels, int n
         if (loss_sum) *loss_sum = 0;
         return 0;
     }
-    nn_train_opts def = {0, 0.0f, 0, NULL};
+    nn_train_opts def = {0, 0.0f, 0, NULL, NULL, NULL};
     if (!opt) opt = &def;
     int micro = opt->micro_batch > 0 && opt->micro_batch < n ? opt->micro_batch : n;
     if (micro < 2 || n % micro == 1)
@@ -296,6 +296,7 @@ int nn_train_accumulate(nn_model *m, const float *segs, const int *labels, int n
                                          m->params + d->g_off, m->params + d->beta_off, m->bn_eps, 1, w->mean,
                                          w->invstd, tail + d->acc_off, tail + d->acc_off + d->cout, m->acc, w->p);
         x = w->p;
+        if (opt->between_layers) opt->between_layers(opt->between_arg);
     }
     const float *feat = x;
     const float *mask = opt->dropout_mask;
@@ -347,6 +348,7 @@ int nn_train_accumulate(nn_model *m, const float *segs, const int *labels, int n
                              m->grads + d->w_off, NULL, m->dcol, dx);
         dp = dx;
         which ^= 1;
+        if (opt->between_layers) opt->between_layers(opt->between_arg);
     }
     tail[m->n_grads - m->tail_off - 2] += (float)groups;
     tail[m->n_grads - m->tail_off - 1] += (float)n;

@@ -170,6 +170,9 @@ typedef struct {
     uint64_t dropout_seed;     /* mask of segment i (0-based in this call), unit j: a hash of
                                   (seed, i, j); pass e.g. hash(step, index of the first segment) */
     const float *dropout_mask; /* optional n x 256 multipliers (0 or 1/(1-p)); overrides the above */
+    void (*between_layers)(void *arg); /* optional: called after each conv layer's forward and backward
+                                          (train moves its nonblocking segment exchange along there) */
+    void *between_arg;
 } nn_train_opts;
 
 /* Training-mode forward + backward on n segments with labels in [0, C). ADDS to the gradient buffer

@@ -148,7 +148,7 @@ static double net_loss(void)
 {
     char err[256];
     double loss = 0;
-    nn_train_opts o = {3, 0.5f, 0, nmask};
+    nn_train_opts o = {3, 0.5f, 0, nmask, NULL, NULL};
     if (nn_train_accumulate(net, nsegs, nlab, NN, &o, &loss, err, sizeof err)) fprintf(stderr, "%s\n", err);
     return loss;
 }

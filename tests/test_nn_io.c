@@ -26,7 +26,7 @@ static nn_model *trained_model(void)
     tnn_formula(5, (size_t)4 * NN_SEG_SIZE, 0.5, 0.5, segs);
     int labels[4] = {0, 1, 2, 0};
     nn_sgd sgd = {0.01, 0.9, 1, 1e-4, NULL, NULL};
-    nn_train_opts o = {0, 0.5f, 1, NULL};
+    nn_train_opts o = {0, 0.5f, 1, NULL, NULL, NULL};
     nn_train_accumulate(m, segs, labels, 4, &o, NULL, err, sizeof err);
     nn_update(m, &sgd, err, sizeof err);
     free(segs);

@@ -36,7 +36,7 @@ static double train(uint64_t seed, uint64_t *sum, double *first, int *correct)
     nn_sgd sgd = {0.02, 0.9, 1, 2e-5, NULL, NULL};
     double loss = 0;
     for (int s = 0; s < STEPS; s++) {
-        nn_train_opts o = {8, 0.5f, nn_hash64(seed * 1000 + s), NULL};
+        nn_train_opts o = {8, 0.5f, nn_hash64(seed * 1000 + s), NULL, NULL, NULL};
         if (nn_train_accumulate(m, segs, labels, N, &o, &loss, err, sizeof err) || nn_update(m, &sgd, err, sizeof err)) {
             fprintf(stderr, "%s\n", err);
             loss = 1e9;
@@ -46,7 +46,7 @@ static double train(uint64_t seed, uint64_t *sum, double *first, int *correct)
         if (s == 0) *first = loss;
     }
     /* training loss without dropout at the final weights (train-mode BN) */
-    nn_train_opts o = {8, 0.0f, 0, NULL};
+    nn_train_opts o = {8, 0.0f, 0, NULL, NULL, NULL};
     nn_train_accumulate(m, segs, labels, N, &o, &loss, err, sizeof err);
     nn_grads_zero(m);
     loss /= N;

@@ -110,7 +110,7 @@ int main(int argc, char **argv)
         H5Dclose(d);
         for (int i = 0; i < 3; i++) loss_ref[i] = (float)tmp[i];
     }
-    nn_train_opts to = {MICRO, 0.5f, 0, mask};
+    nn_train_opts to = {MICRO, 0.5f, 0, mask, NULL, NULL};
     nn_sgd sgd = {0.05, 0.9, 1, 1e-3, NULL, NULL};
     size_t ng;
     float *grads = nn_grads(m, &ng);
@@ -168,7 +168,7 @@ int main(int argc, char **argv)
     memcpy(params, p0, np * sizeof(float));
     memcpy(nn_bn_stats(m, NULL), bn0, nbn * sizeof(float));
     nn_grads_zero(m);
-    nn_train_opts t1 = {MICRO, 0.5f, 0, mask}, t2 = {MICRO, 0.5f, 0, mask + MICRO * NN_FEATURE_DIM};
+    nn_train_opts t1 = {MICRO, 0.5f, 0, mask, NULL, NULL}, t2 = {MICRO, 0.5f, 0, mask + MICRO * NN_FEATURE_DIM, NULL, NULL};
     double l1 = 0, l2 = 0;
     CHECK(nn_train_accumulate(m, segs, labels, MICRO, &t1, &l1, err, sizeof err) == 0);
     CHECK(nn_train_accumulate(m, segs + (size_t)MICRO * NN_SEG_SIZE, labels + MICRO, MICRO, &t2, &l2, err, sizeof err) == 0);
@@ -193,7 +193,7 @@ int main(int argc, char **argv)
     }
 
     /* errors */
-    CHECK(nn_train_accumulate(m, segs, labels, 5, &(nn_train_opts){2, 0, 0, NULL}, NULL, err, sizeof err) == UTIL_EUSAGE);
+    CHECK(nn_train_accumulate(m, segs, labels, 5, &(nn_train_opts){2, 0, 0, NULL, NULL, NULL}, NULL, err, sizeof err) == UTIL_EUSAGE);
     int bad[N] = {0, 1, 2, 3, 4, 7};
     CHECK(nn_train_accumulate(m, segs, bad, N, &t1, NULL, err, sizeof err) == UTIL_EINPUT);
 
