@@ -1172,7 +1172,7 @@ static int train_run(trainer *t, char *err, size_t errlen)
         t->cut = malloc(((size_t)t->size + 1) * sizeof *t->cut);
         if (!rc && !t->cut) rc = util_fail(err, errlen, UTIL_EFAIL, "train: out of memory");
         for (int r = 0; !rc && r < t->size; r++) share_of(t, r, &t->cut[r], &t->cut[r + 1]);
-        t->reader_cache = budget - (mpi_blocks_hi(t->blocks) - mpi_blocks_lo(t->blocks)) * seg_bytes;
+        if (!rc) t->reader_cache = budget - (mpi_blocks_hi(t->blocks) - mpi_blocks_lo(t->blocks)) * seg_bytes;
     }
     rc = mpi_util_agree(t->comm, rc, err, errlen);
     if (rc) return rc;
