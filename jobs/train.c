@@ -391,14 +391,13 @@ static int evaluate(trainer *t, nn_model *m, int split, train_eval *ev, char *er
     double *prob = calloc((size_t)C, sizeof(double));
     if (!rc && (!logits || !prob)) rc = util_fail(err, errlen, UTIL_EFAIL, "train: out of memory");
     int64_t sums[5] = {0, 0, 0, 0, 0}; /* loss (fixed point), correct segments, segments, correct songs, songs */
-    int b = 0;
-    if (!rc && g_hi > g_lo) train_reader_start(t->reader, seg + start[g_lo], start[g_lo + 1] - start[g_lo], t->buf[0]);
-    for (size_t g = g_lo; g < g_hi && !rc; g++) {
-        const size_t c0 = start[g], n = start[g + 1] - c0;
-        rc = train_reader_wait(t->reader, err, errlen);
-        if (rc) break;
-        if (g + 1 < g_hi) train_reader_start(t->reader, seg + start[g + 1], start[g + 2] - start[g + 1], t->buf[b ^ 1]);
-        rc = nn_forward_logits(m, t->buf[b], (int)n, logits, err, errlen);
+    train_pieces pc; /* this rank's groups, the next read while this one runs */
+    if (!rc) train_pieces_begin(&pc, t->reader, seg, 0, 0, start + g_lo, g_hi - g_lo, t->buf[0], t->buf[1], NULL);
+    const float *xg;
+    size_t c0, n;
+    int more;
+    while (!rc && (more = train_pieces_next(&pc, &xg, &c0, &n, err, errlen)) != 0) {
+        rc = more < 0 ? more : nn_forward_logits(m, xg, (int)n, logits, err, errlen);
         if (rc) break;
         for (size_t i = 0; i < n; i++) {
             const size_t row = seg[c0 + i] / K;
@@ -423,7 +422,6 @@ static int evaluate(trainer *t, nn_model *m, int split, train_eval *ev, char *er
                 sums[4] += 1;
             }
         }
-        b ^= 1;
     }
     if (rc) train_reader_wait(t->reader, NULL, 0); /* nothing may stay in flight */
     free(start);
@@ -467,19 +465,19 @@ static int bn_pass(trainer *t, nn_model *m, int l, const size_t *idx, size_t S, 
                    const float *in, float *advance_to, double *sums, int cout, char *err, size_t errlen)
 {
     const size_t G_ROWS = TRAIN_EVAL_CHUNK, per_in = nn_bn_input_floats(m, l), per_out = nn_bn_input_floats(m, l + 1);
-    const size_t off0 = g_lo * G_ROWS;
-    int rc = 0, b = 0;
-    if (l == 1 && g_hi > g_lo) train_reader_start(t->reader, idx + g_lo * G_ROWS, group_len(S, g_lo, G_ROWS), t->buf[0]);
+    const size_t off0 = g_lo * G_ROWS, end = g_hi > g_lo ? (g_hi - 1) * G_ROWS + group_len(S, g_hi - 1, G_ROWS) : off0;
+    int rc = 0;
+    train_pieces pc; /* layer 1: the groups' segments, the next read while this one computes */
+    if (l == 1) train_pieces_begin(&pc, t->reader, idx + off0, end - off0, G_ROWS, NULL, 0, t->buf[0], t->buf[1], NULL);
     for (size_t g = g_lo; g < g_hi && !rc; g++) {
         const int n = (int)group_len(S, g, G_ROWS);
         const float *x = in + (g * G_ROWS - off0) * per_in;
-        if (l == 1) {
-            rc = train_reader_wait(t->reader, err, errlen);
-            if (rc) break;
-            if (g + 1 < g_hi) train_reader_start(t->reader, idx + (g + 1) * G_ROWS, group_len(S, g + 1, G_ROWS), t->buf[b ^ 1]);
-            x = t->buf[b];
-            b ^= 1;
+        size_t first, len;
+        if (l == 1 && (rc = train_pieces_next(&pc, &x, &first, &len, err, errlen)) <= 0) {
+            if (!rc) rc = util_fail(err, errlen, UTIL_EFAIL, "train: batch-norm sample: fewer groups read than asked");
+            break;
         }
+        rc = 0;
         if (sums) rc = nn_bn_sums_at(m, l, x, n, sums + g * 2 * (size_t)cout, err, errlen);
         if (!rc && advance_to) rc = nn_bn_advance(m, l, x, n, advance_to + (g * G_ROWS - off0) * per_out, err, errlen);
     }
@@ -588,19 +586,16 @@ static int norm_add(const trainer *t, const float *x, const size_t *flat, size_t
  * reader too, adding them to the norm's sums s when s is given. Not collective. */
 static int load_block(trainer *t, int64_t *s, char *err, size_t errlen)
 {
-    const size_t lo = mpi_blocks_lo(t->blocks), n = mpi_blocks_hi(t->blocks) - lo, C = TRAIN_EVAL_CHUNK;
+    const size_t lo = mpi_blocks_lo(t->blocks), n = mpi_blocks_hi(t->blocks) - lo;
     const size_t *seg = t->data.seg[SHARD_TRAIN] + lo;
-    float *data = mpi_blocks_data(t->blocks);
-    int rc = 0;
+    int rc = 0, more;
     train_reader_set_cache_max(t->reader, 0);
-    if (n > 0) train_reader_start(t->reader, seg, n < C ? n : C, data);
-    for (size_t c0 = 0; c0 < n && !rc; c0 += C) {
-        rc = train_reader_wait(t->reader, err, errlen);
-        if (rc) break;
-        const size_t c1 = c0 + C;
-        if (c1 < n) train_reader_start(t->reader, seg + c1, n - c1 < C ? n - c1 : C, data + c1 * NN_SEG_SIZE);
-        if (s) rc = norm_add(t, data + c0 * NN_SEG_SIZE, seg + c0, n - c0 < C ? n - c0 : C, s, err, errlen);
-    }
+    train_pieces pc; /* straight into the block, a piece read while the last is summed */
+    train_pieces_begin(&pc, t->reader, seg, n, TRAIN_EVAL_CHUNK, NULL, 0, NULL, NULL, mpi_blocks_data(t->blocks));
+    const float *x;
+    size_t c0, len;
+    while (!rc && (more = train_pieces_next(&pc, &x, &c0, &len, err, errlen)) != 0)
+        rc = more < 0 ? more : s ? norm_add(t, x, seg + c0, len, s, err, errlen) : 0;
     if (rc) train_reader_wait(t->reader, NULL, 0);
     train_reader_set_cache_max(t->reader, t->reader_cache);
     t->block_ready = rc == 0;
@@ -622,17 +617,13 @@ static int compute_norm(trainer *t, float *mean, float *std, char *err, size_t e
         size_t *seg = NULL;
         const size_t hi = first_epoch_share(t, &seg);
         rc = seg ? grow_buffers(t, TRAIN_EVAL_CHUNK, err, errlen) : util_fail(err, errlen, UTIL_EFAIL, "train: out of memory");
-        int b = 0;
-        if (!rc && hi > 0) train_reader_start(t->reader, seg, hi < TRAIN_EVAL_CHUNK ? hi : TRAIN_EVAL_CHUNK, t->buf[0]);
-        for (size_t c0 = 0; c0 < hi && !rc; c0 += TRAIN_EVAL_CHUNK) {
-            size_t n = hi - c0 < TRAIN_EVAL_CHUNK ? hi - c0 : TRAIN_EVAL_CHUNK;
-            rc = train_reader_wait(t->reader, err, errlen);
-            if (rc) break;
-            size_t c1 = c0 + TRAIN_EVAL_CHUNK;
-            if (c1 < hi) train_reader_start(t->reader, seg + c1, hi - c1 < TRAIN_EVAL_CHUNK ? hi - c1 : TRAIN_EVAL_CHUNK, t->buf[b ^ 1]);
-            rc = norm_add(t, t->buf[b], seg + c0, n, s, err, errlen);
-            b ^= 1;
-        }
+        train_pieces pc;
+        if (!rc) train_pieces_begin(&pc, t->reader, seg, hi, TRAIN_EVAL_CHUNK, NULL, 0, t->buf[0], t->buf[1], NULL);
+        const float *x;
+        size_t c0, n;
+        int more;
+        while (!rc && (more = train_pieces_next(&pc, &x, &c0, &n, err, errlen)) != 0)
+            rc = more < 0 ? more : norm_add(t, x, seg + c0, n, s, err, errlen);
         if (rc) train_reader_wait(t->reader, NULL, 0);
         free(seg);
     }

@@ -413,6 +413,63 @@ int train_reader_read(train_reader *r, const size_t *flat, size_t n, float *dst,
 
 void train_reader_set_cache_max(train_reader *r, size_t bytes) { r->cache_max = bytes; }
 
+/* ------------------------------------------------------------------ pieces */
+
+static void piece_bounds(const train_pieces *p, size_t k, size_t *lo, size_t *hi)
+{
+    if (p->start) {
+        *lo = p->start[k];
+        *hi = p->start[k + 1];
+    } else {
+        *lo = k * p->chunk;
+        *hi = p->n - *lo < p->chunk ? p->n : *lo + p->chunk;
+    }
+}
+
+static float *piece_dst(const train_pieces *p, size_t k, size_t lo)
+{
+    return p->into ? p->into + lo * (size_t)NN_SEG_SIZE : p->buf[k & 1];
+}
+
+static void piece_start(train_pieces *p, size_t k)
+{
+    size_t lo, hi;
+    piece_bounds(p, k, &lo, &hi);
+    train_reader_start(p->r, p->flat + lo, hi - lo, piece_dst(p, k, lo));
+}
+
+void train_pieces_begin(train_pieces *p, train_reader *r, const size_t *flat, size_t n, size_t chunk,
+                        const size_t *start, size_t n_pieces, float *buf0, float *buf1, float *into)
+{
+    *p = (train_pieces){r, flat, start, n, chunk, start ? n_pieces : (chunk ? (n + chunk - 1) / chunk : 0), 0,
+                        {buf0, buf1}, into};
+    if (p->n_pieces > 0) piece_start(p, 0);
+}
+
+int train_pieces_next(train_pieces *p, const float **x, size_t *first, size_t *len, char *err, size_t errlen)
+{
+    if (p->k >= p->n_pieces) return 0;
+    int rc = train_reader_wait(p->r, err, errlen);
+    if (rc) {
+        p->k = p->n_pieces;
+        return rc;
+    }
+    size_t lo, hi;
+    piece_bounds(p, p->k, &lo, &hi);
+    *x = piece_dst(p, p->k, lo);
+    *first = lo;
+    *len = hi - lo;
+    if (p->k + 1 < p->n_pieces) piece_start(p, p->k + 1);
+    p->k++;
+    return 1;
+}
+
+void train_pieces_stop(train_pieces *p)
+{
+    train_reader_wait(p->r, NULL, 0);
+    p->k = p->n_pieces;
+}
+
 train_reader_stats train_reader_get_stats(const train_reader *r)
 {
     train_reader_stats s = r->st;

@@ -66,6 +66,26 @@ train_reader_stats train_reader_get_stats(const train_reader *r);
 void train_reader_set_cache_max(train_reader *r, size_t bytes);
 void train_reader_close(train_reader *r);
 
+/* ---- pieces: a list of segments read in consecutive pieces, double-buffered (the next piece is
+ * read on the I/O thread while the caller works on this one) ----
+ * Piece k is flat[start[k] .. start[k + 1]) for k < n_pieces, or, with start NULL, the k-th run of
+ * `chunk` segments of flat[0 .. n). A piece lands in buf0 and buf1 in turn, or, with `into`, at
+ * into + (its first index) x 128*129 floats (the list read into one contiguous block).
+ *   train_pieces p; train_pieces_begin(&p, ...);
+ *   while ((rc = train_pieces_next(&p, &x, &first, &len, err, errlen)) > 0) { work; on error: train_pieces_stop }
+ * next() returns 1 with a piece, 0 after the last, or the reader's error code (< 0; nothing is then
+ * left in flight). stop(): a caller leaving early waits for the piece in flight. */
+typedef struct {
+    train_reader *r;
+    const size_t *flat, *start;
+    size_t n, chunk, n_pieces, k;
+    float *buf[2], *into;
+} train_pieces;
+void train_pieces_begin(train_pieces *p, train_reader *r, const size_t *flat, size_t n, size_t chunk,
+                        const size_t *start, size_t n_pieces, float *buf0, float *buf1, float *into);
+int train_pieces_next(train_pieces *p, const float **x, size_t *first, size_t *len, char *err, size_t errlen);
+void train_pieces_stop(train_pieces *p);
+
 /* ---- serial HDF5 helpers (checkpoint state, model.h5 attributes); names file + object on error ---- */
 int train_h5_attr_double(hid_t obj, const char *name, double v, const char *file, char *err, size_t errlen);
 int train_h5_attr_long(hid_t obj, const char *name, long long v, const char *file, char *err, size_t errlen);
