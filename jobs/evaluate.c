@@ -401,11 +401,13 @@ static void print_stages(const double *t, const reduce_svm_cv *cv, MPI_Comm comm
     MPI_Reduce(&busy, &busy_max, 1, MPI_DOUBLE, MPI_MAX, 0, comm);
     MPI_Reduce(&busy, &busy_sum, 1, MPI_DOUBLE, MPI_SUM, 0, comm);
     MPI_Reduce(fits, fits_max, 4, MPI_LONG, MPI_MAX, 0, comm);
+    long builds_all = 0;
+    MPI_Reduce(&cv->kernel_builds_here, &builds_all, 1, MPI_LONG, MPI_SUM, 0, comm);
     if (rank != 0) return;
     job_print_stages(stdout, "evaluate", eval_stage_names, sum, EVAL_ST_TOTAL, 0, -1, -1);
     printf("evaluate: grid busy per rank (kernel set-up + fits) min / mean / max %.2f / %.2f / %.2f s; grid fits per "
-           "rank %ld .. %ld; kernel builds (fold set-up or kernel rows) per rank %ld .. %ld\n",
-           busy_min, busy_sum / P, busy_max, -fits_max[0], fits_max[1], -fits_max[2], fits_max[3]);
+           "rank %ld .. %ld; kernel builds (fold set-up or kernel rows) per rank %ld .. %ld, %ld in all\n",
+           busy_min, busy_sum / P, busy_max, -fits_max[0], fits_max[1], -fits_max[2], fits_max[3], builds_all);
 }
 
 /* Collective. A benchmark unit's line (--bench-group): its group, its fits over all ranks, the seconds

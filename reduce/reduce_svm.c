@@ -236,6 +236,12 @@ static int ws_init(workspace *w, const reduce_svm_cv *cv)
     return w->z && w->mean && w->sd && w->sel && w->nodes && (!w->precomputed || w->gram) ? 0 : -1;
 }
 
+/* 1 if w holds what a fit of fold f with gamma index g needs (no set-up to do) */
+static int ws_holds(const workspace *w, int f, int g)
+{
+    return w->cur_f == f && (!w->precomputed || w->cur_g == g);
+}
+
 /* Makes w hold fold f (and gamma index g in precomputed mode); fills fd. */
 static void ws_prepare(workspace *w, const reduce_svm_cv *cv, int f, int g, fold_data *fd)
 {
@@ -425,7 +431,8 @@ static int run_drawn_finals(cv_state *s, int block, char *err, size_t errlen)
  * fold's counts are summed over ranks (every rank done with that fold's grid fits), taking grid
  * fits of the next folds meanwhile, so the final fits overlap the rest of the grid instead of
  * forming a k-way-parallel tail after it; only the last fold's final fit waits for the end of the
- * grid. Groups (mpi_queue_set_groups): one per (fold, gamma) kernel matrix and one per final fit,
+ * grid. A summed final runs when its rank is about to change kernel matrix anyway (before the
+ * first fit of its next group), so it costs one matrix build, not two. Groups (mpi_queue_set_groups): one per (fold, gamma) kernel matrix and one per final fit,
  * so a chunk stays within one matrix. */
 static int make_queue(cv_state *s, mpi_queue **q, char *err, size_t errlen)
 {
@@ -484,9 +491,15 @@ static int run_queue(cv_state *s, char *err, size_t errlen)
         int src = start_fold_sums(s, t < n_tasks ? f : f + 1, err, errlen);
         if (!rc) rc = src;
         if (rc) continue; /* a failed fit: drain the round so every rank ends it */
-        if (t < n_tasks) rc = run_grid_fit(s, t, err, errlen);
-        else s->final_drawn[f] = 1;
-        if (!rc) rc = run_drawn_finals(s, 0, err, errlen);
+        if (t < n_tasks) {
+            /* a drawn final fit whose fold is summed runs when this rank changes kernel matrix anyway,
+             * not in the middle of a group: it would then build the group's matrix again after it */
+            if (!ws_holds(&s->ws, (int)f, (int)((t / cv->n_inner / cv->grid.n_c) % cv->grid.n_g)))
+                rc = run_drawn_finals(s, 0, err, errlen);
+            if (!rc) rc = run_grid_fit(s, t, err, errlen);
+        } else {
+            s->final_drawn[f] = 1;
+        }
         mpi_queue_report(q, 1);
         size_t done_all = 0;
         double units = 0;
