@@ -207,6 +207,7 @@ typedef struct {
     double *mean, *sd;
     int *sel;
     int cur_f, cur_g;
+    int cur_all;             /* the kernel rows of the test fold's rows are built too (a final fit's) */
     long builds;             /* fold set-ups (standardise + Gram) and kernel-row builds done */
     long kernel_rows;        /* of those, kernel-row builds */
 } workspace;
@@ -236,14 +237,18 @@ static int ws_init(workspace *w, const reduce_svm_cv *cv)
     return w->z && w->mean && w->sd && w->sel && w->nodes && (!w->precomputed || w->gram) ? 0 : -1;
 }
 
-/* 1 if w holds what a fit of fold f with gamma index g needs (no set-up to do) */
+/* 1 if w holds what a grid fit of fold f with gamma index g needs (no set-up to do) */
 static int ws_holds(const workspace *w, int f, int g)
 {
     return w->cur_f == f && (!w->precomputed || w->cur_g == g);
 }
 
-/* Makes w hold fold f (and gamma index g in precomputed mode); fills fd. */
-static void ws_prepare(workspace *w, const reduce_svm_cv *cv, int f, int g, fold_data *fd)
+/* Makes w hold fold f (and gamma index g in precomputed mode); fills fd. Kernel rows: a fit reads
+ * K(i, j) for training-side rows j only (LIBSVM's precomputed kernel indexes row i by j's serial
+ * number), and only a final fit predicts rows of the test fold; so a grid fit's matrix has the
+ * training side's rows and columns (4/9 of it with 3 folds), a final fit's also the test rows
+ * (`all_rows`). Entries never read are left unset. */
+static void ws_prepare(workspace *w, const reduce_svm_cv *cv, int f, int g, int all_rows, fold_data *fd)
 {
     size_t n = (size_t)cv->n;
     int d = cv->d;
@@ -265,21 +270,24 @@ static void ws_prepare(workspace *w, const reduce_svm_cv *cv, int f, int g, fold
         w->cur_g = -1;
         w->builds++;
     }
-    if (w->precomputed && w->cur_g != g) {
+    if (w->precomputed && (w->cur_g != g || (all_rows && !w->cur_all))) {
         double gamma = cv->grid.g[g];
         int rbf = cv->params.kernel == REDUCE_SVM_RBF;
         for (size_t i = 0; i < n; i++) {
             struct svm_node *row = w->nodes + i * (n + 2);
             const double *gi = w->gram + i * n;
             row[0] = (struct svm_node){0, (double)(i + 1)};
+            row[n + 1] = (struct svm_node){-1, 0};
+            if (!all_rows && !w->sel[i]) continue; /* a test-fold row: only a final fit predicts it */
             for (size_t j = 0; j < n; j++) {
+                if (!w->sel[j]) continue; /* a test-fold column: never read */
                 /* LIBSVM's own RBF formula: exp(-gamma (|x|^2 + |y|^2 - 2 x.y)) */
                 double v = rbf ? exp(-gamma * (gi[i] + w->gram[j * n + j] - 2 * gi[j])) : gi[j];
                 row[1 + j] = (struct svm_node){(int)j + 1, v};
             }
-            row[n + 1] = (struct svm_node){-1, 0};
         }
         w->cur_g = g;
+        w->cur_all = all_rows;
         w->builds++;
         w->kernel_rows++;
     }
@@ -376,7 +384,7 @@ static int run_grid_fit(cv_state *s, long t, char *err, size_t errlen)
     int i = (int)(t % ni), c = (int)((t / ni) % nc), g = (int)((t / ni / nc) % ng);
     fold_data fd;
     stage_charge(cv, REDUCE_SVM_ST_GRID_WAIT, &s->mark);
-    ws_prepare(&s->ws, cv, (int)(t / s->per_fold), g, &fd);
+    ws_prepare(&s->ws, cv, (int)(t / s->per_fold), g, 0, &fd);
     stage_charge(cv, REDUCE_SVM_ST_GRID_SETUP, &s->mark);
     int rc = run_task(&fd, i, cv->grid.c[c], cv->grid.g[g], &s->counts[2 * t], &s->counts[2 * t + 1], NULL, NULL, err,
                       errlen);
@@ -398,7 +406,7 @@ static int run_final_fit(cv_state *s, int f, char *err, size_t errlen)
     choose_cell(cv, s->counts, f);
     int cell = cv->best[f];
     stage_charge(cv, REDUCE_SVM_ST_GRID_WAIT, &s->mark);
-    ws_prepare(&s->ws, cv, f, cell % ng, &fd);
+    ws_prepare(&s->ws, cv, f, cell % ng, 1, &fd);
     stage_charge(cv, REDUCE_SVM_ST_FINAL_SETUP, &s->mark);
     int rc = run_task(&fd, -1, cv->grid.c[cell / ng], cv->grid.g[cell % ng], &c1, &c2, cv->pred, &cv->n_sv[f], err, errlen);
     stage_charge(cv, REDUCE_SVM_ST_FINAL_FITS, &s->mark);
