@@ -440,8 +440,9 @@ static int run_drawn_finals(cv_state *s, int block, char *err, size_t errlen)
  * fits of the next folds meanwhile, so the final fits overlap the rest of the grid instead of
  * forming a k-way-parallel tail after it; only the last fold's final fit waits for the end of the
  * grid. A summed final runs when its rank is about to change kernel matrix anyway (before the
- * first fit of its next group), so it costs one matrix build, not two. Groups (mpi_queue_set_groups): one per (fold, gamma) kernel matrix and one per final fit,
- * so a chunk stays within one matrix. */
+ * first fit of its next group), so it costs one matrix build, not two. Groups
+ * (mpi_queue_set_groups): one per (fold, gamma) kernel matrix and one per final fit, so a chunk
+ * stays within one matrix. */
 static int make_queue(cv_state *s, mpi_queue **q, char *err, size_t errlen)
 {
     const reduce_svm_cv *cv = s->cv;
