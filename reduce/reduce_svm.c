@@ -376,24 +376,6 @@ static void choose_cell(reduce_svm_cv *cv, const long *counts, int f)
         }
 }
 
-/* Grid task t: (((f * ng + g) * nc + c) * ni + i) */
-static int run_grid_fit(cv_state *s, long t, char *err, size_t errlen)
-{
-    reduce_svm_cv *cv = s->cv;
-    const int ni = cv->n_inner, nc = cv->grid.n_c, ng = cv->grid.n_g;
-    int i = (int)(t % ni), c = (int)((t / ni) % nc), g = (int)((t / ni / nc) % ng);
-    fold_data fd;
-    stage_charge(cv, REDUCE_SVM_ST_GRID_WAIT, &s->mark);
-    ws_prepare(&s->ws, cv, (int)(t / s->per_fold), g, 0, &fd);
-    stage_charge(cv, REDUCE_SVM_ST_GRID_SETUP, &s->mark);
-    int rc = run_task(&fd, i, cv->grid.c[c], cv->grid.g[g], &s->counts[2 * t], &s->counts[2 * t + 1], NULL, NULL, err,
-                      errlen);
-    stage_charge(cv, REDUCE_SVM_ST_GRID_FITS, &s->mark);
-    s->grid_end = s->mark - s->t0;
-    cv->grid_fits_here++;
-    return rc;
-}
-
 /* Fold f's final fit (its counts summed): refit the winner on the whole training side, predict the
  * test fold */
 static int run_final_fit(cv_state *s, int f, char *err, size_t errlen)
@@ -431,6 +413,30 @@ static int run_drawn_finals(cv_state *s, int block, char *err, size_t errlen)
         if (rc) return rc;
     }
     return UTIL_OK;
+}
+
+/* Grid task t: (((f * ng + g) * nc + c) * ni + i). A drawn final fit whose fold is summed runs first
+ * when this fit needs another kernel matrix: a rank changes matrix then anyway, while in the middle
+ * of a group the final would make it build the group's matrix again after it. */
+static int run_grid_fit(cv_state *s, long t, char *err, size_t errlen)
+{
+    reduce_svm_cv *cv = s->cv;
+    const int ni = cv->n_inner, nc = cv->grid.n_c, ng = cv->grid.n_g, f = (int)(t / s->per_fold);
+    int i = (int)(t % ni), c = (int)((t / ni) % nc), g = (int)((t / ni / nc) % ng);
+    if (!ws_holds(&s->ws, f, g)) {
+        int rc = run_drawn_finals(s, 0, err, errlen);
+        if (rc) return rc;
+    }
+    fold_data fd;
+    stage_charge(cv, REDUCE_SVM_ST_GRID_WAIT, &s->mark);
+    ws_prepare(&s->ws, cv, f, g, 0, &fd);
+    stage_charge(cv, REDUCE_SVM_ST_GRID_SETUP, &s->mark);
+    int rc = run_task(&fd, i, cv->grid.c[c], cv->grid.g[g], &s->counts[2 * t], &s->counts[2 * t + 1], NULL, NULL, err,
+                      errlen);
+    stage_charge(cv, REDUCE_SVM_ST_GRID_FITS, &s->mark);
+    s->grid_end = s->mark - s->t0;
+    cv->grid_fits_here++;
+    return rc;
 }
 
 /* Queue items: the grid tasks of fold 0 ((fold, gamma) groups; within a group larger C first, the
@@ -500,15 +506,8 @@ static int run_queue(cv_state *s, char *err, size_t errlen)
         int src = start_fold_sums(s, t < n_tasks ? f : f + 1, err, errlen);
         if (!rc) rc = src;
         if (rc) continue; /* a failed fit: drain the round so every rank ends it */
-        if (t < n_tasks) {
-            /* a drawn final fit whose fold is summed runs when this rank changes kernel matrix anyway,
-             * not in the middle of a group: it would then build the group's matrix again after it */
-            if (!ws_holds(&s->ws, (int)f, (int)((t / cv->n_inner / cv->grid.n_c) % cv->grid.n_g)))
-                rc = run_drawn_finals(s, 0, err, errlen);
-            if (!rc) rc = run_grid_fit(s, t, err, errlen);
-        } else {
-            s->final_drawn[f] = 1;
-        }
+        if (t < n_tasks) rc = run_grid_fit(s, t, err, errlen); /* runs summed finals at a change of matrix */
+        else s->final_drawn[f] = 1;
         mpi_queue_report(q, 1);
         size_t done_all = 0;
         double units = 0;
