@@ -9,7 +9,10 @@
  * --bench-group G|mid (a benchmark aid: the work unit of bench/scaling.sh's evaluate ceiling) runs
  * only the grid fits of the queue's (outer fold, gamma) group G on all ranks, as the queue deals them,
  * with no final fits, and writes nothing (no --out needed; one given is ignored): its summary is a
- * line with the group, its fits and seconds, then the stage table.
+ * line with the group, its fits and seconds, then the stage table. DIR/fits.tsv (reduce_svm_fits.h)
+ * records every fit's rank, start, set-up and fit seconds; --bench-replay FILE (another benchmark aid)
+ * replays such a file's schedule on this run's ranks, every set-up and fit a sleep of its recorded
+ * seconds, so the queue's schedule at 16, 64 or 256 ranks can be run on a few cores; it writes nothing.
  *
  * Combined feature sets (`--features a.h5,b.h5`, issue 21): the first file gives the rows, labels,
  * folds and artists; every other set is matched to it by id (ids unique in that set); a row is used
@@ -25,6 +28,7 @@
 #include "reduce/reduce_features.h"
 #include "reduce/reduce_lda.h"
 #include "reduce/reduce_svm.h"
+#include "reduce/reduce_svm_fits.h"
 #include "shard/shard.h"
 #include "util/util.h"
 
@@ -429,17 +433,38 @@ static void print_bench(const reduce_svm_cv *cv, long n, reduce_svm_kernel kerne
            cv->bench_group, f + 1, gamma, all[0], cv->seconds_grid, P, P > 1 ? "s" : "", kern);
 }
 
+/* Rank 0, a replay (--bench-replay): the schedule's wall time on these ranks against the recorded
+ * work (every fit's set-up and fit seconds), and how much of P ranks' time that work filled. */
+static void print_replay(const reduce_svm_cv *cv, const char *path, int P)
+{
+    double work = 0, fits = 0;
+    int ranks_rec = 0;
+    for (long r = 0; r < cv->n_replay; r++) {
+        const reduce_svm_fit *x = &cv->replay[r];
+        work += x->setup_fold + x->setup_rows + x->fit;
+        fits += x->fit;
+        if (x->rank + 1 > ranks_rec) ranks_rec = x->rank + 1;
+    }
+    const double wall = cv->seconds_grid + cv->seconds_final;
+    printf("evaluate: replay of %s (recorded on %d rank%s: %ld fits, %.2f s of set-up + fits, %.2f s of them fits) on %d "
+           "rank%s: grid %.2f s + final tail %.2f s = %.2f s; recorded work / (ranks x wall) %.3f; nothing written\n",
+           path, ranks_rec, ranks_rec == 1 ? "" : "s", cv->n_replay, work, fits, P, P == 1 ? "" : "s", cv->seconds_grid,
+           cv->seconds_final, wall, wall > 0 ? work / (P * wall) : 0);
+}
+
 int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errlen)
 {
     const char *features = NULL, *lda_path = NULL, *label = NULL, *fold_col = NULL, *artist_col = NULL,
-               *kernel_s = NULL, *grid_s = NULL, *folds_file = NULL, *out = NULL, *bench_s = NULL;
+               *kernel_s = NULL, *grid_s = NULL, *folds_file = NULL, *out = NULL, *bench_s = NULL, *replay_path = NULL;
     int k = 3, n_inner = 3, seed = 1, quiet = 0;
     util_opt opts[] = {
         {"features", UTIL_OPT_STRING, &features, "",
          "features.h5 of the task's clips; a,b,...: sets matched by id and concatenated (rows, labels, folds from the first)",
          0, -1, 1},
         {"out", UTIL_OPT_STRING, &out, "",
-         "output folder (results.json, predictions.tsv, folds.tsv); required, except with --bench-group (then ignored)", 0, -1, 0},
+         "output folder (results.json, predictions.tsv, folds.tsv, fits.tsv); required, except with --bench-group or "
+         "--bench-replay (then ignored)",
+         0, -1, 0},
         {"lda", UTIL_OPT_STRING, &lda_path, "",
          "lda.h5: project features before the SVM; with several sets one entry per set, empty for none (lda.h5,)", 0, -1, 0},
         {"label-column", UTIL_OPT_STRING, &label, "genre", "string dataset with the class to predict", 0, -1, 0},
@@ -458,6 +483,11 @@ int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t er
          "(outer fold f, gamma g) group G = f x gammas + g (mid: folds x gammas / 2; or 0..folds x gammas - 1) on "
          "all ranks, no final fits, and write nothing",
          0, -1, 0},
+        {"bench-replay", UTIL_OPT_STRING, &replay_path, "",
+         "benchmark aid: replay the schedule of the run whose fits.tsv this is (the same features, grid and folds options) "
+         "on these ranks: the queue, kernel-matrix changes and sums as usual, every set-up and fit a sleep of its recorded "
+         "seconds (so many ranks run on a few cores); prints the schedule's efficiency and writes nothing",
+         0, -1, 0},
         {NULL, 0, NULL, NULL, NULL, 0, 0, 0}};
     int rc = util_opts_parse("evaluate", "k-fold SVM evaluation (LIBSVM C-SVC, grid search over all ranks) of a features.h5 label column.",
                              opts, argc, argv, err, errlen);
@@ -468,7 +498,9 @@ int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t er
     if (bench && strcmp(bench_s, "mid") && util_parse_long(bench_s, 0, 1000000, &bench_group))
         return util_fail(err, errlen, UTIL_EUSAGE,
                          "evaluate: --bench-group '%s': expected mid or a group number in [0, folds x gammas)", bench_s);
-    if (!bench && !out) return util_fail(err, errlen, UTIL_EUSAGE, "evaluate: --out is required (see --help)");
+    if (bench && replay_path)
+        return util_fail(err, errlen, UTIL_EUSAGE, "evaluate: --bench-group and --bench-replay exclude each other");
+    if (!bench && !replay_path && !out) return util_fail(err, errlen, UTIL_EUSAGE, "evaluate: --out is required (see --help)");
     reduce_svm_kernel kernel;
     if (!strcmp(kernel_s, "linear")) kernel = REDUCE_SVM_LINEAR;
     else if (!strcmp(kernel_s, "rbf")) kernel = REDUCE_SVM_RBF;
@@ -721,6 +753,11 @@ int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t er
                            "evaluate: --bench-group %ld is out of range: mid or 0..%ld (%d outer folds x %d gamma%s)",
                            bench_group, groups - 1, e.k, grid.n_g, grid.n_g == 1 ? "" : "s");
     }
+    reduce_svm_fit *replay = NULL;
+    long n_replay = 0;
+    if (!rc && replay_path) /* every rank reads it: a small file, and every rank needs all of it */
+        rc = reduce_svm_fits_read(replay_path, &grid, kernel, e.k, e.n_inner, &replay, &n_replay, err, errlen);
+    rc = mpi_util_agree(comm, rc, err, errlen);
     if (!rc) {
         cv.n = e.n;
         cv.d = e.d;
@@ -736,19 +773,26 @@ int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t er
         cv.progress = !quiet;
         cv.bench = bench;
         cv.bench_group = (int)bench_group;
+        cv.replay = replay;
+        cv.n_replay = n_replay;
         rc = reduce_svm_cv_run(&cv, comm, err, errlen);
         memcpy(st + EVAL_ST_SVM, cv.stage_seconds, sizeof cv.stage_seconds);
     }
     t_stage = util_now();
 
-    /* outputs on rank 0 (a benchmark unit writes none) */
+    /* outputs on rank 0 (a benchmark unit or a replay writes none) */
     if (!rc && bench) {
         print_bench(&cv, e.n, kernel, quiet, comm);
+    } else if (!rc && replay) {
+        if (!quiet && rank == 0) print_replay(&cv, replay_path, P);
     } else if (!rc && rank == 0) {
         if (mkdir(out, 0777) && errno != EEXIST) rc = util_fail(err, errlen, UTIL_EFAIL, "%s: %s", out, strerror(errno));
         if (!rc) rc = write_text_outputs(out, &e, cv.pred, err, errlen);
+        char path[4096];
+        snprintf(path, sizeof path, "%s/fits.tsv", out);
+        if (!rc) rc = reduce_svm_fits_write(path, &cv, P, err, errlen);
     }
-    if (!rc && !bench && rank == 0) {
+    if (!rc && !bench && !replay && rank == 0) {
         int L = e.classes.n, K = e.k, cells = grid.n_c * grid.n_g;
         long *conf = malloc((size_t)L * L * sizeof *conf);
         double *pr = malloc((size_t)L * sizeof *pr), *re = malloc((size_t)L * sizeof *re), *f1 = malloc((size_t)L * sizeof *f1);
@@ -875,7 +919,7 @@ int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t er
                     for (int p = 0; p < L; p++) sup += conf[(size_t)c * L + p];
                     printf("%-24.24s %9.4f %9.4f %9.4f %8ld\n", e.classes.names[c], pr[c], re[c], f1[c], sup);
                 }
-                printf("grid %.2f s, final fits %.2f s on %d rank%s; wrote %s/results.json, predictions.tsv, folds.tsv\n",
+                printf("grid %.2f s, final fits %.2f s on %d rank%s; wrote %s/results.json, predictions.tsv, folds.tsv, fits.tsv\n",
                        cv.seconds_grid, cv.seconds_final, P, P > 1 ? "s" : "", out);
             }
         }
@@ -891,6 +935,7 @@ int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t er
     st[EVAL_ST_TOTAL] = util_now() - t_start;
     if (!rc && !quiet) print_stages(st, &cv, comm);
     reduce_svm_cv_free(&cv);
+    free(replay);
     for (int s = 0; s < S; s++) reduce_lda_model_free(&lda[s]);
     eval_free(&e);
     reduce_features_free(&f);

@@ -6,11 +6,13 @@
 #include "util/util.h"
 
 #include <cblas.h>
+#include <errno.h>
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <svm.h>
+#include <time.h>
 
 static void svm_silent(const char *s) { (void)s; }
 
@@ -210,7 +212,27 @@ typedef struct {
     int cur_all;             /* the kernel rows of the test fold's rows are built too (a final fit's) */
     long builds;             /* fold set-ups (standardise + Gram) and kernel-row builds done */
     long kernel_rows;        /* of those, kernel-row builds */
+    double last_fold, last_rows; /* seconds the last ws_prepare spent on each (0: held) */
+    const struct replay_costs *rp; /* a schedule replay: sleep for the recorded set-up instead */
 } workspace;
+
+/* A schedule replay's set-up seconds (reduce_svm_cv.replay): the recorded mean of each fold's set-up,
+ * each (fold, gamma) grid matrix's kernel rows and each fold's final-fit rows (with the test rows). */
+typedef struct replay_costs {
+    double *fold, *rows, *rows_all; /* k, k n_g, k */
+    const reduce_svm_fit **by_item;  /* the record of every queue item */
+} replay_costs;
+
+/* Sleeps s seconds (a replayed set-up or fit); an interrupt (SIGTERM) cuts it short, as the queue
+ * then stops handing out work anyway. */
+static void replay_sleep(double s)
+{
+    const double end = util_now() + s;
+    for (double left = s; left > 0 && !util_interrupted(); left = end - util_now()) {
+        struct timespec ts = {(time_t)left, (long)((left - (double)(time_t)left) * 1e9)};
+        if (nanosleep(&ts, NULL) && errno != EINTR) break;
+    }
+}
 
 static void ws_free(workspace *w)
 {
@@ -252,7 +274,14 @@ static void ws_prepare(workspace *w, const reduce_svm_cv *cv, int f, int g, int 
 {
     size_t n = (size_t)cv->n;
     int d = cv->d;
-    if (w->cur_f != f) {
+    double t0 = util_now();
+    w->last_fold = w->last_rows = 0;
+    if (w->cur_f != f && w->rp) {
+        replay_sleep(w->rp->fold[f]);
+        w->cur_f = f;
+        w->cur_g = -1;
+        w->builds++;
+    } else if (w->cur_f != f) {
         for (size_t i = 0; i < n; i++) w->sel[i] = cv->fold[i] != f;
         reduce_svm_standardise_fit(cv->x, (long)n, d, w->sel, w->mean, w->sd);
         for (size_t i = 0; i < n; i++)
@@ -270,7 +299,16 @@ static void ws_prepare(workspace *w, const reduce_svm_cv *cv, int f, int g, int 
         w->cur_g = -1;
         w->builds++;
     }
-    if (w->precomputed && (w->cur_g != g || (all_rows && !w->cur_all))) {
+    double t1 = util_now();
+    w->last_fold = t1 - t0;
+    if (w->precomputed && w->rp && (w->cur_g != g || (all_rows && !w->cur_all))) {
+        replay_sleep(all_rows ? w->rp->rows_all[f] : w->rp->rows[(size_t)f * cv->grid.n_g + g]);
+        w->cur_g = g;
+        w->cur_all = all_rows;
+        w->builds++;
+        w->kernel_rows++;
+        w->last_rows = util_now() - t1;
+    } else if (w->precomputed && (w->cur_g != g || (all_rows && !w->cur_all))) {
         double gamma = cv->grid.g[g];
         int rbf = cv->params.kernel == REDUCE_SVM_RBF;
         for (size_t i = 0; i < n; i++) {
@@ -290,6 +328,7 @@ static void ws_prepare(workspace *w, const reduce_svm_cv *cv, int f, int g, int 
         w->cur_all = all_rows;
         w->builds++;
         w->kernel_rows++;
+        w->last_rows = util_now() - t1;
     }
     fd->cv = cv;
     fd->f = f;
@@ -312,8 +351,11 @@ void reduce_svm_cv_free(reduce_svm_cv *cv)
     free(cv->best);
     free(cv->pred);
     free(cv->n_sv);
+    free(cv->fits);
     cv->inner_acc = NULL;
     cv->best = cv->pred = cv->n_sv = NULL;
+    cv->fits = NULL;
+    cv->n_fits = 0;
 }
 
 /* ---- one rank's run: grid fits and final fits from one work queue ---- */
@@ -331,7 +373,25 @@ typedef struct {
     char *final_drawn;      /* per fold: this rank drew the fold's final fit and has not run it yet */
     double mark;            /* stage_charge's */
     double t0, grid_end;    /* start; end of this rank's last grid fit (seconds since t0) */
+    int rank;
+    reduce_svm_fit *rec;    /* this rank's fits, in the order it ran them */
+    long n_rec, cap_rec;
+    replay_costs rp;        /* a schedule replay (cv->replay): the recorded costs */
 } cv_state;
+
+/* Appends this rank's record of item `item`, whose set-up began at `start` (util_now) and whose fit
+ * ended now; s->ws holds the set-up's seconds. Out of memory: the record is dropped (timing only). */
+static void record_fit(cv_state *s, long item, double start, double fit, long correct, long evaluated)
+{
+    if (s->n_rec == s->cap_rec) {
+        long cap = s->cap_rec ? 2 * s->cap_rec : 64;
+        reduce_svm_fit *p = realloc(s->rec, (size_t)cap * sizeof *p);
+        if (!p) return;
+        s->rec = p;
+        s->cap_rec = cap;
+    }
+    s->rec[s->n_rec++] = (reduce_svm_fit){item, s->rank, start - s->t0, s->ws.last_fold, s->ws.last_rows, fit, correct, evaluated};
+}
 
 /* Starts the sums of folds [sums_started, upto). A rank calls it once its own grid fits of those
  * folds are done: items come off the queue in order, fold by fold, so drawing an item of a later
@@ -387,11 +447,22 @@ static int run_final_fit(cv_state *s, int f, char *err, size_t errlen)
     s->final_drawn[f] = 0;
     choose_cell(cv, s->counts, f);
     int cell = cv->best[f];
+    const long item = s->per_fold * cv->k + f;
     stage_charge(cv, REDUCE_SVM_ST_GRID_WAIT, &s->mark);
+    const double start = s->mark;
     ws_prepare(&s->ws, cv, f, cell % ng, 1, &fd);
     stage_charge(cv, REDUCE_SVM_ST_FINAL_SETUP, &s->mark);
-    int rc = run_task(&fd, -1, cv->grid.c[cell / ng], cv->grid.g[cell % ng], &c1, &c2, cv->pred, &cv->n_sv[f], err, errlen);
+    const double fit0 = s->mark;
+    int rc = UTIL_OK;
+    if (s->rp.by_item) { /* a replay: the recorded fit's seconds and counts */
+        const reduce_svm_fit *r = s->rp.by_item[item];
+        replay_sleep(r->fit);
+        c1 = r->correct;
+        c2 = r->evaluated;
+    } else
+        rc = run_task(&fd, -1, cv->grid.c[cell / ng], cv->grid.g[cell % ng], &c1, &c2, cv->pred, &cv->n_sv[f], err, errlen);
     stage_charge(cv, REDUCE_SVM_ST_FINAL_FITS, &s->mark);
+    if (!rc) record_fit(s, item, start, s->mark - fit0, c1, c2);
     cv->final_fits_here++;
     return rc;
 }
@@ -429,11 +500,21 @@ static int run_grid_fit(cv_state *s, long t, char *err, size_t errlen)
     }
     fold_data fd;
     stage_charge(cv, REDUCE_SVM_ST_GRID_WAIT, &s->mark);
+    const double start = s->mark;
     ws_prepare(&s->ws, cv, f, g, 0, &fd);
     stage_charge(cv, REDUCE_SVM_ST_GRID_SETUP, &s->mark);
-    int rc = run_task(&fd, i, cv->grid.c[c], cv->grid.g[g], &s->counts[2 * t], &s->counts[2 * t + 1], NULL, NULL, err,
+    const double fit0 = s->mark;
+    int rc = UTIL_OK;
+    if (s->rp.by_item) { /* a replay: the recorded fit's seconds and counts */
+        const reduce_svm_fit *r = s->rp.by_item[t];
+        replay_sleep(r->fit);
+        s->counts[2 * t] = r->correct;
+        s->counts[2 * t + 1] = r->evaluated;
+    } else
+        rc = run_task(&fd, i, cv->grid.c[c], cv->grid.g[g], &s->counts[2 * t], &s->counts[2 * t + 1], NULL, NULL, err,
                       errlen);
     stage_charge(cv, REDUCE_SVM_ST_GRID_FITS, &s->mark);
+    if (!rc) record_fit(s, t, start, s->mark - fit0, s->counts[2 * t], s->counts[2 * t + 1]);
     s->grid_end = s->mark - s->t0;
     cv->grid_fits_here++;
     return rc;
@@ -530,19 +611,126 @@ static int run_queue(cv_state *s, char *err, size_t errlen)
     return rc;
 }
 
+/* A replay's costs from cv->replay: every queue item recorded once (UTIL_EINPUT otherwise). */
+static int replay_init(cv_state *s, char *err, size_t errlen)
+{
+    const reduce_svm_cv *cv = s->cv;
+    const long n_tasks = s->per_fold * cv->k, n_items = s->n_items, ng = cv->grid.n_g, ni = cv->n_inner, nc = cv->grid.n_c;
+    replay_costs *rp = &s->rp;
+    if (cv->n_replay != n_items)
+        return util_fail(err, errlen, UTIL_EINPUT, "replay: %ld recorded fits, this grid and these folds have %ld", cv->n_replay,
+                         n_items);
+    rp->by_item = calloc((size_t)n_items, sizeof *rp->by_item);
+    rp->fold = calloc((size_t)cv->k, sizeof *rp->fold);
+    rp->rows = calloc((size_t)(cv->k * ng), sizeof *rp->rows);
+    rp->rows_all = calloc((size_t)cv->k, sizeof *rp->rows_all);
+    long *nf = calloc((size_t)cv->k, sizeof *nf), *nr = calloc((size_t)(cv->k * ng), sizeof *nr);
+    int rc = rp->by_item && rp->fold && rp->rows && rp->rows_all && nf && nr
+                 ? UTIL_OK
+                 : util_fail(err, errlen, UTIL_EFAIL, "replay: out of memory for %ld fits", n_items);
+    for (long r = 0; !rc && r < n_items; r++) {
+        const reduce_svm_fit *x = &cv->replay[r];
+        if (x->item < 0 || x->item >= n_items || rp->by_item[x->item])
+            return util_fail(err, errlen, UTIL_EINPUT, "replay: fit %ld is %s", x->item,
+                             x->item < 0 || x->item >= n_items ? "not an item of this grid" : "recorded twice");
+        rp->by_item[x->item] = x;
+        const long f = x->item < n_tasks ? x->item / s->per_fold : x->item - n_tasks;
+        if (x->setup_fold > 0) {
+            rp->fold[f] += x->setup_fold;
+            nf[f]++;
+        }
+        if (x->setup_rows > 0 && x->item < n_tasks) {
+            const long fg = f * ng + (x->item / ni / nc) % ng;
+            rp->rows[fg] += x->setup_rows;
+            nr[fg]++;
+        } else if (x->setup_rows > 0)
+            rp->rows_all[f] = x->setup_rows;
+    }
+    for (long f = 0; !rc && f < cv->k; f++) rp->fold[f] /= nf[f] ? (double)nf[f] : 1;
+    for (long fg = 0; !rc && fg < cv->k * ng; fg++) rp->rows[fg] /= nr[fg] ? (double)nr[fg] : 1;
+    free(nf);
+    free(nr);
+    s->ws.rp = rp;
+    return rc;
+}
+
+static void replay_free(replay_costs *rp)
+{
+    free(rp->by_item);
+    free(rp->fold);
+    free(rp->rows);
+    free(rp->rows_all);
+}
+
+static int fit_cmp(const void *a, const void *b)
+{
+    const long x = ((const reduce_svm_fit *)a)->item, y = ((const reduce_svm_fit *)b)->item;
+    return (x > y) - (x < y);
+}
+
+/* Collective: every rank's fit records onto rank 0 (cv->fits, by item). Records are timing, so a rank
+ * 0 without memory for them leaves cv->fits NULL and the run goes on. */
+static int gather_fits(cv_state *s, char *err, size_t errlen)
+{
+    reduce_svm_cv *cv = s->cv;
+    const int P = mpi_util_size(s->comm), mine = (int)s->n_rec;
+    int *cnt = NULL, *disp = NULL, ok = 1;
+    if (s->rank == 0) {
+        cnt = malloc((size_t)P * sizeof *cnt);
+        disp = malloc((size_t)P * sizeof *disp);
+        ok = cnt && disp;
+    }
+    MPI_CHECK(MPI_Bcast(&ok, 1, MPI_INT, 0, s->comm));
+    if (!ok) {
+        free(cnt);
+        free(disp);
+        return UTIL_OK;
+    }
+    MPI_CHECK(MPI_Gather(&mine, 1, MPI_INT, cnt, 1, MPI_INT, 0, s->comm));
+    long total = 0;
+    if (s->rank == 0) {
+        for (int r = 0; r < P; r++) {
+            disp[r] = (int)total;
+            total += cnt[r];
+        }
+        cv->fits = malloc(((size_t)total + 1) * sizeof *cv->fits);
+        ok = cv->fits != NULL;
+    }
+    MPI_CHECK(MPI_Bcast(&ok, 1, MPI_INT, 0, s->comm));
+    if (ok) {
+        MPI_Datatype rec;
+        MPI_CHECK(MPI_Type_contiguous((int)sizeof(reduce_svm_fit), MPI_BYTE, &rec));
+        MPI_CHECK(MPI_Type_commit(&rec));
+        int mrc = MPI_Gatherv(s->rec, mine, rec, cv->fits, cnt, disp, rec, 0, s->comm);
+        MPI_Type_free(&rec);
+        if (mrc != MPI_SUCCESS) return mpi_util_report(err, errlen, __FILE__, __LINE__, "MPI_Gatherv(fits)", mrc);
+        if (s->rank == 0) {
+            qsort(cv->fits, (size_t)total, sizeof *cv->fits, fit_cmp);
+            cv->n_fits = total;
+        }
+    }
+    free(cnt);
+    free(disp);
+    return UTIL_OK;
+}
+
 int reduce_svm_cv_run(reduce_svm_cv *cv, MPI_Comm comm, char *err, size_t errlen)
 {
     svm_set_print_string_function(svm_silent);
     memset(cv->stage_seconds, 0, sizeof cv->stage_seconds);
     cv->grid_fits_here = cv->final_fits_here = 0;
+    cv->fits = NULL;
+    cv->n_fits = 0;
     const long n = cv->n;
     const int k = cv->k;
-    cv_state s = {.cv = cv, .comm = comm, .per_fold = (long)cv->grid.n_c * cv->grid.n_g * cv->n_inner};
+    cv_state s = {.cv = cv, .comm = comm, .per_fold = (long)cv->grid.n_c * cv->grid.n_g * cv->n_inner,
+                  .rank = mpi_util_rank(comm)};
     s.n_items = cv->bench ? (long)cv->grid.n_c * cv->n_inner : s.per_fold * k + k;
     s.t0 = s.mark = util_now();
     int rc = UTIL_OK;
     if (cv->bench && (cv->bench_group < 0 || cv->bench_group >= k * cv->grid.n_g))
         return util_fail(err, errlen, UTIL_EUSAGE, "svm: bench group %d not in [0, %d)", cv->bench_group, k * cv->grid.n_g);
+    if (cv->bench && cv->replay) return util_fail(err, errlen, UTIL_EUSAGE, "svm: a bench group cannot be replayed");
     s.counts = calloc((size_t)(s.per_fold * k) * 2 + 1, sizeof *s.counts);
     s.fold_sum = malloc((size_t)k * sizeof *s.fold_sum);
     s.final_drawn = calloc((size_t)k, 1);
@@ -556,6 +744,7 @@ int reduce_svm_cv_run(reduce_svm_cv *cv, MPI_Comm comm, char *err, size_t errlen
     for (int f = 0; s.fold_sum && f < k; f++) s.fold_sum[f] = MPI_REQUEST_NULL;
     for (long i = 0; cv->pred && i < n; i++) cv->pred[i] = -1;
     cv->precomputed = s.ws.precomputed;
+    if (!rc && cv->replay) rc = replay_init(&s, err, errlen); /* the same records on every rank */
     rc = mpi_util_agree(comm, rc, err, errlen);
     /* the grid's end is compared across ranks (MPI_MAX below): measured from a start every rank
      * takes as it leaves the same collective, not from each rank's own entry into this call */
@@ -574,6 +763,7 @@ int reduce_svm_cv_run(reduce_svm_cv *cv, MPI_Comm comm, char *err, size_t errlen
         const double tail = util_now() - s.t0 - s.grid_end; /* clocks of ranks started microseconds apart */
         cv->seconds_final = tail > 0 ? tail : 0;
     }
+    if (!rc) rc = gather_fits(&s, err, errlen);
     stage_charge(cv, REDUCE_SVM_ST_FINAL_WAIT, &s.mark);
     cv->kernel_builds_here = s.ws.builds;
     cv->kernel_rows_here = s.ws.kernel_rows;
@@ -581,6 +771,8 @@ int reduce_svm_cv_run(reduce_svm_cv *cv, MPI_Comm comm, char *err, size_t errlen
     free(s.counts);
     free(s.fold_sum);
     free(s.final_drawn);
+    free(s.rec);
+    replay_free(&s.rp);
     if (rc) reduce_svm_cv_free(cv);
     return rc;
 }

@@ -71,6 +71,19 @@ typedef enum {
     REDUCE_SVM_ST_N
 } reduce_svm_stage;
 
+/* One LIBSVM fit of a run, as the rank that ran it saw it (reduce_svm_cv.fits; evaluate writes them
+ * to fits.tsv, and --bench-replay reads them back into reduce_svm_cv.replay). */
+typedef struct {
+    long item;          /* grid task (((f n_g + g) n_c + c) n_inner + i), or k n_g n_c n_inner + f: fold f's
+                           final fit */
+    int rank;
+    double start;       /* seconds since the run's common start, when its set-up (if any) began */
+    double setup_fold;  /* fold set-up done for it: standardise, Gram matrix (0: the rank held it) */
+    double setup_rows;  /* kernel rows built for it (0: held, or no precomputed matrix) */
+    double fit;         /* LIBSVM training and predictions */
+    long correct, evaluated; /* grid task: its inner fold; final fit: the test fold */
+} reduce_svm_fit;
+
 typedef struct {
     /* inputs */
     long n;
@@ -92,6 +105,14 @@ typedef struct {
                             and counts are set (inner_acc, best, pred, n_sv are left as allocated) */
     int bench_group;     /* with bench: the queue's (outer fold, gamma) group f * n_g + g, in [0, k n_g):
                             its n_c x n_inner fits share one kernel matrix */
+    const reduce_svm_fit *replay; /* non-NULL: a schedule replay (evaluate --bench-replay) of a recorded run
+                            of the same grid and folds: n_replay records, each item once. The queue,
+                            ranks, kernel-matrix changes and sums run as usual, but every set-up and fit
+                            sleeps for the seconds recorded for it (set-up seconds: the recorded mean per
+                            fold / per (fold, gamma) matrix) and takes the recorded counts, so any rank
+                            count can be replayed on one core. Outputs: the timing, counts and winners;
+                            pred and n_sv are left unset (-1 / 0) */
+    long n_replay;
     /* outputs (allocated by reduce_svm_cv_run, freed by reduce_svm_cv_free) */
     double *inner_acc;   /* k x cells: mean inner accuracy, cell = ic * n_g + ig */
     int *best;           /* k: winning cell */
@@ -106,6 +127,8 @@ typedef struct {
     long kernel_builds_here; /* fold set-ups (standardise, Gram matrix) + kernel-row builds this rank did */
     long kernel_rows_here;   /* of those, kernel-row builds: one (fold, gamma) kernel matrix each (0 when
                                 the matrix is not precomputed) */
+    reduce_svm_fit *fits;    /* rank 0: every fit of the run on every rank, by item (n_fits); NULL elsewhere */
+    long n_fits;
 } reduce_svm_cv;
 
 /* Collective over comm; every rank passes identical inputs and gets identical outputs. */
