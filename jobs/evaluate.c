@@ -447,7 +447,7 @@ static void print_replay(const reduce_svm_cv *cv, const char *path, int P)
     }
     const double wall = cv->seconds_grid + cv->seconds_final;
     printf("evaluate: replay of %s (recorded on %d rank%s: %ld fits, %.2f s of set-up + fits, %.2f s of them fits) on %d "
-           "rank%s: grid %.2f s + final tail %.2f s = %.2f s; recorded work / (ranks x wall) %.3f; nothing written\n",
+           "rank%s: grid %.2f s + final tail %.2f s = %.2f s; recorded work / (ranks x wall) %.3f\n",
            path, ranks_rec, ranks_rec == 1 ? "" : "s", cv->n_replay, work, fits, P, P == 1 ? "" : "s", cv->seconds_grid,
            cv->seconds_final, wall, wall > 0 ? work / (P * wall) : 0);
 }
@@ -456,14 +456,14 @@ int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t er
 {
     const char *features = NULL, *lda_path = NULL, *label = NULL, *fold_col = NULL, *artist_col = NULL,
                *kernel_s = NULL, *grid_s = NULL, *folds_file = NULL, *out = NULL, *bench_s = NULL, *replay_path = NULL;
-    int k = 3, n_inner = 3, seed = 1, quiet = 0;
+    int k = 3, n_inner = 3, seed = 1, quiet = 0, queue_thread = 0;
     util_opt opts[] = {
         {"features", UTIL_OPT_STRING, &features, "",
          "features.h5 of the task's clips; a,b,...: sets matched by id and concatenated (rows, labels, folds from the first)",
          0, -1, 1},
         {"out", UTIL_OPT_STRING, &out, "",
-         "output folder (results.json, predictions.tsv, folds.tsv, fits.tsv); required, except with --bench-group or "
-         "--bench-replay (then ignored)",
+         "output folder (results.json, predictions.tsv, folds.tsv, fits.tsv); required, except with --bench-group (then "
+         "ignored) or --bench-replay (then only its fits.tsv)",
          0, -1, 0},
         {"lda", UTIL_OPT_STRING, &lda_path, "",
          "lda.h5: project features before the SVM; with several sets one entry per set, empty for none (lda.h5,)", 0, -1, 0},
@@ -483,10 +483,12 @@ int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t er
          "(outer fold f, gamma g) group G = f x gammas + g (mid: folds x gammas / 2; or 0..folds x gammas - 1) on "
          "all ranks, no final fits, and write nothing",
          0, -1, 0},
+        {"queue-thread", UTIL_OPT_FLAG, &queue_thread, NULL,
+         "rank 0 answers the work queue in a thread of its own, also while it fits (needs MPI_THREAD_MULTIPLE)", 0, -1, 0},
         {"bench-replay", UTIL_OPT_STRING, &replay_path, "",
          "benchmark aid: replay the schedule of the run whose fits.tsv this is (the same features, grid and folds options) "
          "on these ranks: the queue, kernel-matrix changes and sums as usual, every set-up and fit a sleep of its recorded "
-         "seconds (so many ranks run on a few cores); prints the schedule's efficiency and writes nothing",
+         "seconds (so many ranks run on a few cores); prints the schedule's efficiency and writes only --out's fits.tsv (the replayed schedule), if --out is given",
          0, -1, 0},
         {NULL, 0, NULL, NULL, NULL, 0, 0, 0}};
     int rc = util_opts_parse("evaluate", "k-fold SVM evaluation (LIBSVM C-SVC, grid search over all ranks) of a features.h5 label column.",
@@ -774,6 +776,7 @@ int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t er
         cv.bench = bench;
         cv.bench_group = (int)bench_group;
         cv.replay = replay;
+        cv.queue_thread = queue_thread;
         cv.n_replay = n_replay;
         rc = reduce_svm_cv_run(&cv, comm, err, errlen);
         memcpy(st + EVAL_ST_SVM, cv.stage_seconds, sizeof cv.stage_seconds);
@@ -785,6 +788,12 @@ int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t er
         print_bench(&cv, e.n, kernel, quiet, comm);
     } else if (!rc && replay) {
         if (!quiet && rank == 0) print_replay(&cv, replay_path, P);
+        if (out && rank == 0) { /* the replayed schedule, for a look at who ran what when */
+            if (mkdir(out, 0777) && errno != EEXIST) rc = util_fail(err, errlen, UTIL_EFAIL, "%s: %s", out, strerror(errno));
+            char path[4096];
+            snprintf(path, sizeof path, "%s/fits.tsv", out);
+            if (!rc) rc = reduce_svm_fits_write(path, &cv, P, err, errlen);
+        }
     } else if (!rc && rank == 0) {
         if (mkdir(out, 0777) && errno != EEXIST) rc = util_fail(err, errlen, UTIL_EFAIL, "%s: %s", out, strerror(errno));
         if (!rc) rc = write_text_outputs(out, &e, cv.pred, err, errlen);

@@ -90,8 +90,10 @@ int main(int argc, char **argv)
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
-    /* FUNNELED: threads of ours make no MPI calls, except mel's --queue-thread (the queue's server) */
-    int provided = 0, want = MPI_THREAD_FUNNELED;
+    /* FUNNELED: threads of ours make no MPI calls, except mel's --queue-thread (the queue's server)
+     * and evaluate's and mirex's progress thread (mpi/progress.h: their SVM grid's per-fold sums) */
+    int provided = 0, want = name_matches(argv[1], "evaluate") || name_matches(argv[1], "mirex") ? MPI_THREAD_MULTIPLE
+                                                                                                    : MPI_THREAD_FUNNELED;
     for (int i = 2; i < argc; i++)
         if (!strcmp(argv[i], "--queue-thread")) want = MPI_THREAD_MULTIPLE;
     MPI_Init_thread(&argc, &argv, want, &provided);

@@ -22,6 +22,13 @@ struct mpi_queue {
     size_t start, end;       /* current round: positions [start, end) */
     size_t *group_end;       /* mpi_queue_set_groups: end position of each group (NULL: no groups) */
     size_t n_groups, group;  /* group holding position `pos` (positions only grow, so a cursor) */
+    /* mpi_queue_set_stages: groups dealt by affinity (rank 0, under the lock) */
+    int *stage;              /* per group (NULL: groups handed out in order) */
+    char *gated;             /* per group: started only once every group of a lower stage is handed out */
+    size_t *gpos;            /* per group: its next position to hand out this round */
+    int *rank_group;         /* per rank: the group of its last chunk this round (-1: none) */
+    int *rank_stage;         /* per rank: that group's stage (a rank's stages never go down) */
+    size_t left;             /* positions of the round not handed out yet */
     int in_round;
     int interrupted;         /* agreed: the queue stopped on an interrupt */
     /* rank 0 */
@@ -98,6 +105,11 @@ void mpi_queue_free(mpi_queue *q)
     }
     pthread_mutex_destroy(&q->lock);
     free(q->group_end);
+    free(q->stage);
+    free(q->gated);
+    free(q->gpos);
+    free(q->rank_group);
+    free(q->rank_stage);
     free(q->items);
     free(q);
 }
@@ -118,6 +130,17 @@ int mpi_queue_round(mpi_queue *q, char *err, size_t errlen)
     q->pos = q->start;
     q->own_lo = q->own_hi = 0;
     q->empties = 0;
+    if (q->stage) {
+        q->left = q->end - q->start;
+        for (size_t g = 0; g < q->n_groups; g++) {
+            const size_t lo = g ? q->group_end[g - 1] : 0;
+            q->gpos[g] = lo > q->start ? lo : q->start;
+        }
+        for (int r = 0; r < q->size; r++) {
+            q->rank_group[r] = -1;
+            q->rank_stage[r] = -2147483647 - 1;
+        }
+    }
     q->lo = q->hi = 0;
     q->round_over = 0;
     q->waiting = 0;
@@ -130,17 +153,89 @@ int mpi_queue_round(mpi_queue *q, char *err, size_t errlen)
     return 1;
 }
 
-/* rank 0, under the lock (thread mode): hands out the next chunk of the round at [*lo, *hi): guided
- * size, at most chunk_max (at most `cap`), never past the end of the group of its first item;
- * returns 0 when nothing is left (or the queue stopped) */
-static int take_chunk(mpi_queue *q, size_t cap, size_t *lo, size_t *hi)
+/* guided chunk size for `left` positions: ceil(left / (2 ranks)), at most chunk_max and cap, at least 1 */
+static size_t guided(const mpi_queue *q, size_t left, size_t cap)
 {
-    if (q->stop || q->pos >= q->end) return 0;
-    size_t left = q->end - q->pos;
     size_t c = (left + 2 * (size_t)q->size - 1) / (2 * (size_t)q->size);
     if (c > q->chunk_max) c = q->chunk_max;
     if (c > cap) c = cap;
-    if (c < 1) c = 1;
+    return c < 1 ? 1 : c;
+}
+
+/* group g's first position in this round, and the end of its positions in it */
+static size_t group_first(const mpi_queue *q, size_t g)
+{
+    const size_t lo = g ? q->group_end[g - 1] : 0;
+    return lo > q->start ? lo : q->start;
+}
+static size_t group_stop(const mpi_queue *q, size_t g) { return q->group_end[g] < q->end ? q->group_end[g] : q->end; }
+/* positions of group g not handed out yet this round */
+static size_t group_room(const mpi_queue *q, size_t g)
+{
+    return q->gpos[g] < group_stop(q, g) ? group_stop(q, g) - q->gpos[g] : 0;
+}
+
+/* 1 if every group of a stage below group g's has been handed out this round */
+static int gate_open(const mpi_queue *q, size_t g)
+{
+    for (size_t h = 0; h < q->n_groups && q->stage[h] < q->stage[g]; h++)
+        if (group_room(q, h)) return 0;
+    return 1;
+}
+
+/* Affinity dealing (mpi_queue_set_stages), rank 0 under the lock: rank `who`'s next chunk comes from
+ * the group of its last one while that has positions left (no new set-up); else from the first group
+ * nobody has touched yet (a gated one once its gate is open); else from the group with the most
+ * positions left (ties: the first), joining its ranks. Only groups of a stage at or above the rank's
+ * last one qualify, so a rank's stages never go down; a rank with none left is done for the round,
+ * and the ranks in the groups with positions left drain them (the one that takes a stage's last chunk
+ * asks again, so a gated group that its taking opens is not left behind). */
+static int take_affine(mpi_queue *q, int who, size_t cap, size_t *lo, size_t *hi)
+{
+    if (q->stop || q->left == 0) return 0;
+    long g = q->rank_group[who];
+    if (g < 0 || group_room(q, (size_t)g) == 0) {
+        g = -1;
+        for (size_t x = 0; g < 0 && x < q->n_groups; x++)
+            if (group_room(q, x) && q->gpos[x] == group_first(q, x) && q->stage[x] >= q->rank_stage[who] &&
+                (!q->gated[x] || gate_open(q, x)))
+                g = (long)x;
+        size_t best_room = 0;
+        /* every untouched group left is gated shut or below the rank's stage: join a started one, of
+         * the lowest stage it can (so stages end in order: evaluate's fold sums and final fits come
+         * while the later folds' fits go on, not all at the end), the one with the most items left */
+        int low = 0;
+        for (size_t x = 0; g < 0 && x < q->n_groups; x++)
+            if (q->gpos[x] > group_first(q, x) && q->stage[x] >= q->rank_stage[who] && group_room(q, x) &&
+                (!best_room || q->stage[x] < low || (q->stage[x] == low && group_room(q, x) > best_room))) {
+                best_room = group_room(q, x);
+                low = q->stage[x];
+                g = -2 - (long)x; /* the best so far, encoded until the scan ends */
+            }
+        if (g <= -2) g = -2 - g;
+        if (g < 0) return 0;
+    }
+    /* at most a quarter of what the group has left (rounded up): its rank keeps a chunk in hand and
+     * one asked for, and the rest stays free for ranks that run out of groups of their own */
+    size_t room = group_room(q, (size_t)g), c = guided(q, q->left, cap);
+    if (c > (room + 3) / 4) c = (room + 3) / 4;
+    *lo = q->gpos[g];
+    *hi = q->gpos[g] += c;
+    q->left -= c;
+    q->rank_group[who] = (int)g;
+    q->rank_stage[who] = q->stage[g];
+    return 1;
+}
+
+/* rank 0, under the lock (thread mode): hands out the next chunk of the round for rank `who` at
+ * [*lo, *hi): guided size, at most chunk_max (at most `cap`), never past the end of the group of its
+ * first item (with stages: from the group take_affine picks); returns 0 when nothing is left for it
+ * (or the queue stopped) */
+static int take_chunk(mpi_queue *q, int who, size_t cap, size_t *lo, size_t *hi)
+{
+    if (q->stage) return take_affine(q, who, cap, lo, hi);
+    if (q->stop || q->pos >= q->end) return 0;
+    size_t c = guided(q, q->end - q->pos, cap);
     if (q->group_end) {
         while (q->group < q->n_groups - 1 && q->group_end[q->group] <= q->pos) q->group++;
         if (q->pos + c > q->group_end[q->group]) c = q->group_end[q->group] - q->pos;
@@ -158,7 +253,7 @@ static int serve_one(mpi_queue *q, int src, char *err, size_t errlen)
     q->units += q->req_buf[1];
     if (q->req_buf[2] != 0) q->stop = 1;
     size_t lo = 0, hi = 0;
-    if (!take_chunk(q, q->chunk_max, &lo, &hi)) q->empties++;
+    if (!take_chunk(q, src, q->chunk_max, &lo, &hi)) q->empties++;
     long rep[2] = {(long)lo, (long)hi};
     pthread_mutex_unlock(&q->lock);
     MPI_CHECK(MPI_Send(rep, 2, MPI_LONG, src, QUEUE_TAG_REP, q->comm));
@@ -237,10 +332,46 @@ int mpi_queue_set_groups(mpi_queue *q, const size_t *group_end, size_t n_groups)
     size_t *copy = malloc(n_groups * sizeof *copy);
     if (!copy) return UTIL_EFAIL;
     memcpy(copy, group_end, n_groups * sizeof *copy);
+    free(q->stage); /* stages were for the old groups */
+    free(q->gated);
+    q->stage = NULL;
+    q->gated = NULL;
     free(q->group_end);
     q->group_end = copy;
     q->n_groups = n_groups;
     q->group = 0;
+    return UTIL_OK;
+}
+
+int mpi_queue_set_stages(mpi_queue *q, const int *stage, const char *gated)
+{
+    if (q->in_round || !q->group_end) return UTIL_EUSAGE;
+    for (size_t g = 1; g < q->n_groups; g++)
+        if (stage[g] < stage[g - 1]) return UTIL_EUSAGE;
+    int *st = malloc(q->n_groups * sizeof *st), *rg = malloc((size_t)q->size * sizeof *rg),
+        *rs = malloc((size_t)q->size * sizeof *rs);
+    size_t *gp = malloc(q->n_groups * sizeof *gp);
+    char *gt = calloc(q->n_groups, 1);
+    if (!st || !rg || !rs || !gp || !gt) {
+        free(st);
+        free(rg);
+        free(rs);
+        free(gp);
+        free(gt);
+        return UTIL_EFAIL;
+    }
+    memcpy(st, stage, q->n_groups * sizeof *st);
+    if (gated) memcpy(gt, gated, q->n_groups);
+    free(q->stage);
+    free(q->gated);
+    free(q->gpos);
+    free(q->rank_group);
+    free(q->rank_stage);
+    q->stage = st;
+    q->gated = gt;
+    q->gpos = gp;
+    q->rank_group = rg;
+    q->rank_stage = rs;
     return UTIL_OK;
 }
 
@@ -251,7 +382,7 @@ static int take_own(mpi_queue *q, size_t *item)
 {
     if (util_interrupted()) q->stop = 1;
     if (q->stop) q->own_lo = q->own_hi; /* drop the rest of its chunk */
-    if (q->own_lo >= q->own_hi && !take_chunk(q, q->group_end ? q->chunk_max : 1, &q->own_lo, &q->own_hi)) return 0;
+    if (q->own_lo >= q->own_hi && !take_chunk(q, 0, q->group_end ? q->chunk_max : 1, &q->own_lo, &q->own_hi)) return 0;
     *item = q->items[q->own_lo++];
     q->local_count++;
     return 1;

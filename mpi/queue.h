@@ -60,6 +60,19 @@ int mpi_queue_set_thread(mpi_queue *q, int on);
  * at a time between the workers' chunks, rank 0 would land in another group almost every time).
  * UTIL_EUSAGE for ends that are not increasing up to n. Items are still handed out in order. */
 int mpi_queue_set_groups(mpi_queue *q, const size_t *group_end, size_t n_groups);
+/* Before the first round, after mpi_queue_set_groups: deal the groups by affinity instead of in
+ * order. stage[g] (n_groups values, not decreasing) orders the groups into stages a rank passes
+ * through only forwards (evaluate: 2f for outer fold f's grid groups, 2f + 1 for its final fit, so a
+ * rank that is past fold f gets no more of it and can start its sum); gated[g] (NULL: none) marks a
+ * group started only once every group of a lower stage is handed out (evaluate: a final fit, drawn
+ * once its fold's grid is handed out). A rank's next chunk comes from the group of its last one while
+ * it has items left (no new set-up), else from the first group nobody has taken yet, else from the
+ * started group with the most items left at a stage not below the rank's (it joins that group's
+ * ranks); a rank that qualifies for none is done for the round, and the groups' own ranks finish
+ * them. So at many ranks each rank starts a group of its own and joins another only at the end,
+ * where in-order dealing splits every group over several ranks. Items of a group are still handed
+ * out in order. UTIL_EUSAGE without groups or with decreasing stages. */
+int mpi_queue_set_stages(mpi_queue *q, const int *stage, const char *gated);
 /* 1 after mpi_queue_round returned 0 because some rank was interrupted */
 int mpi_queue_interrupted(const mpi_queue *q);
 /* items this rank processed (for statistics) */

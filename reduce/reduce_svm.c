@@ -2,6 +2,7 @@
  * (see reduce_svm.h). Relies on LIBSVM (svm.h: svm_train, svm_predict, svm_check_parameter). */
 #include "reduce/reduce_svm.h"
 #include "mpi/mpi_util.h"
+#include "mpi/progress.h"
 #include "mpi/queue.h"
 #include "util/util.h"
 
@@ -536,24 +537,33 @@ static int make_queue(cv_state *s, mpi_queue **q, char *err, size_t errlen)
     const long nc = cv->grid.n_c, ng = cv->grid.n_g, ni = cv->n_inner, k = cv->k, n_tasks = s->per_fold * k;
     const size_t n_items = (size_t)s->n_items, n_groups = cv->bench ? 1 : (size_t)(k * ng + k);
     size_t *order = malloc(n_items * sizeof *order), *group_end = malloc(n_groups * sizeof *group_end);
-    int rc = order && group_end ? UTIL_OK : util_fail(err, errlen, UTIL_EFAIL, "svm: out of memory for %zu tasks", n_items);
+    int *stage = malloc(n_groups * sizeof *stage);
+    char *gated = calloc(n_groups, 1);
+    int rc = order && group_end && stage && gated ? UTIL_OK : util_fail(err, errlen, UTIL_EFAIL, "svm: out of memory for %zu tasks", n_items);
     size_t o = 0, e = 0;
     for (long f = 0; !rc && f < k; f++) {
         for (long g = 0; g < ng; g++) {
             if (cv->bench && f * ng + g != cv->bench_group) continue; /* a benchmark unit: its group only */
             for (long c = nc - 1; c >= 0; c--)
                 for (long i = 0; i < ni; i++) order[o++] = (size_t)(((f * ng + g) * nc + c) * ni + i);
+            stage[e] = (int)(2 * f);
             group_end[e++] = o;
         }
         if (cv->bench) continue;
         order[o++] = (size_t)(n_tasks + f);
+        stage[e] = (int)(2 * f + 1);
+        gated[e] = 1;
         group_end[e++] = o;
     }
     if (!rc) rc = mpi_queue_make(s->comm, order, n_items, n_items, (int)(nc * ni), q, err, errlen);
-    if (!rc && mpi_queue_set_groups(*q, group_end, n_groups))
+    if (!rc && (mpi_queue_set_groups(*q, group_end, n_groups) || mpi_queue_set_stages(*q, stage, gated)))
         rc = util_fail(err, errlen, UTIL_EFAIL, "svm: work queue groups rejected");
+    if (!rc && mpi_queue_set_thread(*q, cv->queue_thread))
+        rc = util_fail(err, errlen, UTIL_EUSAGE, "svm: the queue's thread needs MPI_THREAD_MULTIPLE, which this MPI library does not provide");
     free(order);
     free(group_end);
+    free(stage);
+    free(gated);
     return rc;
 }
 
@@ -596,15 +606,18 @@ static int run_queue(cv_state *s, char *err, size_t errlen)
         done_items = (long)done_all;
         util_progress_update(&pr, done_items, 0);
     }
+    /* no more items for this rank (other ranks may still be in groups of earlier stages): every fold's
+     * sum started, on every rank before the queue's closing collective, and the drawn final fits run as
+     * their folds complete */
+    int src = start_fold_sums(s, cv->k, err, errlen);
+    if (!rc) rc = src;
+    stage_charge(cv, REDUCE_SVM_ST_GRID_WAIT, &s->mark);
+    if (!rc) rc = run_drawn_finals(s, 1, err, errlen);
     /* collective: every rank ends the queue, also one whose fit failed */
     char qerr[UTIL_ERRLEN];
     if (mpi_queue_round(q, qerr, sizeof qerr) < 0 && !rc) rc = util_fail(err, errlen, UTIL_EFAIL, "%s", qerr);
     if (!rc && mpi_queue_interrupted(q)) rc = util_fail(err, errlen, UTIL_EINTR, "svm: interrupted");
     mpi_queue_free(q);
-    int src = start_fold_sums(s, cv->k, err, errlen);
-    if (!rc) rc = src;
-    stage_charge(cv, REDUCE_SVM_ST_GRID_WAIT, &s->mark);
-    if (!rc) rc = run_drawn_finals(s, 1, err, errlen);
     MPI_CHECK(MPI_Waitall(cv->k, s->fold_sum, MPI_STATUSES_IGNORE));
     stage_charge(cv, REDUCE_SVM_ST_GRID_WAIT, &s->mark);
     util_progress_finish(&pr, rc ? done_items : n_items); /* an interrupted grid does not read 100% */
@@ -749,7 +762,10 @@ int reduce_svm_cv_run(reduce_svm_cv *cv, MPI_Comm comm, char *err, size_t errlen
     /* the grid's end is compared across ranks (MPI_MAX below): measured from a start every rank
      * takes as it leaves the same collective, not from each rank's own entry into this call */
     s.t0 = util_now();
+    /* the per-fold sums (MPI_Iallreduce) move while ranks fit, not only between their fits */
+    mpi_progress *prog = rc ? NULL : mpi_progress_start(comm, 1e-3);
     if (!rc) rc = run_queue(&s, err, errlen);
+    mpi_progress_stop(prog);
     rc = mpi_util_agree(comm, rc, err, errlen);
     if (!rc) {
         for (int f = 0; !cv->bench && f < k; f++) choose_cell(cv, s.counts, f);

@@ -113,6 +113,8 @@ typedef struct {
                             count can be replayed on one core. Outputs: the timing, counts and winners;
                             pred and n_sv are left unset (-1 / 0) */
     long n_replay;
+    int queue_thread;    /* rank 0 answers the queue's requests in a thread of its own, also during its
+                            own fits (mpi_queue_set_thread; needs MPI_THREAD_MULTIPLE) */
     /* outputs (allocated by reduce_svm_cv_run, freed by reduce_svm_cv_free) */
     double *inner_acc;   /* k x cells: mean inner accuracy, cell = ic * n_g + ig */
     int *best;           /* k: winning cell */
