@@ -18,7 +18,12 @@
 #  7. SIGTERM mid-grid on 2 ranks: exit 3 within seconds, a message to run it again, no results.json;
 #  8. --bench-group (bench/scaling.sh's evaluate ceiling unit): mid on 1 and 2 ranks exits 0, prints
 #     the bench line with the group's n_C x n_inner fits, writes nothing (not even into a given --out);
-#     out-of-range and malformed values exit 2 naming the option and the range.
+#     out-of-range and malformed values exit 2 naming the option and the range;
+#  9. fits.tsv (every fit: rank, start, set-up and fit seconds, counts): one row per item, and the
+#     counts give results.json's inner grid accuracies and test accuracies (1e-9: the JSON's 10 digits); --bench-replay of it on 1 and 3 ranks
+#     exits 0 with the replay line (the same winners: a replay takes the recorded counts) and writes
+#     only its own fits.tsv; --queue-thread gives the same results; a truncated file, another grid's
+#     file, a malformed row and --bench-group with it exit 2 naming the file (and line).
 set -u
 A=${ARTISTNET:?}; F=${ARTISTNET_FIXTURES:?}/reduce; PY=${PYTHON3:-/usr/bin/python3}; MPI=${MPIEXEC:-mpiexec}
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
@@ -191,6 +196,47 @@ expect2 "bench group out of range" "bench-group 9 is out of range: mid or 0..8 (
 expect2 "bench group malformed" "bench-group 'x2': expected mid or a group number in \[0, folds x gammas)" $EB --bench-group x2
 expect2 "bench group negative" "bench-group '-1': expected mid" $EB --bench-group -1
 expect2 "no --out without --bench-group" "out is required" $A evaluate --features $F/svm_features.h5 --quiet
+
+# 9. fits.tsv and --bench-replay (4 C x 3 gamma x 3 inner x 3 folds = 108 grid fits + 3 final fits)
+EV="$A evaluate --features $F/svm_features.h5 --label-column genre --seed 3 --grid $RBF --quiet"
+rm -rf $T/fits
+if $MPI --oversubscribe -n 2 $EV --out $T/fits --queue-thread && [ -s $T/fits/fits.tsv ]; then ok; else bad "2 ranks with --queue-thread: no fits.tsv"; fi
+if diff <(grep -v '"timing"\|command_line' $T/r1/results.json) <(grep -v '"timing"\|command_line' $T/fits/results.json) > /dev/null &&
+   cmp -s $T/r1/predictions.tsv $T/fits/predictions.tsv; then ok; else bad "--queue-thread changed the results"; fi
+if $PY - $T/fits/fits.tsv $T/fits/results.json <<'PYEOF'; then ok; else bad "fits.tsv does not add up to results.json"; fi
+import csv, json, sys
+rows = list(csv.DictReader((l for l in open(sys.argv[1]) if not l.startswith("#")), delimiter="\t"))
+res = json.load(open(sys.argv[2]))
+Cs, gs = res["grid"]["C"], res["grid"]["gamma"]
+assert sorted(int(r["item"]) for r in rows) == list(range(111)), "items"
+assert {r["rank"] for r in rows} <= {"0", "1"} and all(float(r["fit_s"]) >= 0 for r in rows), "ranks, seconds"
+for f, pf in enumerate(res["per_fold"]):
+    acc = [0.0] * (len(Cs) * len(gs))
+    for r in rows:
+        if r["kind"] == "grid" and int(r["fold"]) == f + 1:
+            cell = Cs.index(min(Cs, key=lambda c: abs(c - float(r["C"])))) * len(gs) + gs.index(min(gs, key=lambda g: abs(g - float(r["gamma"]))))
+            acc[cell] += int(r["correct"]) / int(r["evaluated"]) / 3
+    assert all(abs(a - b) < 1e-9 for a, b in zip(acc, pf["grid_inner_accuracy"])), (f, acc, pf["grid_inner_accuracy"])
+    fin = [r for r in rows if r["kind"] == "final" and int(r["fold"]) == f + 1]
+    assert len(fin) == 1 and abs(int(fin[0]["correct"]) / int(fin[0]["evaluated"]) - pf["accuracy"]) < 1e-9, ("final", f)
+    assert abs(float(fin[0]["C"]) - pf["C"]) < 1e-9 * pf["C"], ("final C", f)
+PYEOF
+for np in 1 3; do
+  rm -rf $T/rp
+  if $MPI --oversubscribe -n $np $A evaluate --features $F/svm_features.h5 --label-column genre --seed 3 --grid "$RBF" \
+       --bench-replay $T/fits/fits.tsv --out $T/rp > $T/rp.txt 2> $T/rp.err &&
+     grep -q "^evaluate: replay of $T/fits/fits.tsv (recorded on 2 ranks: 111 fits, .*) on $np ranks\{0,1\}: grid [0-9.]* s + final tail [0-9.]* s = [0-9.]* s; recorded work / (ranks x wall) [0-9.]*$" $T/rp.txt &&
+     grep -q "^evaluate: grid busy per rank" $T/rp.txt && [ "$(ls $T/rp)" = fits.tsv ] && [ "$(grep -c '^[0-9]' $T/rp/fits.tsv)" = 111 ]
+  then ok; else bad "--bench-replay on $np ranks"; cat $T/rp.txt $T/rp.err >&2; ls $T/rp >&2; fi
+done
+head -n 50 $T/fits/fits.tsv > $T/short.tsv
+expect2 "replay of a truncated fits.tsv" "short.tsv: 48 fits, a run of this grid and folds has 111" $EV --bench-replay $T/short.tsv
+expect2 "replay of another grid's fits.tsv" "fits.tsv:3: item 0 is not this run's grid fit" \
+  $A evaluate --features $F/svm_features.h5 --label-column genre --seed 3 --grid "C=0.5,1,10,100;g=0.01,0.05,0.2" --quiet --bench-replay $T/fits/fits.tsv
+awk -F'\t' -v OFS='\t' 'NR == 4 { $8 = "x" } { print }' $T/fits/fits.tsv > $T/badnum.tsv
+expect2 "replay of a malformed row" "badnum.tsv:4: rank, seconds" $EV --bench-replay $T/badnum.tsv
+expect2 "replay and bench group" "bench-group and --bench-replay exclude each other" $EV --bench-replay $T/fits/fits.tsv --bench-group mid
+expect2 "replay of a missing file" "nope.tsv: No such file" $EV --bench-replay $T/nope.tsv
 
 echo "test_evaluate: $pass passed, $fail failed"
 [ $fail -eq 0 ]

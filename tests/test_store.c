@@ -94,6 +94,64 @@ static void test_queue(MPI_Comm comm, int interrupt_at, int thread, int groups)
     mpi_queue_free(q);
 }
 
+/* Affinity dealing (mpi_queue_set_stages): groups of 9 at stages 0 0 | 1 (one gated item) | 2 2 | 3
+ * (gated), items = positions, uneven work. Every item once; on every rank the stages never go down
+ * and a group's items come in order; a gated item comes after every item of the lower stages was
+ * handed out (checked on one rank, where the whole order is fixed: 0, 1, ..., 37); thread: rank 0
+ * answers in its server thread. */
+static void test_queue_stages(MPI_Comm comm, int thread)
+{
+    int rank = mpi_util_rank(comm), size = mpi_util_size(comm);
+    enum { N = 38, G = 6 };
+    size_t items[N], ends[G] = {9, 18, 19, 28, 37, 38};
+    int stage[G] = {0, 0, 1, 2, 2, 3}, bad_stage[G] = {0, 1, 0, 2, 2, 3};
+    char gated[G] = {0, 0, 1, 0, 0, 1};
+    for (size_t i = 0; i < N; i++) items[i] = i;
+    mpi_queue *q;
+    CHECK(mpi_queue_make(comm, items, N, N, 4, &q, err, sizeof err) == 0);
+    CHECK(mpi_queue_set_stages(q, stage, gated) == UTIL_EUSAGE); /* no groups yet */
+    CHECK(mpi_queue_set_groups(q, ends, G) == 0);
+    CHECK(mpi_queue_set_stages(q, bad_stage, gated) == UTIL_EUSAGE); /* decreasing */
+    CHECK(mpi_queue_set_stages(q, stage, gated) == 0);
+    CHECK(mpi_queue_set_thread(q, thread) == 0);
+    int seen[N] = {0}, order[N], n = 0, rc;
+    while ((rc = mpi_queue_round(q, err, sizeof err)) > 0) {
+        size_t it;
+        while ((rc = mpi_queue_next(q, &it, err, sizeof err)) > 0) {
+            seen[it]++;
+            order[n++] = (int)it;
+            nap(150 + 250 * (long)((it * 7 + (size_t)rank) % 4)); /* uneven work */
+            mpi_queue_report(q, 1);
+        }
+        CHECK_MSG(rc == 0, "next: %d %s", rc, err);
+    }
+    CHECK_MSG(rc == 0, "round: %d %s", rc, err);
+    int all[N];
+    MPI_Allreduce(seen, all, N, MPI_INT, MPI_SUM, comm);
+    int once = 1;
+    for (int i = 0; i < N; i++) once &= all[i] == 1;
+    CHECK_MSG(once, "stages: every item exactly once (%d ranks)", size);
+    int monotone = 1, in_order = 1;
+    for (int j = 1; j < n; j++) {
+        int g0 = 0, g1 = 0;
+        while ((size_t)order[j - 1] >= ends[g0]) g0++;
+        while ((size_t)order[j] >= ends[g1]) g1++;
+        monotone &= stage[g1] >= stage[g0];
+        for (int x = 0; x < j; x++) { /* an earlier item of the same group is a smaller one */
+            int gx = 0;
+            while ((size_t)order[x] >= ends[gx]) gx++;
+            if (gx == g1 && order[x] > order[j]) in_order = 0;
+        }
+    }
+    CHECK_MSG(monotone && in_order, "rank %d: stages %s, groups %s", rank, monotone ? "ok" : "went down",
+              in_order ? "in order" : "out of order");
+    if (size == 1)
+        for (int j = 0; j < n; j++) CHECK_MSG(order[j] == j, "one rank: item %d at %d", order[j], j);
+    if (rank == 0)
+        fprintf(stderr, "queue with stages%s: %d ranks, rank 0 did %d of %d items\n", thread ? " (server thread)" : "", size, n, N);
+    mpi_queue_free(q);
+}
+
 static void test_store(MPI_Comm comm, const char *dir)
 {
     int rank = mpi_util_rank(comm), size = mpi_util_size(comm);
@@ -291,6 +349,7 @@ int main(int argc, char **argv)
             test_queue(comm, 7, thread, groups);
             test_queue(comm, 0, thread, groups); /* the queue works again after an interrupt is reset */
         }
+    for (int thread = 0; thread < 2; thread++) test_queue_stages(comm, thread);
     test_store(comm, dir);
     test_blocks(comm, mpi_util_rank(comm), mpi_util_size(comm));
     if (mpi_util_rank(comm) == 0) { /* one process standing in for ranks of 3 (train --bench-share) */
