@@ -183,38 +183,38 @@ static int gate_open(const mpi_queue *q, size_t g)
     return 1;
 }
 
+/* The group rank `who` (done with its own) goes to next, or -1: the first group nobody has touched
+ * yet (a gated one once its gate is open); else a started one to join, of the lowest stage it can (so
+ * stages end in order: evaluate's fold sums and final fits come while later folds' fits go on, not
+ * all at the end), the one with the most positions left (ties: the first). Only groups of a stage at
+ * or above the rank's last one qualify. */
+static long next_group(const mpi_queue *q, int who)
+{
+    const int floor = q->rank_stage[who];
+    for (size_t x = 0; x < q->n_groups; x++)
+        if (group_room(q, x) && q->gpos[x] == group_first(q, x) && q->stage[x] >= floor && (!q->gated[x] || gate_open(q, x)))
+            return (long)x;
+    long best = -1;
+    for (size_t x = 0; x < q->n_groups; x++) {
+        if (!group_room(q, x) || q->gpos[x] == group_first(q, x) || q->stage[x] < floor) continue;
+        if (best < 0 || q->stage[x] < q->stage[best] ||
+            (q->stage[x] == q->stage[best] && group_room(q, x) > group_room(q, (size_t)best)))
+            best = (long)x;
+    }
+    return best;
+}
+
 /* Affinity dealing (mpi_queue_set_stages), rank 0 under the lock: rank `who`'s next chunk comes from
- * the group of its last one while that has positions left (no new set-up); else from the first group
- * nobody has touched yet (a gated one once its gate is open); else from the group with the most
- * positions left (ties: the first), joining its ranks. Only groups of a stage at or above the rank's
- * last one qualify, so a rank's stages never go down; a rank with none left is done for the round,
- * and the ranks in the groups with positions left drain them (the one that takes a stage's last chunk
- * asks again, so a gated group that its taking opens is not left behind). */
+ * the group of its last one while that has positions left (no new set-up), else from next_group's.
+ * A rank's stages never go down; a rank with no group left is done for the round, and the ranks in
+ * the groups with positions left drain them (the one that takes a stage's last chunk asks again, so
+ * a gated group that its taking opens is not left behind). */
 static int take_affine(mpi_queue *q, int who, size_t cap, size_t *lo, size_t *hi)
 {
     if (q->stop || q->left == 0) return 0;
     long g = q->rank_group[who];
-    if (g < 0 || group_room(q, (size_t)g) == 0) {
-        g = -1;
-        for (size_t x = 0; g < 0 && x < q->n_groups; x++)
-            if (group_room(q, x) && q->gpos[x] == group_first(q, x) && q->stage[x] >= q->rank_stage[who] &&
-                (!q->gated[x] || gate_open(q, x)))
-                g = (long)x;
-        size_t best_room = 0;
-        /* every untouched group left is gated shut or below the rank's stage: join a started one, of
-         * the lowest stage it can (so stages end in order: evaluate's fold sums and final fits come
-         * while the later folds' fits go on, not all at the end), the one with the most items left */
-        int low = 0;
-        for (size_t x = 0; g < 0 && x < q->n_groups; x++)
-            if (q->gpos[x] > group_first(q, x) && q->stage[x] >= q->rank_stage[who] && group_room(q, x) &&
-                (!best_room || q->stage[x] < low || (q->stage[x] == low && group_room(q, x) > best_room))) {
-                best_room = group_room(q, x);
-                low = q->stage[x];
-                g = -2 - (long)x; /* the best so far, encoded until the scan ends */
-            }
-        if (g <= -2) g = -2 - g;
-        if (g < 0) return 0;
-    }
+    if (g < 0 || group_room(q, (size_t)g) == 0) g = next_group(q, who);
+    if (g < 0) return 0;
     /* at most a quarter of what the group has left (rounded up): its rank keeps a chunk in hand and
      * one asked for, and the rest stays free for ranks that run out of groups of their own */
     size_t room = group_room(q, (size_t)g), c = guided(q, q->left, cap);
