@@ -146,6 +146,8 @@ typedef struct {
     int hook_sig;
     long hook_step;
     int bn_precise; /* --bn precise: population statistics before every validation (bn_recalibrate) */
+    train_eval best_valid; /* the best epoch's validation figures, when that epoch ran in this run */
+    int best_valid_here;
     double t[TR_ST_N]; /* seconds per stage on this rank (the summary's stage table) */
     double t_begin;    /* when the job started on this rank */
     double io_steps;   /* seconds of the I/O thread's reads during the training steps */
@@ -1284,6 +1286,8 @@ static int train_run(trainer *t, char *err, size_t errlen)
             t->st.bad_epochs = 0;
             t->st.plateau = 0;
             snapshot_best(t);
+            t->best_valid = ev; /* the best model is this one: no second pass over the validation songs */
+            t->best_valid_here = have_valid;
         } else {
             t->st.bad_epochs++;
             t->st.plateau++;
@@ -1336,7 +1340,10 @@ static int train_run(trainer *t, char *err, size_t errlen)
     /* the best model on the validation and test songs */
     model_info info = {{NAN, NAN, NAN, 0, 0}, {NAN, NAN, NAN, 0, 0}, 1};
     double te = util_now();
-    if (have_valid) rc = evaluate(t, t->best, SHARD_VALID, &info.valid, err, errlen);
+    if (t->best_valid_here) /* evaluated as it was saved: the same figures bitwise (fixed groups and sums) */
+        info.valid = t->best_valid;
+    else if (have_valid) /* the best epoch ran before a resume */
+        rc = evaluate(t, t->best, SHARD_VALID, &info.valid, err, errlen);
     if (!rc) rc = evaluate(t, t->best, SHARD_TEST, &info.test, err, errlen);
     if (rc) return rc;
     double tw = util_now();
