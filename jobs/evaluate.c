@@ -455,8 +455,9 @@ static void print_replay(const reduce_svm_cv *cv, const char *path, int P)
 int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errlen)
 {
     const char *features = NULL, *lda_path = NULL, *label = NULL, *fold_col = NULL, *artist_col = NULL,
-               *kernel_s = NULL, *grid_s = NULL, *folds_file = NULL, *out = NULL, *bench_s = NULL, *replay_path = NULL;
-    int k = 3, n_inner = 3, seed = 1, quiet = 0, queue_thread = 0;
+               *kernel_s = NULL, *grid_s = NULL, *folds_file = NULL, *out = NULL, *bench_s = NULL, *replay_path = NULL,
+               *thread_s = NULL;
+    int k = 3, n_inner = 3, seed = 1, quiet = 0;
     util_opt opts[] = {
         {"features", UTIL_OPT_STRING, &features, "",
          "features.h5 of the task's clips; a,b,...: sets matched by id and concatenated (rows, labels, folds from the first)",
@@ -483,8 +484,10 @@ int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t er
          "(outer fold f, gamma g) group G = f x gammas + g (mid: folds x gammas / 2; or 0..folds x gammas - 1) on "
          "all ranks, no final fits, and write nothing",
          0, -1, 0},
-        {"queue-thread", UTIL_OPT_FLAG, &queue_thread, NULL,
-         "rank 0 answers the work queue in a thread of its own, also while it fits (needs MPI_THREAD_MULTIPLE)", 0, -1, 0},
+        {"queue-thread", UTIL_OPT_STRING, &thread_s, "on",
+         "on: rank 0 answers the work queue in a thread of its own, also while it fits (needs MPI_THREAD_MULTIPLE); off: "
+         "between its fits",
+         0, -1, 0},
         {"bench-replay", UTIL_OPT_STRING, &replay_path, "",
          "benchmark aid: replay the schedule of the run whose fits.tsv this is (the same features, grid and folds options) "
          "on these ranks: the queue, kernel-matrix changes and sums as usual, every set-up and fit a sleep of its recorded "
@@ -500,6 +503,9 @@ int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t er
     if (bench && strcmp(bench_s, "mid") && util_parse_long(bench_s, 0, 1000000, &bench_group))
         return util_fail(err, errlen, UTIL_EUSAGE,
                          "evaluate: --bench-group '%s': expected mid or a group number in [0, folds x gammas)", bench_s);
+    const int queue_thread = strcmp(thread_s, "off") != 0;
+    if (strcmp(thread_s, "on") && strcmp(thread_s, "off"))
+        return util_fail(err, errlen, UTIL_EUSAGE, "evaluate: --queue-thread must be on or off, got '%s'", thread_s);
     if (bench && replay_path)
         return util_fail(err, errlen, UTIL_EUSAGE, "evaluate: --bench-group and --bench-replay exclude each other");
     if (!bench && !replay_path && !out) return util_fail(err, errlen, UTIL_EUSAGE, "evaluate: --out is required (see --help)");

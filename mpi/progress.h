@@ -14,7 +14,9 @@
 
 typedef struct mpi_progress mpi_progress;
 
-/* Starts the thread (period: seconds between calls; 1e-3 is cheap: a few microseconds each). */
+/* Starts the thread (period: seconds between calls). Each call is a few microseconds, but a wake-up
+ * every millisecond on a core busy with LIBSVM slowed evaluate's fits by 5-7% (2 ranks, 4,000 rows);
+ * every 10 ms cost nothing measurable, and a sum's rounds wait 10 ms at most instead of a fit. */
 mpi_progress *mpi_progress_start(MPI_Comm comm, double period);
 /* Stops and joins it; NULL is a no-op. */
 void mpi_progress_stop(mpi_progress *p);

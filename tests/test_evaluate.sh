@@ -22,7 +22,7 @@
 #  9. fits.tsv (every fit: rank, start, set-up and fit seconds, counts): one row per item, and the
 #     counts give results.json's inner grid accuracies and test accuracies (1e-9: the JSON's 10 digits); --bench-replay of it on 1 and 3 ranks
 #     exits 0 with the replay line (the same winners: a replay takes the recorded counts) and writes
-#     only its own fits.tsv; --queue-thread gives the same results; a truncated file, another grid's
+#     only its own fits.tsv; --queue-thread off (on is the default) gives the same results; a truncated file, another grid's
 #     file, a malformed row and --bench-group with it exit 2 naming the file (and line).
 set -u
 A=${ARTISTNET:?}; F=${ARTISTNET_FIXTURES:?}/reduce; PY=${PYTHON3:-/usr/bin/python3}; MPI=${MPIEXEC:-mpiexec}
@@ -200,9 +200,9 @@ expect2 "no --out without --bench-group" "out is required" $A evaluate --feature
 # 9. fits.tsv and --bench-replay (4 C x 3 gamma x 3 inner x 3 folds = 108 grid fits + 3 final fits)
 EV="$A evaluate --features $F/svm_features.h5 --label-column genre --seed 3 --grid $RBF --quiet"
 rm -rf $T/fits
-if $MPI --oversubscribe -n 2 $EV --out $T/fits --queue-thread && [ -s $T/fits/fits.tsv ]; then ok; else bad "2 ranks with --queue-thread: no fits.tsv"; fi
+if $MPI --oversubscribe -n 2 $EV --out $T/fits --queue-thread off && [ -s $T/fits/fits.tsv ]; then ok; else bad "2 ranks with --queue-thread off: no fits.tsv"; fi
 if diff <(grep -v '"timing"\|command_line' $T/r1/results.json) <(grep -v '"timing"\|command_line' $T/fits/results.json) > /dev/null &&
-   cmp -s $T/r1/predictions.tsv $T/fits/predictions.tsv; then ok; else bad "--queue-thread changed the results"; fi
+   cmp -s $T/r1/predictions.tsv $T/fits/predictions.tsv; then ok; else bad "--queue-thread off changed the results"; fi
 if $PY - $T/fits/fits.tsv $T/fits/results.json <<'PYEOF'; then ok; else bad "fits.tsv does not add up to results.json"; fi
 import csv, json, sys
 rows = list(csv.DictReader((l for l in open(sys.argv[1]) if not l.startswith("#")), delimiter="\t"))
@@ -237,6 +237,7 @@ awk -F'\t' -v OFS='\t' 'NR == 4 { $8 = "x" } { print }' $T/fits/fits.tsv > $T/ba
 expect2 "replay of a malformed row" "badnum.tsv:4: rank, seconds" $EV --bench-replay $T/badnum.tsv
 expect2 "replay and bench group" "bench-group and --bench-replay exclude each other" $EV --bench-replay $T/fits/fits.tsv --bench-group mid
 expect2 "replay of a missing file" "nope.tsv: No such file" $EV --bench-replay $T/nope.tsv
+expect2 "--queue-thread neither on nor off" "queue-thread must be on or off, got 'yes'" $EV --out $T/qt --queue-thread yes
 
 echo "test_evaluate: $pass passed, $fail failed"
 [ $fail -eq 0 ]
