@@ -389,8 +389,9 @@ static void record_fit(cv_state *s, long item, double start, double fit, long co
 }
 
 /* Starts the sums of folds [sums_started, upto). A rank calls it once its own grid fits of those
- * folds are done: items come off the queue in order, fold by fold, so drawing an item of a later
- * fold (or the end of the queue) means this rank will get no more fits of an earlier one. Every rank
+ * folds are done: a rank's stages only go forward (mpi_queue_set_stages: 2f for fold f's grid, 2f + 1
+ * for its final), so drawing an item of a later fold, or fold f's final fit, or the end of the queue
+ * means this rank will get no more fits of an earlier fold (or of f). Every rank
  * starts the sums in fold order, as nonblocking collectives need; a fold's sum completes when every
  * rank has finished its fits of that fold. */
 static int start_fold_sums(cv_state *s, int upto, char *err, size_t errlen)
@@ -515,14 +516,14 @@ static int run_grid_fit(cv_state *s, long t, char *err, size_t errlen)
 
 /* Queue items: the grid tasks of fold 0 ((fold, gamma) groups; within a group larger C first, the
  * costly fits early and the cheap ones filling the tail), then fold 0's final fit (item n_tasks + 0),
- * then fold 1's tasks and final fit, and so on. A rank that draws a final fit keeps it until the
- * fold's counts are summed over ranks (every rank done with that fold's grid fits), taking grid
- * fits of the next folds meanwhile, so the final fits overlap the rest of the grid instead of
- * forming a k-way-parallel tail after it; only the last fold's final fit waits for the end of the
- * grid. A summed final runs when its rank is about to change kernel matrix anyway (before the
- * first fit of its next group), so it costs one matrix build, not two. Groups
- * (mpi_queue_set_groups): one per (fold, gamma) kernel matrix and one per final fit, so a chunk
- * stays within one matrix. */
+ * then fold 1's tasks and final fit, and so on. Groups (mpi_queue_set_groups): one per (fold, gamma)
+ * kernel matrix and one per final fit, dealt by affinity (mpi_queue_set_stages): a rank works
+ * through a group of its own, then an untouched one, and joins others only at the end, so it builds
+ * few matrices. Stages 2f (fold f's grid groups) and 2f + 1 (its final, gated: drawn once the fold's
+ * grid is handed out) only go forward on a rank, which start_fold_sums relies on. A rank that draws
+ * a final fit keeps it until the fold's counts are summed over ranks (every rank done with that
+ * fold's grid fits), taking grid fits meanwhile, and runs it before its next grid fit once the sum is
+ * in, so the final fits overlap the rest of the grid; only the last fold's waits for the grid's end. */
 static int make_queue(cv_state *s, mpi_queue **q, char *err, size_t errlen)
 {
     const reduce_svm_cv *cv = s->cv;
@@ -637,9 +638,11 @@ static int replay_init(cv_state *s, char *err, size_t errlen)
                  : util_fail(err, errlen, UTIL_EFAIL, "replay: out of memory for %ld fits", n_items);
     for (long r = 0; !rc && r < n_items; r++) {
         const reduce_svm_fit *x = &cv->replay[r];
-        if (x->item < 0 || x->item >= n_items || rp->by_item[x->item])
-            return util_fail(err, errlen, UTIL_EINPUT, "replay: fit %ld is %s", x->item,
-                             x->item < 0 || x->item >= n_items ? "not an item of this grid" : "recorded twice");
+        if (x->item < 0 || x->item >= n_items || rp->by_item[x->item]) {
+            rc = util_fail(err, errlen, UTIL_EINPUT, "replay: fit %ld is %s", x->item,
+                           x->item < 0 || x->item >= n_items ? "not an item of this grid" : "recorded twice");
+            break;
+        }
         rp->by_item[x->item] = x;
         const long f = x->item < n_tasks ? x->item / s->per_fold : x->item - n_tasks;
         if (x->setup_fold > 0) {

@@ -3,14 +3,16 @@
  * the winner, predict the test fold (Park et al. 2017 / MIREX protocol; DESIGN.md "SVM").
  *
  * Parallelism: the grid cells x outer folds x inner folds are independent tasks, handed out by the
- * work queue (mpi/queue.h) in chunks of consecutive tasks that never leave a (fold, gamma) kernel
- * matrix (mpi_queue_set_groups; rank 0 too takes chunks), so a rank that drew costly fits (RBF with
- * large C) takes fewer and a rank builds only a few kernel matrices. Every rank holds all rows. The
- * final per-fold fits are items of the same queue, each right after its fold's grid tasks: a fold's
- * integer correct counts are summed over ranks by a nonblocking MPI_Iallreduce that each rank
- * starts once it is past that fold's tasks, and the rank that drew the fold's final fit runs it as
- * soon as the sum is in, between its grid fits of the next folds, so the final fits overlap the
- * rest of the grid (only the last fold's waits for the grid's end). The predictions are combined by
+ * work queue (mpi/queue.h) in chunks that never leave a (fold, gamma) kernel matrix, by affinity
+ * (mpi_queue_set_stages: a rank keeps to its own matrix's group, then takes an untouched one, and
+ * joins others only at the end; rank 0 too takes chunks, and answers the others from a thread with
+ * queue_thread), so a rank that drew costly fits (RBF with large C) takes fewer and a rank builds
+ * only a few kernel matrices. Every rank holds all rows. The final per-fold fits are items of the
+ * same queue, each drawn once its fold's grid tasks are handed out: a fold's integer correct counts
+ * are summed over ranks by a nonblocking MPI_Iallreduce that each rank starts once it is past that
+ * fold's tasks (a progress thread, mpi/progress.h, moves it while ranks fit), and the rank that drew
+ * the fold's final fit runs it as soon as the sum is in, between its grid fits of other folds, so
+ * the final fits overlap the rest of the grid (only the last fold's waits for the grid's end). The predictions are combined by
  * one MPI_Allreduce at the end. No task's result depends on where it ran, so results are identical
  * for any number of ranks.
  *
