@@ -60,7 +60,9 @@
 #
 # Output folder (--out): scaling.tsv (one row per job and rank count), summary.txt (machine, sizes,
 # the table, the checks), log.txt (every command with artistnet's summaries, stage tables and per-step
-# lines). Progress lines go to stdout as it runs.
+# lines), evaluate-fits.N.tsv (evaluate's fits.tsv at N ranks: every LIBSVM fit's rank, start and
+# seconds; `evaluate --bench-replay` replays the 1-rank one at any rank count). Progress lines go to
+# stdout as it runs.
 #
 # usage: bench/scaling.sh [options]        (--help lists them)
 # env:   ARTISTNET (binary; default build/artistnet, else artistnet on PATH), MPIRUN (mpirun),
@@ -524,6 +526,7 @@ if has_job evaluate; then
     record evaluate "$n" "$WORK/out.evaluate.$n"
     [ "$RC" = 0 ] && SIG[predictions,$n]=$(cksum < "$WORK/eval.$n/predictions.tsv")
     grep -m 1 '^accuracy' "$WORK/out.evaluate.$n" | sed "s/^/  evaluate $n ranks: /" >> "$LOG"
+    [ -s "$WORK/eval.$n/fits.tsv" ] && cp "$WORK/eval.$n/fits.tsv" "$OUT/evaluate-fits.$n.tsv"
     rm -rf "$WORK/eval.$n"
     # the unit: the middle (fold, gamma) group's grid fits (the header says why identical units)
     [ "$RC" = 0 ] && ceiling evaluate "$n" -- "$ARTISTNET" evaluate "${EVAL_OPTS[@]}" --bench-group mid --quiet
