@@ -29,6 +29,8 @@ struct mpi_queue {
     int *rank_group;         /* per rank: the group of its last chunk this round (-1: none) */
     int *rank_stage;         /* per rank: that group's stage (a rank's stages never go down) */
     size_t left;             /* positions of the round not handed out yet */
+    size_t first_room;       /* groups before it have no positions left this round (a cursor: rooms only shrink) */
+    size_t first_fresh;      /* groups before it are touched or empty this round (a cursor: touched stays touched) */
     int in_round;
     int interrupted;         /* agreed: the queue stopped on an interrupt */
     /* rank 0 */
@@ -132,6 +134,7 @@ int mpi_queue_round(mpi_queue *q, char *err, size_t errlen)
     q->empties = 0;
     if (q->stage) {
         q->left = q->end - q->start;
+        q->first_room = q->first_fresh = 0;
         for (size_t g = 0; g < q->n_groups; g++) {
             const size_t lo = g ? q->group_end[g - 1] : 0;
             q->gpos[g] = lo > q->start ? lo : q->start;
@@ -175,12 +178,12 @@ static size_t group_room(const mpi_queue *q, size_t g)
     return q->gpos[g] < group_stop(q, g) ? group_stop(q, g) - q->gpos[g] : 0;
 }
 
-/* 1 if every group of a stage below group g's has been handed out this round */
-static int gate_open(const mpi_queue *q, size_t g)
+/* 1 if every group of a stage below group g's (which has positions left) has been handed out this
+ * round: stages do not decrease along the groups, so the first group with positions left tells */
+static int gate_open(mpi_queue *q, size_t g)
 {
-    for (size_t h = 0; h < q->n_groups && q->stage[h] < q->stage[g]; h++)
-        if (group_room(q, h)) return 0;
-    return 1;
+    while (q->first_room < q->n_groups && !group_room(q, q->first_room)) q->first_room++;
+    return q->first_room >= q->n_groups || q->stage[q->first_room] >= q->stage[g];
 }
 
 /* A rank joins a started group only while it has this many positions left: joining costs the group's
@@ -193,12 +196,14 @@ static int gate_open(const mpi_queue *q, size_t g)
  * positions left), of the lowest stage it can (so stages end in order: evaluate's fold sums and final
  * fits come while later folds' fits go on, not all at the end), the one with the most positions left
  * (ties: the first). Only groups of a stage at or above the rank's last one qualify. */
-static long next_group(const mpi_queue *q, int who)
+static long next_group(mpi_queue *q, int who)
 {
     const int floor = q->rank_stage[who];
-    for (size_t x = 0; x < q->n_groups; x++)
-        if (group_room(q, x) && q->gpos[x] == group_first(q, x) && q->stage[x] >= floor && (!q->gated[x] || gate_open(q, x)))
-            return (long)x;
+#define FRESH(x) (group_room(q, x) && q->gpos[x] == group_first(q, x))
+    while (q->first_fresh < q->n_groups && !FRESH(q->first_fresh)) q->first_fresh++;
+    for (size_t x = q->first_fresh; x < q->n_groups; x++)
+        if (FRESH(x) && q->stage[x] >= floor && (!q->gated[x] || gate_open(q, x))) return (long)x;
+#undef FRESH
     long best = -1;
     for (size_t x = 0; x < q->n_groups; x++) {
         if (group_room(q, x) < QUEUE_JOIN_MIN || q->gpos[x] == group_first(q, x) || q->stage[x] < floor) continue;
