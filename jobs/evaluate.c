@@ -12,7 +12,9 @@
  * line with the group, its fits and seconds, then the stage table. DIR/fits.tsv (reduce_svm_fits.h)
  * records every fit's rank, start, set-up and fit seconds; --bench-replay FILE (another benchmark aid)
  * replays such a file's schedule on this run's ranks, every set-up and fit a sleep of its recorded
- * seconds, so the queue's schedule at 16, 64 or 256 ranks can be run on a few cores; it writes nothing.
+ * seconds, so the queue's schedule at 16, 64 or 256 ranks can be run on a few cores; it writes only
+ * the replayed schedule's fits.tsv, into --out if one is given. --queue-thread on (the default): rank
+ * 0 answers the queue from a thread, also during its own fits.
  *
  * Combined feature sets (`--features a.h5,b.h5`, issue 21): the first file gives the rows, labels,
  * folds and artists; every other set is matched to it by id (ids unique in that set); a row is used
