@@ -116,6 +116,8 @@ void mpi_queue_free(mpi_queue *q)
     free(q);
 }
 
+static size_t group_first(const mpi_queue *q, size_t g);
+
 int mpi_queue_round(mpi_queue *q, char *err, size_t errlen)
 {
     if (q->in_round) q->start = q->end;
@@ -135,10 +137,7 @@ int mpi_queue_round(mpi_queue *q, char *err, size_t errlen)
     if (q->stage) {
         q->left = q->end - q->start;
         q->first_room = q->first_fresh = 0;
-        for (size_t g = 0; g < q->n_groups; g++) {
-            const size_t lo = g ? q->group_end[g - 1] : 0;
-            q->gpos[g] = lo > q->start ? lo : q->start;
-        }
+        for (size_t g = 0; g < q->n_groups; g++) q->gpos[g] = group_first(q, g);
         for (int r = 0; r < q->size; r++) {
             q->rank_group[r] = -1;
             q->rank_stage[r] = -2147483647 - 1;

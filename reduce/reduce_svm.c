@@ -271,23 +271,23 @@ static void ws_prepare(workspace *w, const reduce_svm_cv *cv, int f, int g, int 
     int d = cv->d;
     double t0 = util_now();
     w->last_fold = w->last_rows = 0;
-    if (w->cur_f != f && w->rp) {
-        replay_sleep(w->rp->fold[f]);
-        w->cur_f = f;
-        w->cur_g = -1;
-        w->builds++;
-    } else if (w->cur_f != f) {
-        for (size_t i = 0; i < n; i++) w->sel[i] = cv->fold[i] != f;
-        reduce_svm_standardise_fit(cv->x, (long)n, d, w->sel, w->mean, w->sd);
-        for (size_t i = 0; i < n; i++)
-            for (int j = 0; j < d; j++) w->z[i * d + j] = (cv->x[i * d + j] - w->mean[j]) / w->sd[j];
-        if (w->precomputed) {
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)n, d, 1.0, w->z, d, w->z, d, 0.0, w->gram, (int)n);
-        } else {
-            for (size_t i = 0; i < n; i++) {
-                struct svm_node *row = w->nodes + i * (d + 1);
-                for (int j = 0; j < d; j++) row[j] = (struct svm_node){j + 1, w->z[i * d + j]};
-                row[d] = (struct svm_node){-1, 0};
+    if (w->cur_f != f) {
+        if (w->rp) /* a replay: the recorded seconds instead */
+            replay_sleep(w->rp->fold[f]);
+        else {
+            for (size_t i = 0; i < n; i++) w->sel[i] = cv->fold[i] != f;
+            reduce_svm_standardise_fit(cv->x, (long)n, d, w->sel, w->mean, w->sd);
+            for (size_t i = 0; i < n; i++)
+                for (int j = 0; j < d; j++) w->z[i * d + j] = (cv->x[i * d + j] - w->mean[j]) / w->sd[j];
+            if (w->precomputed) {
+                cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)n, d, 1.0, w->z, d, w->z, d, 0.0, w->gram,
+                            (int)n);
+            } else {
+                for (size_t i = 0; i < n; i++) {
+                    struct svm_node *row = w->nodes + i * (d + 1);
+                    for (int j = 0; j < d; j++) row[j] = (struct svm_node){j + 1, w->z[i * d + j]};
+                    row[d] = (struct svm_node){-1, 0};
+                }
             }
         }
         w->cur_f = f;
@@ -296,27 +296,24 @@ static void ws_prepare(workspace *w, const reduce_svm_cv *cv, int f, int g, int 
     }
     double t1 = util_now();
     w->last_fold = t1 - t0;
-    if (w->precomputed && w->rp && (w->cur_g != g || (all_rows && !w->cur_all))) {
-        replay_sleep(all_rows ? w->rp->rows_all[f] : w->rp->rows[(size_t)f * cv->grid.n_g + g]);
-        w->cur_g = g;
-        w->cur_all = all_rows;
-        w->builds++;
-        w->kernel_rows++;
-        w->last_rows = util_now() - t1;
-    } else if (w->precomputed && (w->cur_g != g || (all_rows && !w->cur_all))) {
-        double gamma = cv->grid.g[g];
-        int rbf = cv->params.kernel == REDUCE_SVM_RBF;
-        for (size_t i = 0; i < n; i++) {
-            struct svm_node *row = w->nodes + i * (n + 2);
-            const double *gi = w->gram + i * n;
-            row[0] = (struct svm_node){0, (double)(i + 1)};
-            row[n + 1] = (struct svm_node){-1, 0};
-            if (!all_rows && !w->sel[i]) continue; /* a test-fold row: only a final fit predicts it */
-            for (size_t j = 0; j < n; j++) {
-                if (!w->sel[j]) continue; /* a test-fold column: never read */
-                /* LIBSVM's own RBF formula: exp(-gamma (|x|^2 + |y|^2 - 2 x.y)) */
-                double v = rbf ? exp(-gamma * (gi[i] + w->gram[j * n + j] - 2 * gi[j])) : gi[j];
-                row[1 + j] = (struct svm_node){(int)j + 1, v};
+    if (w->precomputed && (w->cur_g != g || (all_rows && !w->cur_all))) {
+        if (w->rp) /* a replay: the recorded seconds instead */
+            replay_sleep(all_rows ? w->rp->rows_all[f] : w->rp->rows[(size_t)f * cv->grid.n_g + g]);
+        else {
+            double gamma = cv->grid.g[g];
+            int rbf = cv->params.kernel == REDUCE_SVM_RBF;
+            for (size_t i = 0; i < n; i++) {
+                struct svm_node *row = w->nodes + i * (n + 2);
+                const double *gi = w->gram + i * n;
+                row[0] = (struct svm_node){0, (double)(i + 1)};
+                row[n + 1] = (struct svm_node){-1, 0};
+                if (!all_rows && !w->sel[i]) continue; /* a test-fold row: only a final fit predicts it */
+                for (size_t j = 0; j < n; j++) {
+                    if (!w->sel[j]) continue; /* a test-fold column: never read */
+                    /* LIBSVM's own RBF formula: exp(-gamma (|x|^2 + |y|^2 - 2 x.y)) */
+                    double v = rbf ? exp(-gamma * (gi[i] + w->gram[j * n + j] - 2 * gi[j])) : gi[j];
+                    row[1 + j] = (struct svm_node){(int)j + 1, v};
+                }
             }
         }
         w->cur_g = g;
@@ -388,6 +385,15 @@ static void record_fit(cv_state *s, long item, double start, double fit, long co
     s->rec[s->n_rec++] = (reduce_svm_fit){item, s->rank, start - s->t0, s->ws.last_fold, s->ws.last_rows, fit, correct, evaluated};
 }
 
+/* A replay (cv->replay): queue item `item`'s fit is a sleep of its recorded seconds, with its recorded counts */
+static void replay_fit(const cv_state *s, long item, long *correct, long *evaluated)
+{
+    const reduce_svm_fit *r = s->rp.by_item[item];
+    replay_sleep(r->fit);
+    *correct = r->correct;
+    *evaluated = r->evaluated;
+}
+
 /* Starts the sums of folds [sums_started, upto). A rank calls it once its own grid fits of those
  * folds are done: a rank's stages only go forward (mpi_queue_set_stages: 2f for fold f's grid, 2f + 1
  * for its final), so drawing an item of a later fold, or fold f's final fit, or the end of the queue
@@ -450,12 +456,9 @@ static int run_final_fit(cv_state *s, int f, char *err, size_t errlen)
     stage_charge(cv, REDUCE_SVM_ST_FINAL_SETUP, &s->mark);
     const double fit0 = s->mark;
     int rc = UTIL_OK;
-    if (s->rp.by_item) { /* a replay: the recorded fit's seconds and counts */
-        const reduce_svm_fit *r = s->rp.by_item[item];
-        replay_sleep(r->fit);
-        c1 = r->correct;
-        c2 = r->evaluated;
-    } else
+    if (s->rp.by_item)
+        replay_fit(s, item, &c1, &c2);
+    else
         rc = run_task(&fd, -1, cv->grid.c[cell / ng], cv->grid.g[cell % ng], &c1, &c2, cv->pred, &cv->n_sv[f], err, errlen);
     stage_charge(cv, REDUCE_SVM_ST_FINAL_FITS, &s->mark);
     if (!rc) record_fit(s, item, start, s->mark - fit0, c1, c2);
@@ -499,12 +502,9 @@ static int run_grid_fit(cv_state *s, long t, char *err, size_t errlen)
     ws_prepare(&s->ws, cv, f, g, 0, &fd);
     stage_charge(cv, REDUCE_SVM_ST_GRID_SETUP, &s->mark);
     const double fit0 = s->mark;
-    if (s->rp.by_item) { /* a replay: the recorded fit's seconds and counts */
-        const reduce_svm_fit *r = s->rp.by_item[t];
-        replay_sleep(r->fit);
-        s->counts[2 * t] = r->correct;
-        s->counts[2 * t + 1] = r->evaluated;
-    } else
+    if (s->rp.by_item)
+        replay_fit(s, t, &s->counts[2 * t], &s->counts[2 * t + 1]);
+    else
         rc = run_task(&fd, i, cv->grid.c[c], cv->grid.g[g], &s->counts[2 * t], &s->counts[2 * t + 1], NULL, NULL, err,
                       errlen);
     stage_charge(cv, REDUCE_SVM_ST_GRID_FITS, &s->mark);
