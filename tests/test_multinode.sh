@@ -131,10 +131,7 @@ inside() {
   [ "${r:-0}" -ge 1 ] && ok "train stage requeued itself ${dt} s after the node was lost" || bad "train stage not requeued (state $(state "$jid"))"
   grep -q "lost a rank or node; requeueing" slurm-"$jid".out && ok "stage log says why it requeued" || bad "no requeue reason in slurm-$jid.out"
   back_node || return
-  for _ in $(seq 1 60); do
-    [ "$(state "$jid")" = PENDING ] && [ -z "$(sinfo -h -t completing,allocated,mixed -o %N 2>/dev/null)" ] && break
-    sleep 0.5
-  done
+  settled "$jid" || bad "job $jid never settled after the requeue: $(state "$jid"), $(sinfo -h -N -o '%N:%T' | tr '\n' ' ')"
   scontrol update JobId="$jid" StartTime=now >/dev/null 2>&1
   "$tc" wait "$jid" 300 || bad "requeued train finished in time"
   [ "$(state "$jid")" = COMPLETED ] && ok "requeued train completed" || bad "requeued train ended $(state "$jid")"
@@ -191,13 +188,28 @@ back_node() {
   bad "node 2 not idle again: $(sinfo -h -N -o '%N %T' | tr '\n' ' ')"; return 1
 }
 
+# A requeued job may start again only once slurmctld has nothing left to tell the nodes about its
+# last run: PENDING, no node completing or allocated, and no RPC in slurmctld's agent (sdiag: queue,
+# agents and threads all 0). slurmctld resends a TERMINATE_JOB that could not reach the dead node
+# (every 60 s); if the job runs again first, that stale request kills the new run's tasks on node 2
+# (it names the job, not the run: CI saw "tasks 2-3: Killed" and the requeued job FAILED).
+settled() {
+  local a
+  for _ in $(seq 1 300); do
+    a=$(sdiag 2>/dev/null | awk -F: '/^ *Agent (queue size|count|thread count)/ {s += $2; n++} END {print n == 3 ? s : -1}')
+    [ "$(state "$1")" = PENDING ] && [ -z "$(sinfo -h -t completing,allocated,mixed -o %N 2>/dev/null)" ] && [ "$a" = 0 ] && return 0
+    sleep 0.5
+  done
+  return 1
+}
+
 . "$src/tests/slurm_lib.sh"
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 below() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
 
 export work src A steps
 # arrays do not cross `export -f`: re-declare them in the inner shell
-"$src/slurm/test-cluster" run --nodes 2 bash -c "$(declare -p args targs); $(declare -f inside lose_node back_node ok bad norm checksum elapsed below state mpi same_results same_data); pass=0; fail=0; inside; echo \"test_multinode: \$pass passed, \$fail failed\"; [ \$fail = 0 ]" &
+"$src/slurm/test-cluster" run --nodes 2 bash -c "$(declare -p args targs); $(declare -f inside lose_node back_node settled ok bad norm checksum elapsed below state mpi same_results same_data); pass=0; fail=0; inside; echo \"test_multinode: \$pass passed, \$fail failed\"; [ \$fail = 0 ]" &
 tc=$!
 trap 'kill -TERM $tc 2>/dev/null; wait $tc; rm -rf "$work"; exit 143' TERM INT
 wait $tc
