@@ -1158,17 +1158,44 @@ static int train_run(trainer *t, char *err, size_t errlen)
     /* the training segments in blocks, one per rank, exchanged every step: when a block fits the
      * memory budget (the same decision on every rank: it depends on the largest block) */
     const size_t seg_bytes = (size_t)NN_SEG_SIZE * sizeof(float), budget = (size_t)c->cache_mb << 20;
-    const size_t block_bytes = mpi_blocks_max_block(n_train, t->size) * seg_bytes;
-    t->reader_cache = budget;
-    if (t->size > 1 && !strcmp(c->exchange, "auto") && block_bytes <= budget) {
-        rc = mpi_blocks_make(t->comm, n_train, NN_SEG_SIZE, t->rank, t->size, &t->blocks, err, errlen);
-        t->cut = malloc(((size_t)t->size + 1) * sizeof *t->cut);
-        if (!rc && !t->cut) rc = util_fail(err, errlen, UTIL_EFAIL, "train: out of memory");
-        for (int r = 0; !rc && r < t->size; r++) share_of(t, r, &t->cut[r], &t->cut[r + 1]);
-        if (!rc) t->reader_cache = budget - (mpi_blocks_hi(t->blocks) - mpi_blocks_lo(t->blocks)) * seg_bytes;
+    /* a round (one step's segments) sends at most the batch and receives at most the rank's share:
+     * buffers made with the block, counted in the budget with it */
+    const size_t max_block = mpi_blocks_max_block(n_train, t->size);
+    size_t max_part = 0;
+    for (int r = 0; r < t->size; r++) {
+        int lo, hi;
+        share_of(t, r, &lo, &hi);
+        if ((size_t)(hi - lo) > max_part) max_part = (size_t)(hi - lo);
     }
-    rc = mpi_util_agree(t->comm, rc, err, errlen);
-    if (rc) return rc;
+    const size_t round_bytes = ((size_t)c->batch + max_part) * seg_bytes;
+    const size_t block_bytes = max_block * seg_bytes + round_bytes;
+    t->reader_cache = budget;
+    const char *no_blocks = "does not fit --cache-mb";
+    if (t->size > 1 && !strcmp(c->exchange, "auto") && block_bytes <= budget) {
+        t->cut = malloc(((size_t)t->size + 1) * sizeof *t->cut);
+        rc = t->cut ? 0 : util_fail(err, errlen, UTIL_EFAIL, "train: out of memory");
+        for (int r = 0; !rc && r < t->size; r++) share_of(t, r, &t->cut[r], &t->cut[r + 1]);
+        /* test hook: ARTISTNET_TRAIN_TEST_BLOCKS_OOM=R makes rank R ask for rounds no memory holds */
+        const char *oom = getenv("ARTISTNET_TRAIN_TEST_BLOCKS_OOM");
+        const size_t round = oom && *oom && atoi(oom) == t->rank ? (size_t)1 << 40 : (size_t)c->batch;
+        if (!rc)
+            rc = mpi_blocks_make(t->comm, n_train, NN_SEG_SIZE, t->rank, t->size, round, max_part, &t->blocks, err,
+                                 errlen);
+        if (!rc)
+            t->reader_cache = budget - (mpi_blocks_hi(t->blocks) - mpi_blocks_lo(t->blocks)) * seg_bytes - round_bytes;
+        /* out of memory on any rank (make allocates everything the rounds need, and talks to no
+         * one): every rank reads its own segments instead, the same model bitwise */
+        if (mpi_util_agree(t->comm, rc, err, errlen)) {
+            if (t->rank == 0) fprintf(stderr, "train: warning: %s; each rank reads its own segments instead\n", err);
+            mpi_blocks_free(t->blocks);
+            t->blocks = NULL;
+            free(t->cut);
+            t->cut = NULL;
+            t->reader_cache = budget;
+            no_blocks = "could not be allocated";
+            rc = 0;
+        }
+    }
     rc = train_reader_open(c->mels, d->n_rows, d->K, t->reader_cache, &t->reader, err, errlen);
     rc = mpi_util_agree(t->comm, rc, err, errlen);
     if (rc) return rc;
@@ -1237,8 +1264,8 @@ static int train_run(trainer *t, char *err, size_t errlen)
                    "step over MPI (--exchange auto)\n",
                    t->size, (double)(mpi_blocks_hi(t->blocks) - mpi_blocks_lo(t->blocks)) * NN_SEG_SIZE * 4 / 1048576.0);
         else if (t->size > 1)
-            printf("train: training segments read by each rank (--exchange %s%s)\n", c->exchange,
-                   strcmp(c->exchange, "off") ? ": a block of 1/P does not fit --cache-mb" : "");
+            printf("train: training segments read by each rank (--exchange %s%s%s)\n", c->exchange,
+                   strcmp(c->exchange, "off") ? ": a block of 1/P " : "", strcmp(c->exchange, "off") ? no_blocks : "");
         const int most = (t->micro_total + t->size - 1) / t->size;
         if (t->micro_total % t->size)
             printf("train: warning: %d micro-batches a step over %d ranks%s: the busiest computes %d, so the ranks are "

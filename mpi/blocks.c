@@ -9,6 +9,7 @@
 #include "shard/shard.h"
 #include "util/util.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,8 +22,8 @@ struct mpi_blocks {
     size_t per, extra;  /* shard_range's partition: the first `extra` ranks hold per + 1 */
     float *data;
     MPI_Datatype type;  /* one record */
-    float *send, *recv;
-    size_t send_cap, recv_cap; /* in records */
+    float *send, *recv; /* a round's buffers, allocated once (make): no allocation once rounds run */
+    size_t max_round, max_part; /* what a round may hold: cut[size] and any rank's part */
     int *scnt, *sdsp, *rcnt, *rdsp;
     int *next;          /* finish(): records taken so far from each source's part */
     const size_t *want;
@@ -45,8 +46,8 @@ static int holder(const mpi_blocks *b, size_t i)
     return (int)(b->extra + (i - big) / b->per);
 }
 
-int mpi_blocks_make(MPI_Comm comm, size_t n, size_t rec, int as_rank, int as_size, mpi_blocks **out, char *err,
-                    size_t errlen)
+int mpi_blocks_make(MPI_Comm comm, size_t n, size_t rec, int as_rank, int as_size, size_t max_round, size_t max_part,
+                    mpi_blocks **out, char *err, size_t errlen)
 {
     *out = NULL;
     mpi_blocks *b = calloc(1, sizeof *b);
@@ -67,16 +68,28 @@ int mpi_blocks_make(MPI_Comm comm, size_t n, size_t rec, int as_rank, int as_siz
     b->type = MPI_DATATYPE_NULL;
     b->req = MPI_REQUEST_NULL;
     const size_t P = (size_t)as_size;
+    b->max_round = max_round;
+    b->max_part = max_part;
     b->data = malloc(((b->hi - b->lo) * rec + 1) * sizeof *b->data);
+    /* what a round sends: the records of this block others want (at most the round: a record may be
+     * wanted more than once); what it receives: at most this rank's part */
+    const size_t held = b->hi - b->lo, sends = max_round;
+    const size_t most = SIZE_MAX / sizeof(float) / (rec ? rec : 1) - 1;
+    if (!b->alone && sends <= most && max_part <= most) {
+        b->send = malloc((sends * rec + 1) * sizeof *b->send);
+        b->recv = malloc((max_part * rec + 1) * sizeof *b->recv);
+    }
     b->scnt = calloc(P, sizeof(int));
     b->sdsp = calloc(P, sizeof(int));
     b->rcnt = calloc(P, sizeof(int));
     b->rdsp = calloc(P, sizeof(int));
     b->next = calloc(P, sizeof(int));
-    int rc = b->data && b->scnt && b->sdsp && b->rcnt && b->rdsp && b->next
+    int rc = b->data && b->scnt && b->sdsp && b->rcnt && b->rdsp && b->next && (b->alone || (b->send && b->recv))
                  ? UTIL_OK
-                 : util_fail(err, errlen, UTIL_EFAIL, "blocks: out of memory for a block of %zu records of %zu floats",
-                             b->hi - b->lo, rec);
+                 : util_fail(err, errlen, UTIL_EFAIL,
+                             "blocks: out of memory for a block of %zu records of %zu floats and a round's buffers "
+                             "(%zu + %zu records)",
+                             held, rec, b->alone ? 0 : sends, b->alone ? 0 : max_part);
     if (!rc && (MPI_Type_contiguous((int)rec, MPI_FLOAT, &b->type) != MPI_SUCCESS || MPI_Type_commit(&b->type) != MPI_SUCCESS))
         rc = util_fail(err, errlen, UTIL_EFAIL, "blocks: cannot make the record type");
     if (rc) {
@@ -91,18 +104,18 @@ size_t mpi_blocks_lo(const mpi_blocks *b) { return b->lo; }
 size_t mpi_blocks_hi(const mpi_blocks *b) { return b->hi; }
 float *mpi_blocks_data(mpi_blocks *b) { return b->data; }
 
-static int grow(float **buf, size_t *cap, size_t recs, size_t rec)
-{
-    if (recs <= *cap) return 0;
-    free(*buf);
-    *buf = malloc(recs * rec * sizeof **buf);
-    *cap = *buf ? recs : 0;
-    return *buf ? 0 : -1;
-}
-
 int mpi_blocks_start(mpi_blocks *b, const size_t *want, const int *cut, char *err, size_t errlen)
 {
     if (b->in_flight) return util_fail(err, errlen, UTIL_EFAIL, "blocks: a round is already in flight");
+    /* the promise of make, checked on the global round (the same verdict on every rank, so none is
+     * left waiting in the exchange) */
+    if ((size_t)cut[b->size] > b->max_round)
+        return util_fail(err, errlen, UTIL_EFAIL, "blocks: a round of %d records, over the %zu it was made for",
+                         cut[b->size], b->max_round);
+    for (int r = 0; r < b->size; r++)
+        if ((size_t)(cut[r + 1] - cut[r]) > b->max_part)
+            return util_fail(err, errlen, UTIL_EFAIL, "blocks: rank %d's part of a round is %d records, over the %zu "
+                             "it was made for", r, cut[r + 1] - cut[r], b->max_part);
     b->want = want;
     b->cut = cut;
     b->in_flight = 1;
@@ -120,12 +133,6 @@ int mpi_blocks_start(mpi_blocks *b, const size_t *want, const int *cut, char *er
         b->scnt[r] = s;
         ns += (size_t)s;
         nr += (size_t)g;
-    }
-    if (grow(&b->send, &b->send_cap, ns, b->rec) || grow(&b->recv, &b->recv_cap, nr, b->rec)) {
-        /* the other ranks are already in the round and would wait for this one forever */
-        fprintf(stderr, "blocks: rank %d: out of memory for a round of %zu + %zu records of %zu floats; aborting\n",
-                me, ns, nr, b->rec);
-        MPI_Abort(b->comm, 1);
     }
     int rc = UTIL_OK;
     int ds = 0, dr = 0;
