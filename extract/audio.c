@@ -124,6 +124,16 @@ int extract_resampler_parse(const char *name, extract_resampler *r)
     return 0;
 }
 
+int extract_resampler_recorded(const char *value, const char *path, extract_resampler *r, char *err, size_t errlen)
+{
+    *r = EXTRACT_RESAMPLER_SOXR_HQ;
+    if (!value) return UTIL_OK; /* an older file: soxr-hq */
+    if (extract_resampler_parse(value, r))
+        return util_fail(err, errlen, UTIL_EINPUT, "%s: attribute resampler = '%s', not one of %s", path, value,
+                         EXTRACT_RESAMPLER_NAMES);
+    return UTIL_OK;
+}
+
 /* soxr's quality spec of a resampler. kaiser-best: resampy's kaiser_best is a Kaiser-windowed sinc
  * with beta 12.9846 and its -6 dB point at rolloff 0.917347 of the output Nyquist, 50 zero crossings
  * each side; soxr designs Kaiser-windowed sincs from (precision, passband end, stopband begin): 20 bits

@@ -44,6 +44,9 @@ typedef enum { EXTRACT_RESAMPLER_SOXR_HQ = 0, EXTRACT_RESAMPLER_KAISER_BEST = 1 
 const char *extract_resampler_name(extract_resampler r);
 /* 0 and *r for a known name, -1 otherwise */
 int extract_resampler_parse(const char *name, extract_resampler *r);
+/* The resampler a file was made with, from its attribute `resampler` (value; NULL when the file has
+ * none: written before it was recorded, with soxr-hq). UTIL_EINPUT naming `path` for an unknown name. */
+int extract_resampler_recorded(const char *value, const char *path, extract_resampler *r, char *err, size_t errlen);
 
 /* Reads any libsndfile format, downmixes to mono (channel mean), resamples to sr_out with the
  * default resampler (soxr-hq). *out is malloc'ed (caller frees), *n its length. *src_seconds (may be

@@ -377,7 +377,7 @@ static int write_text_outputs(const char *dir, const eval_data *e, const int *pr
     return UTIL_OK;
 }
 
-/* ---- the summary's stage table (job_print_stages): rank-seconds per stage, summed over ranks ---- */
+/* ---- the summary's stage table (util_print_stages): rank-seconds per stage, summed over ranks ---- */
 enum {
     EVAL_ST_READ,                              /* reading the feature files (every rank reads all rows) */
     EVAL_ST_PREPARE,                           /* rows kept, ids matched, LDA applied, folds assigned */
@@ -410,7 +410,7 @@ static void print_stages(const double *t, const reduce_svm_cv *cv, MPI_Comm comm
     long builds_all = 0;
     MPI_Reduce(&cv->kernel_builds_here, &builds_all, 1, MPI_LONG, MPI_SUM, 0, comm);
     if (rank != 0) return;
-    job_print_stages(stdout, "evaluate", eval_stage_names, sum, EVAL_ST_TOTAL, 0, -1, -1);
+    util_print_stages(stdout, "evaluate", eval_stage_names, sum, EVAL_ST_TOTAL, 0, -1, -1);
     printf("evaluate: grid busy per rank (kernel set-up + fits) min / mean / max %.2f / %.2f / %.2f s; grid fits per "
            "rank %ld .. %ld; kernel builds (fold set-up or kernel rows) per rank %ld .. %ld, %ld in all\n",
            busy_min, busy_sum / P, busy_max, -fits_max[0], fits_max[1], -fits_max[2], fits_max[3], builds_all);

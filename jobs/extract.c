@@ -569,7 +569,7 @@ static void print_summary(const job_extract *j, MPI_Comm comm, size_t n_todo, in
            n_todo < j->list.n ? " (resumed)" : "", j->list.n, j->list_path, j->baseline ? "log-mel baseline" : "dcnn");
     printf("extract: %.2f s on %d rank%s: %.2f tracks/s, %.1f x realtime\n", wall, size, size > 1 ? "s" : "",
            wall > 0 ? done / wall : 0.0, wall > 0 ? secs / wall : 0.0);
-    job_print_stages(stdout, "extract", stage_names, t, ST_TOTAL, j->threads, ST_DECODE, ST_RESAMPLE);
+    util_print_stages(stdout, "extract", stage_names, t, ST_TOTAL, j->threads, ST_DECODE, ST_RESAMPLE);
     printf("extract: wrote %s\n", j->out_path);
     fflush(stdout);
 }

@@ -36,37 +36,13 @@ int job_write_provenance(mpi_store *s, const shard_list *list, const char *list_
     return rc;
 }
 
-void job_print_stages(FILE *f, const char *job, const char *const *names, const double *t, int n, int threads,
-                      int decode, int resample)
-{
-    const double total = t[n];
-    char how[96] = "";
-    if (threads > 0)
-        snprintf(how, sizeof how, "; decode and resample in %d prefetch thread%s per rank, overlapped", threads,
-                 threads > 1 ? "s" : "");
-    fprintf(f, "%s: time per stage, summed over ranks (%.2f rank-seconds%s):\n", job, total, how);
-    double sum = 0;
-    for (int s = 0; s < n; s++) {
-        const int thread = threads > 0 && (s == decode || s == resample);
-        if (!thread) sum += t[s];
-        if (t[s] > 0)
-            fprintf(f, "  %-26s %9.3f s  %5.1f%%%s\n", names[s], t[s], total > 0 ? 100 * t[s] / total : 0.0,
-                    thread ? "  (prefetch threads)" : "");
-    }
-    fprintf(f, "  %-26s %9.3f s  %5.1f%%\n", "other", total - sum, total > 0 ? 100 * (total - sum) / total : 0.0);
-}
-
 int job_read_resampler(mpi_store *s, const char *path, extract_resampler *rs, char *err, size_t errlen)
 {
     char name[64];
-    *rs = EXTRACT_RESAMPLER_SOXR_HQ;
-    if (!mpi_store_attr_exists(s, NULL, "resampler")) return UTIL_OK; /* an older file: soxr-hq */
-    int rc = mpi_store_attr_read_string(s, NULL, "resampler", name, sizeof name, err, errlen);
-    if (rc) return rc; /* present but unreadable (not a string): the store's input error names the file */
-    if (extract_resampler_parse(name, rs))
-        return util_fail(err, errlen, UTIL_EINPUT, "%s: attribute resampler = '%s', not one of %s", path, name,
-                         EXTRACT_RESAMPLER_NAMES);
-    return UTIL_OK;
+    const int has = mpi_store_attr_exists(s, NULL, "resampler");
+    /* present but unreadable (not a string): the store's input error names the file */
+    int rc = has ? mpi_store_attr_read_string(s, NULL, "resampler", name, sizeof name, err, errlen) : UTIL_OK;
+    return rc ? rc : extract_resampler_recorded(has ? name : NULL, path, rs, err, errlen);
 }
 
 int job_parse_resampler(const char *opt, extract_resampler fallback, extract_resampler *rs, char *err, size_t errlen)

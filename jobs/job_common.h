@@ -28,9 +28,4 @@ int job_read_resampler(mpi_store *s, const char *path, extract_resampler *rs, ch
 /* The resampler option of the jobs that decode audio: NULL or "" -> fallback; else a known name or
  * UTIL_EUSAGE. */
 int job_parse_resampler(const char *opt, extract_resampler fallback, extract_resampler *rs, char *err, size_t errlen);
-/* The per-stage time table of a job's summary: t[0..n) per stage (summed over ranks), t[n] the
- * total. With `threads` prefetch threads per rank (> 0), stages `decode` and `resample` ran in them,
- * beside the others: they are marked and left out of the sum that "other" is the rest of. */
-void job_print_stages(FILE *f, const char *job, const char *const *names, const double *t, int n, int threads,
-                      int decode, int resample);
 #endif

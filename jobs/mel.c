@@ -335,7 +335,7 @@ static void print_stages(const mel_job *j, MPI_Comm comm, int prefetch)
     double t[MEL_ST_N];
     MPI_Reduce(j->t, t, MEL_ST_N, MPI_DOUBLE, MPI_SUM, 0, comm);
     if (mpi_util_rank(comm) == 0 && !j->quiet)
-        job_print_stages(stderr, "mel", mel_stage_names, t, MEL_ST_TOTAL, prefetch > 0, MEL_ST_DECODE, MEL_ST_RESAMPLE);
+        util_print_stages(stderr, "mel", mel_stage_names, t, MEL_ST_TOTAL, prefetch > 0, MEL_ST_DECODE, MEL_ST_RESAMPLE);
 }
 
 /* counts from /status (all ranks) and the first failures, for the summary */

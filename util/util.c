@@ -385,3 +385,23 @@ float *util_uniform_floats(size_t n, unsigned seed, float lo, float hi)
     }
     return p;
 }
+
+void util_print_stages(FILE *f, const char *job, const char *const *names, const double *t, int n, int threads,
+                       int decode, int resample)
+{
+    const double total = t[n];
+    char how[96] = "";
+    if (threads > 0)
+        snprintf(how, sizeof how, "; decode and resample in %d prefetch thread%s per rank, overlapped", threads,
+                 threads > 1 ? "s" : "");
+    fprintf(f, "%s: time per stage, summed over ranks (%.2f rank-seconds%s):\n", job, total, how);
+    double sum = 0;
+    for (int s = 0; s < n; s++) {
+        const int thread = threads > 0 && (s == decode || s == resample);
+        if (!thread) sum += t[s];
+        if (t[s] > 0)
+            fprintf(f, "  %-26s %9.3f s  %5.1f%%%s\n", names[s], t[s], total > 0 ? 100 * t[s] / total : 0.0,
+                    thread ? "  (prefetch threads)" : "");
+    }
+    fprintf(f, "  %-26s %9.3f s  %5.1f%%\n", "other", total - sum, total > 0 ? 100 * (total - sum) / total : 0.0);
+}

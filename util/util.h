@@ -112,4 +112,11 @@ int util_test_signal(const char *var, long *at);
  * (NULL when out of memory). */
 float *util_uniform_floats(size_t n, unsigned seed, float lo, float hi);
 
+/* ---- summaries ---- */
+/* The per-stage time table of a job's summary: t[0..n) per stage (summed over ranks), t[n] the
+ * total. With `threads` prefetch threads per rank (> 0), stages `decode` and `resample` ran in them,
+ * beside the others: they are marked and left out of the sum that "other" is the rest of. */
+void util_print_stages(FILE *f, const char *job, const char *const *names, const double *t, int n, int threads,
+                       int decode, int resample);
+
 #endif

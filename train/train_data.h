@@ -1,12 +1,12 @@
-/* train_data.h - the data side of `artistnet train` (jobs/train.c): mels.h5 metadata, labels and the
+/* train_data.h - the data side of the trainer (train/train.c): mels.h5 metadata, labels and the
  * train/validation/test split, the segment lists, a prefetching segment reader with an optional
- * in-memory cache, and the few serial-HDF5 helpers the checkpoint needs. Private to jobs/train*.c.
+ * in-memory cache, and the few serial-HDF5 helpers the checkpoint needs. Private to train/.
  *
  * A segment is named by its flat index row * K + s into the first two dimensions of /mel (N, K, 128,
  * 129). Segment lists are in row order (songs contiguous), so a song's segments are adjacent.
  */
-#ifndef ARTISTNET_JOBS_TRAIN_DATA_H
-#define ARTISTNET_JOBS_TRAIN_DATA_H
+#ifndef ARTISTNET_TRAIN_TRAIN_DATA_H
+#define ARTISTNET_TRAIN_TRAIN_DATA_H
 
 #include <hdf5.h>
 #include <mpi.h>

@@ -2,8 +2,8 @@
  * (mpi/store.h), artist labels and per-artist splits (shard/shard.h), a prefetching segment reader
  * on its own POSIX thread with serial HDF5 and a bounded in-memory cache, and serial-HDF5 helpers
  * for the checkpoint. See train_data.h. */
-#include "jobs/train_data.h"
-#include "jobs/job_common.h"
+#include "train/train_data.h"
+#include "extract/extract.h"
 #include "mpi/mpi_util.h"
 #include "mpi/store.h"
 #include "nn/nn.h"
@@ -159,7 +159,10 @@ int train_data_load(MPI_Comm comm, const char *path, const char *label_col, cons
     if (rc) return rc;
     rc = load_local(s, path, label_col, frac, seed, d, err, errlen);
     extract_resampler rs = EXTRACT_RESAMPLER_DEFAULT;
-    if (!rc) rc = job_read_resampler(s, path, &rs, err, errlen);
+    char name[64];
+    const int has = !rc && mpi_store_attr_exists(s, NULL, "resampler"); /* none: written with soxr-hq */
+    if (has) rc = mpi_store_attr_read_string(s, NULL, "resampler", name, sizeof name, err, errlen);
+    if (!rc) rc = extract_resampler_recorded(has ? name : NULL, path, &rs, err, errlen);
     snprintf(d->resampler, sizeof d->resampler, "%s", extract_resampler_name(rs));
     /* every rank read the same metadata, so rc is the same everywhere; closing is collective */
     char cerr[UTIL_ERRLEN];
