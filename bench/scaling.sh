@@ -47,7 +47,11 @@
 #                 chunks stay within one group, each rank builds that group's kernel matrix itself).
 #                 So the ceiling measures what N cores lose on this kind of work, a kernel build and
 #                 LIBSVM fits streaming a private n x n kernel matrix (16 bytes an entry) per core:
-#                 shared caches and memory bandwidth, which the job's ranks meet as well
+#                 shared caches and memory bandwidth, which the job's ranks meet as well.
+#                 Beside it, at the largest N, the 1-rank run's fits.tsv is replayed at N ranks
+#                 (`evaluate --bench-replay`: the real queue and sums, every set-up and fit a sleep
+#                 of its recorded seconds): how much of N ranks the schedule alone fills, before
+#                 anything the cores cost (the summary prints it under the table)
 # The mean (not the slowest) of the concurrent jobs is used: the job's queue (mel, extract, evaluate)
 # lets a fast core take more items; train's lock-step waits for the slowest rank, which is then the job's
 # loss against the ceiling (the slowest is in log.txt). The lone job runs on the first core, the
@@ -379,7 +383,7 @@ NMEL=$(($(wc -l < "$CORP/mel.tsv") - 1)); NX=$(($(wc -l < "$CORP/extract.tsv") -
 note "lists: $D distinct songs (train's mels.h5), mel $NMEL rows, extract $NX rows"
 
 # ---------------------------------------------------------------- results
-declare -A WALL JOBSEC RATE UNIT JRC CEIL GREW
+declare -A WALL JOBSEC RATE UNIT JRC CEIL GREW SCHED
 ORDER=""
 record() { # JOB N PARSED_FILE: wall, the job's own figures, the stage that grew against 1 rank
   local job=$1 n=$2 f=$3 js rate unit
@@ -528,6 +532,20 @@ if has_job evaluate; then
     grep -m 1 '^accuracy' "$WORK/out.evaluate.$n" | sed "s/^/  evaluate $n ranks: /" >> "$LOG"
     [ -s "$WORK/eval.$n/fits.tsv" ] && cp "$WORK/eval.$n/fits.tsv" "$OUT/evaluate-fits.$n.tsv"
     rm -rf "$WORK/eval.$n"
+    # the schedule alone: the 1-rank run's fits replayed at N ranks (every set-up and fit a sleep of
+    # its recorded seconds: no core is busy, so nothing the cores cost is in it); beside the real
+    # run's efficiency it splits the loss into the schedule's part and the cores' part
+    # (at the largest rank count only: a replay takes about as long as the real run)
+    if [ "$RC" = 0 ] && [ "$n" != 1 ] && [ "$n" = "$MAXR" ] && [ -s "$OUT/evaluate-fits.1.tsv" ]; then
+      run "evaluate-replay.$n" "$n" - -- "$ARTISTNET" evaluate "${EVAL_OPTS[@]}" --bench-replay "$OUT/evaluate-fits.1.tsv"
+      r=$(sed -n 's/.*recorded work \/ (ranks x wall) \([0-9.]*\)$/\1/p' "$WORK/out.evaluate-replay.$n" | tail -n 1)
+      if [ "$RC" = 0 ] && [ -n "$r" ]; then
+        SCHED[$n]=$r
+        say "evaluate at $n ranks, its schedule alone (the 1-rank fits replayed): fills $r of $n ranks"
+      else
+        note "evaluate replay at $n ranks failed (rc $RC; see $LOG)"
+      fi
+    fi
     # the unit: the middle (fold, gamma) group's grid fits (the header says why identical units)
     [ "$RC" = 0 ] && ceiling evaluate "$n" -- "$ARTISTNET" evaluate "${EVAL_OPTS[@]}" --bench-group mid --quiet
   done
@@ -561,6 +579,17 @@ TABLE=$(awk -F'\t' 'NR == 1 { printf "%-14s %5s %8s %8s %11s %-11s %7s %5s %8s %
   echo "wall s: the whole launch; job s, rate: the job's own summary; speed-up, eff: 1-rank wall / N-rank wall (/ N);"
   echo "ceiling: N x lone share job / mean of N concurrent share jobs (no MPI; evaluate: N identical units, --bench-group mid); eff/ceil = speed-up / ceiling"
   echo "$TABLE"
+  if [ ${#SCHED[@]} -gt 0 ]; then
+    echo
+    echo "evaluate's schedule alone (the 1-rank fits.tsv replayed at N ranks, every fit a sleep: no core cost) against the real"
+    echo "run, both over grid + final fits (the job's own seconds, without start-up and reading):"
+    for n in $RANKS; do
+      [ -n "${SCHED[$n]:-}" ] || continue
+      awk -v n="$n" -v r="${SCHED[$n]}" -v j1="${JOBSEC[evaluate,1]:--}" -v j="${JOBSEC[evaluate,$n]:--}" 'BEGIN {
+        e = (j1 + 0 > 0 && j + 0 > 0) ? sprintf("%.3f", j1 / j / n) : "-"
+        printf "evaluate-schedule %3d ranks: the replay fills %.3f of the ranks; the real run %s (speed-up / N)\n", n, r, e }'
+    done
+  fi
   echo
   grep '^check' "$SUM"
   echo "total $(now) s; output in $OUT"

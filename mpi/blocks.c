@@ -121,18 +121,16 @@ int mpi_blocks_start(mpi_blocks *b, const size_t *want, const int *cut, char *er
     b->in_flight = 1;
     if (b->alone) return UTIL_OK;
     const int P = b->size, me = b->rank;
-    size_t ns = 0, nr = 0;
+    /* counts: at most the round to send, at most this rank's part to receive (make's buffers) */
     for (int r = 0; r < P; r++) b->rcnt[r] = 0; /* the last round's arrays are free again (finished) */
     for (int r = 0; r < P; r++) {
-        int s = 0, g = 0;
+        int s = 0;
         for (int q = cut[r]; q < cut[r + 1]; q++) {
             const size_t i = want[q];
             if (r != me && i >= b->lo && i < b->hi) s++; /* I hold it, r wants it */
-            if (r == me && (i < b->lo || i >= b->hi)) b->rcnt[holder(b, i)]++, g++;
+            if (r == me && (i < b->lo || i >= b->hi)) b->rcnt[holder(b, i)]++;
         }
         b->scnt[r] = s;
-        ns += (size_t)s;
-        nr += (size_t)g;
     }
     int rc = UTIL_OK;
     int ds = 0, dr = 0;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_scaling_bench.sh - bench/scaling.sh itself, at its tiny size on 1 and 2 ranks: it exits 0,
 # prints the table (a row per job and rank count, with speed-up, ceiling and the stage that grew),
-# writes scaling.tsv, summary.txt and evaluate-fits.{1,2}.tsv, and finds every output identical at ranks 1 and 2; evaluate's
+# writes scaling.tsv, summary.txt and evaluate-fits.{1,2}.tsv (and the 1-rank one replayed at 2 ranks), and finds every
+# output identical at ranks 1 and 2; evaluate's
 # 2-rank row has its own numeric ceiling (2 x `evaluate --bench-group mid` units); then, with
 # an artistnet wrapper that trains with another seed at 2 ranks, reports the model checksum as
 # differing at ranks 2 and exits 1. (~30 s on 2 cores.)
@@ -39,6 +40,9 @@ expect "scaling.tsv: header + 8 rows" test "$(wc -l < "$T/o/scaling.tsv")" = 9
 expect "summary.txt has the table" grep -q '^train-b128 ' "$T/o/summary.txt"
 expect "evaluate's fits.tsv kept for 1 and 2 ranks" test -s "$T/o/evaluate-fits.1.tsv" -a -s "$T/o/evaluate-fits.2.tsv"
 expect "log.txt keeps train's per-step line" grep -q '^train: per step' "$T/o/log.txt"
+expect "evaluate's schedule at 2 ranks: the 1-rank fits replayed, beside the real efficiency" \
+  grep -Eq '^evaluate-schedule +2 ranks: the replay fills [0-9]\.[0-9]{3} of the ranks; the real run [0-9]+\.[0-9]{3} \(speed-up / N\)$' "$T/o/summary.txt"
+expect "log.txt: the replay's command" grep -q -- '^=== evaluate-replay.2: .*evaluate .*--bench-replay .*evaluate-fits.1.tsv' "$T/o/log.txt"
 expect "scratch removed" test -z "$(ls -A "$T/w")"
 
 # a rank count that changes the model must be caught

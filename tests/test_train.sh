@@ -147,7 +147,8 @@ ranks)
     check "--cache-mb 1: a block does not fit, each rank reads" grep -q "read by each rank (--exchange auto: a block of 1/P does not fit --cache-mb)" "$W/x2fit.out"
     check "... == 1 rank bitwise" cmp_models "$W/r1.h5" "$W/x2fit.h5" --bitwise
     # a rank that cannot allocate its block and round buffers (test hook: rank 1 asks for rounds of
-    # 2^40 segments): a warning naming it, every rank reads its own segments, the same model
+    # more segments than memory can address): a warning naming it, every rank reads its own
+    # segments, the same model
     ARTISTNET_TRAIN_TEST_BLOCKS_OOM=1 run 2 "$A" train --mels "$W/mels.h5" --seed 7 --out "$W/x2oom.h5" --epochs 2 --batch 48 --micro-batch 16 >"$W/x2oom.out" 2>&1
     check "blocks out of memory on rank 1: exit 0, warned, each rank reads" [ $? -eq 0 ] && grep -q "warning: blocks: out of memory for a block of .*; each rank reads its own segments instead" "$W/x2oom.out" \
       && grep -q "read by each rank (--exchange auto: a block of 1/P could not be allocated)" "$W/x2oom.out"

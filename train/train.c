@@ -51,6 +51,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1168,9 +1169,11 @@ static int train_run(trainer *t, char *err, size_t errlen)
         t->cut = malloc(((size_t)t->size + 1) * sizeof *t->cut);
         rc = t->cut ? 0 : util_fail(err, errlen, UTIL_EFAIL, "train: out of memory");
         for (int r = 0; !rc && r < t->size; r++) share_of(t, r, &t->cut[r], &t->cut[r + 1]);
-        /* test hook: ARTISTNET_TRAIN_TEST_BLOCKS_OOM=R makes rank R ask for rounds no memory holds */
+        /* test hook: ARTISTNET_TRAIN_TEST_BLOCKS_OOM=R makes rank R ask for rounds larger than memory
+         * can address (mpi_blocks_make fails as out of memory without calling malloc: no sanitizer
+         * objects to the size) */
         const char *oom = getenv("ARTISTNET_TRAIN_TEST_BLOCKS_OOM");
-        const size_t round = oom && *oom && atoi(oom) == t->rank ? (size_t)1 << 40 : (size_t)c->batch;
+        const size_t round = oom && *oom && atoi(oom) == t->rank ? SIZE_MAX / 2 : (size_t)c->batch;
         if (!rc)
             rc = mpi_blocks_make(t->comm, n_train, NN_SEG_SIZE, t->rank, t->size, round, max_part, &t->blocks, err,
                                  errlen);
