@@ -22,8 +22,11 @@ struct mpi_blocks {
     size_t per, extra;  /* shard_range's partition: the first `extra` ranks hold per + 1 */
     float *data;
     MPI_Datatype type;  /* one record */
-    float *send, *recv; /* a round's buffers, allocated once (make): no allocation once rounds run */
-    size_t max_round, max_part; /* what a round may hold: cut[size] and any rank's part */
+    /* a round's buffers (mpi_blocks_reserve), in records: the most any rank sends / receives in one
+     * of the rounds declared with mpi_blocks_need (the same on every rank); no allocation in a round */
+    float *send, *recv;
+    size_t send_cap, recv_cap, need_send, need_recv;
+    size_t *cnt_s, *cnt_r; /* round_counts' scratch: every rank's sends and receives in a round */
     int *scnt, *sdsp, *rcnt, *rdsp;
     int *next;          /* finish(): records taken so far from each source's part */
     const size_t *want;
@@ -46,8 +49,8 @@ static int holder(const mpi_blocks *b, size_t i)
     return (int)(b->extra + (i - big) / b->per);
 }
 
-int mpi_blocks_make(MPI_Comm comm, size_t n, size_t rec, int as_rank, int as_size, size_t max_round, size_t max_part,
-                    mpi_blocks **out, char *err, size_t errlen)
+int mpi_blocks_make(MPI_Comm comm, size_t n, size_t rec, int as_rank, int as_size, mpi_blocks **out, char *err,
+                    size_t errlen)
 {
     *out = NULL;
     mpi_blocks *b = calloc(1, sizeof *b);
@@ -68,28 +71,18 @@ int mpi_blocks_make(MPI_Comm comm, size_t n, size_t rec, int as_rank, int as_siz
     b->type = MPI_DATATYPE_NULL;
     b->req = MPI_REQUEST_NULL;
     const size_t P = (size_t)as_size;
-    b->max_round = max_round;
-    b->max_part = max_part;
     b->data = malloc(((b->hi - b->lo) * rec + 1) * sizeof *b->data);
-    /* what a round sends: the records of this block others want (at most the round: a record may be
-     * wanted more than once); what it receives: at most this rank's part */
-    const size_t held = b->hi - b->lo, sends = max_round;
-    const size_t most = SIZE_MAX / sizeof(float) / (rec ? rec : 1) - 1;
-    if (!b->alone && sends <= most && max_part <= most) {
-        b->send = malloc((sends * rec + 1) * sizeof *b->send);
-        b->recv = malloc((max_part * rec + 1) * sizeof *b->recv);
-    }
+    b->cnt_s = calloc(P, sizeof(size_t));
+    b->cnt_r = calloc(P, sizeof(size_t));
     b->scnt = calloc(P, sizeof(int));
     b->sdsp = calloc(P, sizeof(int));
     b->rcnt = calloc(P, sizeof(int));
     b->rdsp = calloc(P, sizeof(int));
     b->next = calloc(P, sizeof(int));
-    int rc = b->data && b->scnt && b->sdsp && b->rcnt && b->rdsp && b->next && (b->alone || (b->send && b->recv))
+    int rc = b->data && b->cnt_s && b->cnt_r && b->scnt && b->sdsp && b->rcnt && b->rdsp && b->next
                  ? UTIL_OK
-                 : util_fail(err, errlen, UTIL_EFAIL,
-                             "blocks: out of memory for a block of %zu records of %zu floats and a round's buffers "
-                             "(%zu + %zu records)",
-                             held, rec, b->alone ? 0 : sends, b->alone ? 0 : max_part);
+                 : util_fail(err, errlen, UTIL_EFAIL, "blocks: out of memory for a block of %zu records of %zu floats",
+                             b->hi - b->lo, rec);
     if (!rc && (MPI_Type_contiguous((int)rec, MPI_FLOAT, &b->type) != MPI_SUCCESS || MPI_Type_commit(&b->type) != MPI_SUCCESS))
         rc = util_fail(err, errlen, UTIL_EFAIL, "blocks: cannot make the record type");
     if (rc) {
@@ -104,18 +97,69 @@ size_t mpi_blocks_lo(const mpi_blocks *b) { return b->lo; }
 size_t mpi_blocks_hi(const mpi_blocks *b) { return b->hi; }
 float *mpi_blocks_data(mpi_blocks *b) { return b->data; }
 
+/* Every rank's sends and receives in the round (want, cut) into cnt_s / cnt_r (records held by
+ * another rank than the one wanting them); their largest values in *ms, *mr. Every rank computes
+ * the same numbers: the holders are a function of the partition. */
+static void round_counts(mpi_blocks *b, const size_t *want, const int *cut, size_t *ms, size_t *mr)
+{
+    const int P = b->size;
+    for (int r = 0; r < P; r++) b->cnt_s[r] = b->cnt_r[r] = 0;
+    for (int r = 0; r < P; r++)
+        for (int q = cut[r]; q < cut[r + 1]; q++) {
+            const int h = holder(b, want[q]);
+            if (h != r) b->cnt_s[h]++, b->cnt_r[r]++;
+        }
+    *ms = *mr = 0;
+    for (int r = 0; r < P; r++) {
+        if (b->cnt_s[r] > *ms) *ms = b->cnt_s[r];
+        if (b->cnt_r[r] > *mr) *mr = b->cnt_r[r];
+    }
+}
+
+void mpi_blocks_need(mpi_blocks *b, const size_t *want, size_t stride, size_t rounds, const int *cut)
+{
+    if (b->alone) return; /* no messages, no buffers */
+    for (size_t k = 0; k < rounds; k++) {
+        size_t ms, mr;
+        round_counts(b, want + k * stride, cut, &ms, &mr);
+        if (ms > b->need_send) b->need_send = ms;
+        if (mr > b->need_recv) b->need_recv = mr;
+    }
+}
+
+size_t mpi_blocks_reserved_bytes(const mpi_blocks *b)
+{
+    return (b->need_send + b->need_recv) * b->rec * sizeof(float);
+}
+
+int mpi_blocks_reserve(mpi_blocks *b, char *err, size_t errlen)
+{
+    if (b->alone || (b->need_send <= b->send_cap && b->need_recv <= b->recv_cap)) return UTIL_OK;
+    free(b->send);
+    free(b->recv);
+    b->send_cap = b->recv_cap = 0;
+    const size_t most = SIZE_MAX / sizeof(float) / b->rec - 1;
+    b->send = b->need_send <= most ? malloc((b->need_send * b->rec + 1) * sizeof *b->send) : NULL;
+    b->recv = b->need_recv <= most ? malloc((b->need_recv * b->rec + 1) * sizeof *b->recv) : NULL;
+    if (!b->send || !b->recv)
+        return util_fail(err, errlen, UTIL_EFAIL, "blocks: out of memory for the rounds' buffers (%zu + %zu records of %zu floats)",
+                         b->need_send, b->need_recv, b->rec);
+    b->send_cap = b->need_send;
+    b->recv_cap = b->need_recv;
+    return UTIL_OK;
+}
+
 int mpi_blocks_start(mpi_blocks *b, const size_t *want, const int *cut, char *err, size_t errlen)
 {
     if (b->in_flight) return util_fail(err, errlen, UTIL_EFAIL, "blocks: a round is already in flight");
-    /* the promise of make, checked on the global round (the same verdict on every rank, so none is
-     * left waiting in the exchange) */
-    if ((size_t)cut[b->size] > b->max_round)
-        return util_fail(err, errlen, UTIL_EFAIL, "blocks: a round of %d records, over the %zu it was made for",
-                         cut[b->size], b->max_round);
-    for (int r = 0; r < b->size; r++)
-        if ((size_t)(cut[r + 1] - cut[r]) > b->max_part)
-            return util_fail(err, errlen, UTIL_EFAIL, "blocks: rank %d's part of a round is %d records, over the %zu "
-                             "it was made for", r, cut[r + 1] - cut[r], b->max_part);
+    /* what the buffers were reserved for, checked on the whole round: every rank reaches the same
+     * verdict, so none is left waiting in the exchange */
+    size_t ms = 0, mr = 0;
+    if (!b->alone) round_counts(b, want, cut, &ms, &mr);
+    if (ms > b->send_cap || mr > b->recv_cap)
+        return util_fail(err, errlen, UTIL_EFAIL, "blocks: a round sends up to %zu and receives up to %zu records a rank, "
+                         "over the %zu and %zu reserved (mpi_blocks_need, mpi_blocks_reserve)", ms, mr, b->send_cap,
+                         b->recv_cap);
     b->want = want;
     b->cut = cut;
     b->in_flight = 1;
@@ -208,6 +252,8 @@ void mpi_blocks_free(mpi_blocks *b)
     free(b->data);
     free(b->send);
     free(b->recv);
+    free(b->cnt_s);
+    free(b->cnt_r);
     free(b->scnt);
     free(b->sdsp);
     free(b->rcnt);

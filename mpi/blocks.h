@@ -17,6 +17,7 @@
  *
  *   mpi_blocks *b; mpi_blocks_make(comm, n, rec, rank, size, &b, err, errlen);
  *   fill mpi_blocks_data(b) with records mpi_blocks_lo(b) .. mpi_blocks_hi(b) - 1
+ *   mpi_blocks_need(b, ...) for the rounds to come; mpi_blocks_reserve(b, err, errlen); agree
  *   mpi_blocks_start(b, want, cut, err, errlen);  ...  mpi_blocks_finish(b, dst, err, errlen);
  *
  * Stand-in mode (benchmarks): with a communicator of one rank and as_size > 1, the process is rank
@@ -30,12 +31,20 @@
 typedef struct mpi_blocks mpi_blocks;
 
 /* Collective. n records of rec floats; as_rank/as_size: the rank and rank count of the partition
- * (the communicator's, or a stand-in's, see above). A round will want at most max_round records
- * (cut[size]), at most max_part of them for any one rank. The block (uninitialised) and the rounds'
- * send and receive buffers are allocated here, so running out of memory is an error of this call,
- * never of a round (where the other ranks would wait forever). */
-int mpi_blocks_make(MPI_Comm comm, size_t n, size_t rec, int as_rank, int as_size, size_t max_round, size_t max_part,
-                    mpi_blocks **out, char *err, size_t errlen);
+ * (the communicator's, or a stand-in's, see above). The block is allocated (uninitialised). */
+int mpi_blocks_make(MPI_Comm comm, size_t n, size_t rec, int as_rank, int as_size, mpi_blocks **out, char *err,
+                    size_t errlen);
+/* Declares rounds to come: `rounds` rounds, round k wanting want[k * stride + q] split by cut (the
+ * same cut for each; as in mpi_blocks_start). Local and cheap (a pass over the lists); every rank
+ * must declare the same rounds. It records the most records any rank sends or receives in one of
+ * them: the buffers mpi_blocks_reserve makes. */
+void mpi_blocks_need(mpi_blocks *b, const size_t *want, size_t stride, size_t rounds, const int *cut);
+/* bytes mpi_blocks_reserve will hold for the rounds declared so far (the same on every rank) */
+size_t mpi_blocks_reserved_bytes(const mpi_blocks *b);
+/* Allocates the rounds' send and receive buffers for what mpi_blocks_need declared, so that no
+ * round allocates: running out of memory is this call's error, never a round's (where the other
+ * ranks would wait forever). Local: the caller agrees over ranks before the first round. */
+int mpi_blocks_reserve(mpi_blocks *b, char *err, size_t errlen);
 /* the records a rank of `parts` holds at most (for a memory check before mpi_blocks_make) */
 size_t mpi_blocks_max_block(size_t n, int parts);
 size_t mpi_blocks_lo(const mpi_blocks *b);
@@ -43,7 +52,7 @@ size_t mpi_blocks_hi(const mpi_blocks *b);
 float *mpi_blocks_data(mpi_blocks *b); /* (hi - lo) x rec floats */
 /* Collective: starts a round. want[0 .. cut[size]) are record indices, rank r's part want[cut[r] ..
  * cut[r + 1]); want and cut must stay valid until mpi_blocks_finish. At most one round in flight.
- * A round over make's max_round or max_part fails on every rank alike, before any message. */
+ * A round that needs more than was reserved fails on every rank alike, before any message. */
 int mpi_blocks_start(mpi_blocks *b, const size_t *want, const int *cut, char *err, size_t errlen);
 /* Completes the round started last: this rank's records, in its part's order, into dst
  * ((cut[rank + 1] - cut[rank]) x rec floats). Fine when no round is in flight. */

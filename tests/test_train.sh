@@ -146,13 +146,17 @@ ranks)
     run 2 "$A" train --mels "$W/mels.h5" --seed 7 --out "$W/x2fit.h5" --epochs 2 --batch 48 --micro-batch 16 --cache-mb 1 >"$W/x2fit.out" 2>&1
     check "--cache-mb 1: a block does not fit, each rank reads" grep -q "read by each rank (--exchange auto: a block of 1/P does not fit --cache-mb)" "$W/x2fit.out"
     check "... == 1 rank bitwise" cmp_models "$W/r1.h5" "$W/x2fit.h5" --bitwise
-    # a rank that cannot allocate its block and round buffers (test hook: rank 1 asks for rounds of
-    # more segments than memory can address): a warning naming it, every rank reads its own
-    # segments, the same model
+    # a rank that cannot allocate the step exchange's buffers (test hook on rank 1): before the first
+    # epoch, every rank reads its own segments from the start; at the start of epoch 2, from there
+    # on; a warning names it, and the model is the 1-rank one bitwise either way
     ARTISTNET_TRAIN_TEST_BLOCKS_OOM=1 run 2 "$A" train --mels "$W/mels.h5" --seed 7 --out "$W/x2oom.h5" --epochs 2 --batch 48 --micro-batch 16 >"$W/x2oom.out" 2>&1
-    check "blocks out of memory on rank 1: exit 0, warned, each rank reads" [ $? -eq 0 ] && grep -q "warning: blocks: out of memory for a block of .*; each rank reads its own segments instead" "$W/x2oom.out" \
+    check "exchange buffers out of memory on rank 1: exit 0, warned, each rank reads" [ $? -eq 0 ] && grep -q "warning: blocks: out of memory for the rounds' buffers (test hook); each rank reads its own segments from epoch 1 on" "$W/x2oom.out" \
       && grep -q "read by each rank (--exchange auto: a block of 1/P could not be allocated)" "$W/x2oom.out"
     check "... == 1 rank bitwise" cmp_models "$W/r1.h5" "$W/x2oom.h5" --bitwise
+    ARTISTNET_TRAIN_TEST_BLOCKS_OOM=1:2 run 2 "$A" train --mels "$W/mels.h5" --seed 7 --out "$W/x2oom2.h5" --epochs 2 --batch 48 --micro-batch 16 >"$W/x2oom2.out" 2>&1
+    check "... at epoch 2: exit 0, blocks until then, own reads from epoch 2 on" [ $? -eq 0 ] && grep -q "held in blocks of 1/2 a rank" "$W/x2oom2.out" \
+      && grep -q "each rank reads its own segments from epoch 2 on" "$W/x2oom2.out"
+    check "... == 1 rank bitwise" cmp_models "$W/r1.h5" "$W/x2oom2.h5" --bitwise
     ;;
 resume)
     # reference: uninterrupted, 3 epochs on 2 ranks

@@ -908,12 +908,43 @@ static int gather_momentum(trainer *t, char *err, size_t errlen)
 
 static void blocks_progress(void *b) { mpi_blocks_progress(b); }
 
+/* Collective, after an attempt at blocks that returned rc on this rank: when it failed on any rank
+ * (out of memory), every rank reads its own segments instead (warning), the same model bitwise.
+ * 1 when it gave them up. */
+static int blocks_given_up(trainer *t, int rc, char *err, size_t errlen)
+{
+    if (!mpi_util_agree(t->comm, rc, err, errlen)) return 0;
+    if (t->lead) fprintf(stderr, "train: warning: %s; each rank reads its own segments from epoch %d on\n", err, t->st.epoch + 1);
+    mpi_blocks_free(t->blocks);
+    t->blocks = NULL;
+    free(t->cut);
+    t->cut = NULL;
+    return 1;
+}
+
+/* Collective: the step exchange's send and receive buffers for the epoch whose order is in t->perm,
+ * sized for its busiest step on any rank (mpi_blocks_need; a few times a step's share on one rank),
+ * grown when an epoch needs more than the ones before, never inside a step. 1 when blocks were
+ * given up (a rank could not allocate). Test hook: ARTISTNET_TRAIN_TEST_BLOCKS_OOM=R:E fails rank R's
+ * allocation at epoch E (1-based; R alone: the first epoch). */
+static int blocks_for_epoch(trainer *t, char *err, size_t errlen)
+{
+    if (!t->blocks) return 0;
+    mpi_blocks_need(t->blocks, t->perm, (size_t)t->cfg.batch, (size_t)t->steps_per_epoch, t->cut);
+    const char *oom = getenv("ARTISTNET_TRAIN_TEST_BLOCKS_OOM"), *at = oom ? strchr(oom, ':') : NULL;
+    const int hook = oom && *oom && atoi(oom) == t->rank && (at ? atoi(at + 1) : 1) == t->st.epoch + 1;
+    const int rc = hook ? util_fail(err, errlen, UTIL_EFAIL, "blocks: out of memory for the rounds' buffers (test hook)")
+                        : mpi_blocks_reserve(t->blocks, err, errlen);
+    return blocks_given_up(t, rc, err, errlen);
+}
+
 /* One epoch from st.step_in_epoch. Returns 0, UTIL_EINTR after checkpointing mid-epoch, or an
  * error. `done_steps` counts the steps of this run (progress, --max-steps). */
 static int run_epoch(trainer *t, util_progress *prog, long *done_steps, char *err, size_t errlen)
 {
     const int epoch = t->st.epoch;
     epoch_order(t, epoch);
+    blocks_for_epoch(t, err, errlen);
     int lo, hi;
     my_share(t, &lo, &hi);
     const int mine = hi - lo;
@@ -1152,45 +1183,16 @@ static int train_run(trainer *t, char *err, size_t errlen)
     /* the training segments in blocks, one per rank, exchanged every step: when a block fits the
      * memory budget (the same decision on every rank: it depends on the largest block) */
     const size_t seg_bytes = (size_t)NN_SEG_SIZE * sizeof(float), budget = (size_t)c->cache_mb << 20;
-    /* a round (one step's segments) sends at most the batch and receives at most the rank's share:
-     * buffers made with the block, counted in the budget with it */
-    const size_t max_block = mpi_blocks_max_block(n_train, t->size);
-    size_t max_part = 0;
-    for (int r = 0; r < t->size; r++) {
-        int lo, hi;
-        share_of(t, r, &lo, &hi);
-        if ((size_t)(hi - lo) > max_part) max_part = (size_t)(hi - lo);
-    }
-    const size_t round_bytes = ((size_t)c->batch + max_part) * seg_bytes;
-    const size_t block_bytes = max_block * seg_bytes + round_bytes;
+    const size_t block_bytes = mpi_blocks_max_block(n_train, t->size) * seg_bytes;
     t->reader_cache = budget;
     const char *no_blocks = "does not fit --cache-mb";
     if (t->size > 1 && !strcmp(c->exchange, "auto") && block_bytes <= budget) {
         t->cut = malloc(((size_t)t->size + 1) * sizeof *t->cut);
         rc = t->cut ? 0 : util_fail(err, errlen, UTIL_EFAIL, "train: out of memory");
         for (int r = 0; !rc && r < t->size; r++) share_of(t, r, &t->cut[r], &t->cut[r + 1]);
-        /* test hook: ARTISTNET_TRAIN_TEST_BLOCKS_OOM=R makes rank R ask for rounds larger than memory
-         * can address (mpi_blocks_make fails as out of memory without calling malloc: no sanitizer
-         * objects to the size) */
-        const char *oom = getenv("ARTISTNET_TRAIN_TEST_BLOCKS_OOM");
-        const size_t round = oom && *oom && atoi(oom) == t->rank ? SIZE_MAX / 2 : (size_t)c->batch;
-        if (!rc)
-            rc = mpi_blocks_make(t->comm, n_train, NN_SEG_SIZE, t->rank, t->size, round, max_part, &t->blocks, err,
-                                 errlen);
-        if (!rc)
-            t->reader_cache = budget - (mpi_blocks_hi(t->blocks) - mpi_blocks_lo(t->blocks)) * seg_bytes - round_bytes;
-        /* out of memory on any rank (make allocates everything the rounds need, and talks to no
-         * one): every rank reads its own segments instead, the same model bitwise */
-        if (mpi_util_agree(t->comm, rc, err, errlen)) {
-            if (t->rank == 0) fprintf(stderr, "train: warning: %s; each rank reads its own segments instead\n", err);
-            mpi_blocks_free(t->blocks);
-            t->blocks = NULL;
-            free(t->cut);
-            t->cut = NULL;
-            t->reader_cache = budget;
-            no_blocks = "could not be allocated";
-            rc = 0;
-        }
+        if (!rc) rc = mpi_blocks_make(t->comm, n_train, NN_SEG_SIZE, t->rank, t->size, &t->blocks, err, errlen);
+        if (!rc) t->reader_cache = budget - (mpi_blocks_hi(t->blocks) - mpi_blocks_lo(t->blocks)) * seg_bytes;
+        if (blocks_given_up(t, rc, err, errlen)) no_blocks = "could not be allocated";
     }
     rc = train_reader_open(c->mels, d->n_rows, d->K, t->reader_cache, &t->reader, err, errlen);
     rc = mpi_util_agree(t->comm, rc, err, errlen);
@@ -1232,6 +1234,10 @@ static int train_run(trainer *t, char *err, size_t errlen)
         nn_set_norm(t->best, mu, sd);
         nn_set_bn_epsilon(t->best, nn_bn_epsilon(t->m));
         snapshot_best(t);
+    }
+    if (t->blocks) { /* the exchange's buffers for the first epoch to run (each epoch checks its own) */
+        epoch_order(t, t->st.epoch);
+        if (blocks_for_epoch(t, err, errlen)) no_blocks = "could not be allocated";
     }
     if (t->blocks && !t->block_ready) { /* resumed or fine-tuning: no norm pass read the block */
         const double tn = util_now();
@@ -1391,8 +1397,9 @@ static int train_run(trainer *t, char *err, size_t errlen)
         if (t->blocks) {
             long got, local;
             mpi_blocks_stats(t->blocks, &got, &local);
-            printf("train: rank 0 exchange: %ld training segments received from other ranks, %ld from its own block\n",
-                   got, local);
+            printf("train: rank 0 exchange: %ld training segments received from other ranks, %ld from its own block; "
+                   "step buffers %.1f MiB (the busiest step's sends and receives of any rank)\n",
+                   got, local, (double)mpi_blocks_reserved_bytes(t->blocks) / 1048576.0);
         }
         if (t->bench)
             printf("train: --bench-share %d/%d done; nothing written\n", t->rank, t->size);
