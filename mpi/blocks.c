@@ -135,10 +135,11 @@ size_t mpi_blocks_reserved_bytes(const mpi_blocks *b)
 int mpi_blocks_reserve(mpi_blocks *b, char *err, size_t errlen)
 {
     if (b->alone || (b->need_send <= b->send_cap && b->need_recv <= b->recv_cap)) return UTIL_OK;
+    if (b->in_flight) return util_fail(err, errlen, UTIL_EFAIL, "blocks: buffers reserved while a round is in flight");
     free(b->send);
     free(b->recv);
     b->send_cap = b->recv_cap = 0;
-    const size_t most = SIZE_MAX / sizeof(float) / b->rec - 1;
+    const size_t most = SIZE_MAX / sizeof(float) / (b->rec ? b->rec : 1) - 1;
     b->send = b->need_send <= most ? malloc((b->need_send * b->rec + 1) * sizeof *b->send) : NULL;
     b->recv = b->need_recv <= most ? malloc((b->need_recv * b->rec + 1) * sizeof *b->recv) : NULL;
     if (!b->send || !b->recv)
@@ -165,7 +166,7 @@ int mpi_blocks_start(mpi_blocks *b, const size_t *want, const int *cut, char *er
     b->in_flight = 1;
     if (b->alone) return UTIL_OK;
     const int P = b->size, me = b->rank;
-    /* counts: at most the round to send, at most this rank's part to receive (make's buffers) */
+    /* this rank's counts: within the reserved buffers (checked above on every rank's) */
     for (int r = 0; r < P; r++) b->rcnt[r] = 0; /* the last round's arrays are free again (finished) */
     for (int r = 0; r < P; r++) {
         int s = 0;

@@ -43,7 +43,8 @@ void mpi_blocks_need(mpi_blocks *b, const size_t *want, size_t stride, size_t ro
 size_t mpi_blocks_reserved_bytes(const mpi_blocks *b);
 /* Allocates the rounds' send and receive buffers for what mpi_blocks_need declared, so that no
  * round allocates: running out of memory is this call's error, never a round's (where the other
- * ranks would wait forever). Local: the caller agrees over ranks before the first round. */
+ * ranks would wait forever). Local: the caller agrees over ranks before the first round. Not while
+ * a round is in flight (an error). */
 int mpi_blocks_reserve(mpi_blocks *b, char *err, size_t errlen);
 /* the records a rank of `parts` holds at most (for a memory check before mpi_blocks_make) */
 size_t mpi_blocks_max_block(size_t n, int parts);
