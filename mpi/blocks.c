@@ -99,15 +99,22 @@ float *mpi_blocks_data(mpi_blocks *b) { return b->data; }
 
 /* Every rank's sends and receives in the round (want, cut) into cnt_s / cnt_r (records held by
  * another rank than the one wanting them); their largest values in *ms, *mr. Every rank computes
- * the same numbers: the holders are a function of the partition. */
-static void round_counts(mpi_blocks *b, const size_t *want, const int *cut, size_t *ms, size_t *mr)
+ * the same numbers: the holders are a function of the partition. With `mine` (a round starting),
+ * also this rank's own counts per peer: scnt[r] records of its block that r wants, rcnt[h] records
+ * it wants from h. */
+static void round_counts(mpi_blocks *b, const size_t *want, const int *cut, int mine, size_t *ms, size_t *mr)
 {
-    const int P = b->size;
+    const int P = b->size, me = b->rank;
     for (int r = 0; r < P; r++) b->cnt_s[r] = b->cnt_r[r] = 0;
+    if (mine)
+        for (int r = 0; r < P; r++) b->scnt[r] = b->rcnt[r] = 0;
     for (int r = 0; r < P; r++)
         for (int q = cut[r]; q < cut[r + 1]; q++) {
             const int h = holder(b, want[q]);
-            if (h != r) b->cnt_s[h]++, b->cnt_r[r]++;
+            if (h == r) continue;
+            b->cnt_s[h]++, b->cnt_r[r]++;
+            if (mine && h == me) b->scnt[r]++;
+            if (mine && r == me) b->rcnt[h]++;
         }
     *ms = *mr = 0;
     for (int r = 0; r < P; r++) {
@@ -121,7 +128,7 @@ void mpi_blocks_need(mpi_blocks *b, const size_t *want, size_t stride, size_t ro
     if (b->alone) return; /* no messages, no buffers */
     for (size_t k = 0; k < rounds; k++) {
         size_t ms, mr;
-        round_counts(b, want + k * stride, cut, &ms, &mr);
+        round_counts(b, want + k * stride, cut, 0, &ms, &mr);
         if (ms > b->need_send) b->need_send = ms;
         if (mr > b->need_recv) b->need_recv = mr;
     }
@@ -156,7 +163,7 @@ int mpi_blocks_start(mpi_blocks *b, const size_t *want, const int *cut, char *er
     /* what the buffers were reserved for, checked on the whole round: every rank reaches the same
      * verdict, so none is left waiting in the exchange */
     size_t ms = 0, mr = 0;
-    if (!b->alone) round_counts(b, want, cut, &ms, &mr);
+    if (!b->alone) round_counts(b, want, cut, 1, &ms, &mr); /* also this rank's scnt, rcnt */
     if (ms > b->send_cap || mr > b->recv_cap)
         return util_fail(err, errlen, UTIL_EFAIL, "blocks: a round sends up to %zu and receives up to %zu records a rank, "
                          "over the %zu and %zu reserved (mpi_blocks_need, mpi_blocks_reserve)", ms, mr, b->send_cap,
@@ -166,17 +173,6 @@ int mpi_blocks_start(mpi_blocks *b, const size_t *want, const int *cut, char *er
     b->in_flight = 1;
     if (b->alone) return UTIL_OK;
     const int P = b->size, me = b->rank;
-    /* this rank's counts: within the reserved buffers (checked above on every rank's) */
-    for (int r = 0; r < P; r++) b->rcnt[r] = 0; /* the last round's arrays are free again (finished) */
-    for (int r = 0; r < P; r++) {
-        int s = 0;
-        for (int q = cut[r]; q < cut[r + 1]; q++) {
-            const size_t i = want[q];
-            if (r != me && i >= b->lo && i < b->hi) s++; /* I hold it, r wants it */
-            if (r == me && (i < b->lo || i >= b->hi)) b->rcnt[holder(b, i)]++;
-        }
-        b->scnt[r] = s;
-    }
     int rc = UTIL_OK;
     int ds = 0, dr = 0;
     for (int r = 0; r < P; r++) {

@@ -117,8 +117,9 @@ typedef struct {
     long n_replay;
     int queue_thread;    /* rank 0 answers the queue's requests in a thread of its own, also during its
                             own fits (mpi_queue_set_thread), when MPI gives MPI_THREAD_MULTIPLE; else
-                            (and with 0) between its fits. Replayed at 4-16 ranks it filled 0.78-0.79 ->
-                            0.91-0.83 of the ranks' time at 4-8 ranks, 0.61 -> 0.72 at 16 */
+                            (and with 0) between its fits. Replayed (a 6,140-row recording), the thread took
+                            the ranks' time filled from 0.869 to 0.905 at 4 ranks, 0.778 to 0.771-0.824
+                            at 8, 0.618 to 0.722 at 16 */
     /* outputs (allocated by reduce_svm_cv_run, freed by reduce_svm_cv_free) */
     double *inner_acc;   /* k x cells: mean inner accuracy, cell = ic * n_g + ig */
     int *best;           /* k: winning cell */
