@@ -153,9 +153,13 @@ ranks)
     check "exchange buffers out of memory on rank 1: exit 0, warned, each rank reads" [ $? -eq 0 ] && grep -q "warning: blocks: out of memory for the rounds' buffers (test hook); each rank reads its own segments from epoch 1 on" "$W/x2oom.out" \
       && grep -q "read by each rank (--exchange auto: a block of 1/P could not be allocated)" "$W/x2oom.out"
     check "... == 1 rank bitwise" cmp_models "$W/r1.h5" "$W/x2oom.h5" --bitwise
-    ARTISTNET_TRAIN_TEST_BLOCKS_OOM=1:2 run 2 "$A" train --mels "$W/mels.h5" --seed 7 --out "$W/x2oom2.h5" --epochs 2 --batch 48 --micro-batch 16 >"$W/x2oom2.out" 2>&1
-    check "... at epoch 2: exit 0, blocks until then, own reads from epoch 2 on" [ $? -eq 0 ] && grep -q "held in blocks of 1/2 a rank" "$W/x2oom2.out" \
+    # (--cache-mb 30: the block, 28.2 MiB, fits and leaves the reader 1.8 MiB; given up, the block's
+    # share is the reader's cache again: rank 0 caches up to 30 MiB of its own reads in epoch 2)
+    ARTISTNET_TRAIN_TEST_BLOCKS_OOM=1:2 run 2 "$A" train --mels "$W/mels.h5" --seed 7 --out "$W/x2oom2.h5" --epochs 2 --batch 48 --micro-batch 16 \
+      --cache-mb 30 >"$W/x2oom2.out" 2>&1
+    check "... at epoch 2: exit 0, blocks until then, own reads from epoch 2 on" [ $? -eq 0 ] && grep -q "held in blocks of 1/2 a rank (28.2 MiB" "$W/x2oom2.out" \
       && grep -q "each rank reads its own segments from epoch 2 on" "$W/x2oom2.out"
+    check "... the reader's cache takes the block's memory back (over 1.8 MiB)" awk '/rank 0 I\/O:/ { for (i = 1; i < NF; i++) if ($i == "cache") c = $(i + 1) + 0 } END { exit !(c > 2) }' "$W/x2oom2.out"
     check "... == 1 rank bitwise" cmp_models "$W/r1.h5" "$W/x2oom2.h5" --bitwise
     ;;
 resume)

@@ -131,6 +131,7 @@ typedef struct {
     mpi_blocks *blocks;
     int *cut;
     int block_ready;
+    int blocks_epoch;    /* the epoch whose rounds the exchange's buffers are reserved for (-1: none) */
     size_t reader_cache; /* the reader's cache budget: --cache-mb less the block */
     long steps_per_epoch;
     int micro_total;   /* micro-batches per global batch */
@@ -919,6 +920,8 @@ static int blocks_given_up(trainer *t, int rc, char *err, size_t errlen)
     t->blocks = NULL;
     free(t->cut);
     t->cut = NULL;
+    t->reader_cache = (size_t)t->cfg.cache_mb << 20; /* the block's share of --cache-mb is the cache's again */
+    if (t->reader) train_reader_set_cache_max(t->reader, t->reader_cache);
     return 1;
 }
 
@@ -929,7 +932,8 @@ static int blocks_given_up(trainer *t, int rc, char *err, size_t errlen)
  * allocation at epoch E (1-based; R alone: the first epoch). */
 static int blocks_for_epoch(trainer *t, char *err, size_t errlen)
 {
-    if (!t->blocks) return 0;
+    if (!t->blocks || t->blocks_epoch == t->st.epoch) return 0; /* given up, or this epoch's are in hand */
+    t->blocks_epoch = t->st.epoch;
     mpi_blocks_need(t->blocks, t->perm, (size_t)t->cfg.batch, (size_t)t->steps_per_epoch, t->cut);
     const char *oom = getenv("ARTISTNET_TRAIN_TEST_BLOCKS_OOM"), *at = oom ? strchr(oom, ':') : NULL;
     const int hook = oom && *oom && atoi(oom) == t->rank && (at ? atoi(at + 1) : 1) == t->st.epoch + 1;
@@ -1414,6 +1418,7 @@ int train_job(const train_cfg *cfg, MPI_Comm comm, int share_rank, int share_siz
 {
     trainer t;
     memset(&t, 0, sizeof t);
+    t.blocks_epoch = -1;
     t.cfg = *cfg;
     const train_cfg *c = &t.cfg;
     t.exact = !strcmp(c->reduce, "exact");
