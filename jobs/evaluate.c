@@ -407,13 +407,17 @@ static void print_stages(const double *t, const reduce_svm_cv *cv, MPI_Comm comm
     MPI_Reduce(&busy, &busy_max, 1, MPI_DOUBLE, MPI_MAX, 0, comm);
     MPI_Reduce(&busy, &busy_sum, 1, MPI_DOUBLE, MPI_SUM, 0, comm);
     MPI_Reduce(fits, fits_max, 4, MPI_LONG, MPI_MAX, 0, comm);
-    long builds_all = 0;
-    MPI_Reduce(&cv->kernel_builds_here, &builds_all, 1, MPI_LONG, MPI_SUM, 0, comm);
+    long mine[5] = {cv->kernel_builds_here, cv->final_fits_here, cv->spec_fits_here, cv->spec_used_here, cv->finals_left_here},
+         all[5];
+    MPI_Reduce(mine, all, 5, MPI_LONG, MPI_SUM, 0, comm);
     if (rank != 0) return;
     util_print_stages(stdout, "evaluate", eval_stage_names, sum, EVAL_ST_TOTAL, 0, -1, -1);
     printf("evaluate: grid busy per rank (kernel set-up + fits) min / mean / max %.2f / %.2f / %.2f s; grid fits per "
            "rank %ld .. %ld; kernel builds (fold set-up or kernel rows) per rank %ld .. %ld, %ld in all\n",
-           busy_min, busy_sum / P, busy_max, -fits_max[0], fits_max[1], -fits_max[2], fits_max[3], builds_all);
+           busy_min, busy_sum / P, busy_max, -fits_max[0], fits_max[1], -fits_max[2], fits_max[3], all[0]);
+    if (cv->speculate && P > 1)
+        printf("evaluate: final fits: %ld run as drawn, %ld speculative of which %ld won (%ld drawn ones left to them)\n",
+               all[1], all[2], all[3], all[4]);
 }
 
 /* Collective. A benchmark unit's line (--bench-group): its group, its fits over all ranks, the seconds
@@ -458,7 +462,7 @@ int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t er
 {
     const char *features = NULL, *lda_path = NULL, *label = NULL, *fold_col = NULL, *artist_col = NULL,
                *kernel_s = NULL, *grid_s = NULL, *folds_file = NULL, *out = NULL, *bench_s = NULL, *replay_path = NULL,
-               *thread_s = NULL;
+               *thread_s = NULL, *spec_s = NULL;
     int k = 3, n_inner = 3, seed = 1, quiet = 0;
     util_opt opts[] = {
         {"features", UTIL_OPT_STRING, &features, "",
@@ -490,6 +494,11 @@ int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t er
          "on: rank 0 answers the work queue in a thread of its own, also while it fits (needs MPI_THREAD_MULTIPLE); off: "
          "between its fits",
          0, -1, 0},
+        {"speculate", UTIL_OPT_STRING, &spec_s, "on",
+         "on: a rank with no grid fits left runs the final fit of the cell leading a fold whose grid is still running; "
+         "used (the same bits) when that cell wins, so the last fold's final fit need not wait for the grid's end; off: "
+         "final fits start once their fold's grid is done",
+         0, -1, 0},
         {"bench-replay", UTIL_OPT_STRING, &replay_path, "",
          "benchmark aid: replay the schedule of the run whose fits.tsv this is (the same features, grid and folds options) "
          "on these ranks: the queue, kernel-matrix changes and sums as usual, every set-up and fit a sleep of its recorded "
@@ -508,6 +517,8 @@ int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t er
     const int queue_thread = strcmp(thread_s, "off") != 0;
     if (strcmp(thread_s, "on") && strcmp(thread_s, "off"))
         return util_fail(err, errlen, UTIL_EUSAGE, "evaluate: --queue-thread must be on or off, got '%s'", thread_s);
+    if (strcmp(spec_s, "on") && strcmp(spec_s, "off"))
+        return util_fail(err, errlen, UTIL_EUSAGE, "evaluate: --speculate must be on or off, got '%s'", spec_s);
     if (bench && replay_path)
         return util_fail(err, errlen, UTIL_EUSAGE, "evaluate: --bench-group and --bench-replay exclude each other");
     if (!bench && !replay_path && !out) return util_fail(err, errlen, UTIL_EUSAGE, "evaluate: --out is required (see --help)");
@@ -785,6 +796,7 @@ int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t er
         cv.bench_group = (int)bench_group;
         cv.replay = replay;
         cv.queue_thread = queue_thread;
+        cv.speculate = !strcmp(spec_s, "on");
         cv.n_replay = n_replay;
         rc = reduce_svm_cv_run(&cv, comm, err, errlen);
         memcpy(st + EVAL_ST_SVM, cv.stage_seconds, sizeof cv.stage_seconds);

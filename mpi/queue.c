@@ -120,10 +120,14 @@ static size_t group_first(const mpi_queue *q, size_t g);
 
 int mpi_queue_round(mpi_queue *q, char *err, size_t errlen)
 {
+    /* thread mode, rank 0: its server answers until every worker has heard "round over" (rank 0 left
+     * mpi_queue_next as soon as nothing was left for itself) */
+    const int jrc = server_join(q, err, errlen);
     if (q->in_round) q->start = q->end;
-    int flag = util_interrupted() || q->stop || q->local_int, any = 0;
+    int flag = util_interrupted() || q->stop || q->local_int || jrc, any = 0;
     MPI_CHECK(MPI_Allreduce(&flag, &any, 1, MPI_INT, MPI_MAX, q->comm));
     q->in_round = 0;
+    if (jrc) return jrc;
     if (any) {
         q->interrupted = 1;
         return 0;
@@ -423,8 +427,9 @@ int mpi_queue_next(mpi_queue *q, size_t *item, char *err, size_t errlen)
         pthread_mutex_lock(&q->lock);
         int got = take_own(q, item);
         pthread_mutex_unlock(&q->lock);
-        if (got) return 1;
-        return server_join(q, err, errlen); /* until every worker has heard "round over" */
+        /* nothing left for rank 0: the round is over for it, while its server goes on answering the
+         * workers (joined in mpi_queue_round), so rank 0 does what else it has meanwhile */
+        return got;
     }
     if (q->rank == 0) {
         if (util_interrupted()) q->stop = 1;

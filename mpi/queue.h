@@ -38,7 +38,8 @@ int mpi_queue_make(MPI_Comm comm, const size_t *items, size_t n, size_t round, i
  * ranks agree); negative: MPI error. */
 int mpi_queue_round(mpi_queue *q, char *err, size_t errlen);
 /* This rank's next item of the round: 1 with *item set; 0 when the round is over for this rank
- * (every rank must call until 0); negative: MPI error. Rank 0 answers requests in here. */
+ * (every rank must call until 0); negative: MPI error. Rank 0 answers requests in here (thread
+ * mode: its thread does, also after rank 0's own 0, until the next mpi_queue_round). */
 int mpi_queue_next(mpi_queue *q, size_t *item, char *err, size_t errlen);
 /* Rank 0: answer the requests that have arrived, without blocking (other ranks: nothing). A job
  * whose items are long (a group of tracks) calls it between the parts of an item, so a worker

@@ -352,6 +352,15 @@ void reduce_svm_cv_free(reduce_svm_cv *cv)
 
 /* ---- one rank's run: grid fits and final fits from one work queue ---- */
 
+/* A final fit run speculatively (speculate): fold f's cell `cell` refitted before the fold's counts
+ * were summed; its predictions of the fold's test rows stay here until the fold's winner is known. */
+typedef struct {
+    int f, cell, n_sv, used;
+    long correct, evaluated;
+    int *pred;              /* n: the test fold's rows set */
+    double start, setup_fold, setup_rows, fit;
+} spec_fit;
+
 typedef struct {
     reduce_svm_cv *cv;
     MPI_Comm comm;
@@ -369,11 +378,21 @@ typedef struct {
     reduce_svm_fit *rec;    /* this rank's fits, in the order it ran them */
     long n_rec, cap_rec;
     replay_costs rp;        /* a schedule replay (cv->replay): the recorded costs */
+    /* speculative final fits (cv->speculate, more than one rank; see speculate) */
+    int spec, P;
+    long *seen;             /* 2 per grid task: its counts as far as this rank knows (evaluated 0: not yet) */
+    char *claimed;          /* k x cells: some rank runs or ran this cell's final fit speculatively */
+    char *final_done;       /* per fold: its final's predictions are in cv->pred on this rank */
+    spec_fit *specs;        /* this rank's speculative final fits */
+    int n_specs;
+    long (*msg)[4];         /* the messages this rank sent (kept until every rank has received them) */
+    long n_msg, cap_msg, n_recv;
 } cv_state;
 
 /* Appends this rank's record of item `item`, whose set-up began at `start` (util_now) and whose fit
  * ended now; s->ws holds the set-up's seconds. Out of memory: the record is dropped (timing only). */
-static void record_fit(cv_state *s, long item, double start, double fit, long correct, long evaluated)
+static void record_fit_as(cv_state *s, long item, double start, double setup_fold, double setup_rows, double fit,
+                          long correct, long evaluated)
 {
     if (s->n_rec == s->cap_rec) {
         long cap = s->cap_rec ? 2 * s->cap_rec : 64;
@@ -382,7 +401,11 @@ static void record_fit(cv_state *s, long item, double start, double fit, long co
         s->rec = p;
         s->cap_rec = cap;
     }
-    s->rec[s->n_rec++] = (reduce_svm_fit){item, s->rank, start - s->t0, s->ws.last_fold, s->ws.last_rows, fit, correct, evaluated};
+    s->rec[s->n_rec++] = (reduce_svm_fit){item, s->rank, start - s->t0, setup_fold, setup_rows, fit, correct, evaluated};
+}
+static void record_fit(cv_state *s, long item, double start, double fit, long correct, long evaluated)
+{
+    record_fit_as(s, item, start, s->ws.last_fold, s->ws.last_rows, fit, correct, evaluated);
 }
 
 /* A replay (cv->replay): queue item `item`'s fit is a sleep of its recorded seconds, with its recorded counts */
@@ -392,6 +415,187 @@ static void replay_fit(const cv_state *s, long item, long *correct, long *evalua
     replay_sleep(r->fit);
     *correct = r->correct;
     *evaluated = r->evaluated;
+}
+
+/* ---- speculative final fits ----
+ * A fold's final fit can start only when its counts are summed over ranks, i.e. when its last grid
+ * fit has ended, and the last fold's is the run's tail (replayed at 16 ranks: 0.9 s after a 4.3 s
+ * grid, 13 ranks idle). So every grid fit's counts go to every rank as the fit ends (SPEC_RESULT, a
+ * 32-byte message), and a rank with nothing left to do runs the final fit of the cell that leads a
+ * fold still being summed (the highest mean over the inner folds seen so far, every cell seen at
+ * least once; up to SPEC_TOP cells a fold), telling the others first (SPEC_CLAIM). When the fold's
+ * sum is in and the winner is a cell some rank ran or runs, that rank's predictions are the final
+ * fit's (the same inputs, the same bits) and the rank that drew the final fit does not run it. A
+ * rank that drew a final fit speculates only on its own folds, whose fits it runs next anyway. */
+#define SPEC_TAG 7301
+#define SPEC_TOP 2
+enum { SPEC_RESULT = 0, SPEC_CLAIM = 1 };
+
+/* Sends {kind, a, b, c} to every other rank. The request is freed at once: the buffer lives until
+ * spec_drain has every rank receive every message, after which a collective follows. */
+static int spec_send(cv_state *s, long kind, long a, long b, long c, char *err, size_t errlen)
+{
+    if (s->n_msg == s->cap_msg) return util_fail(err, errlen, UTIL_EFAIL, "svm: speculation: more messages than fits");
+    long *m = s->msg[s->n_msg++];
+    m[0] = kind;
+    m[1] = a;
+    m[2] = b;
+    m[3] = c;
+    for (int r = 0; r < s->P; r++) {
+        if (r == s->rank) continue;
+        MPI_Request req;
+        MPI_CHECK(MPI_Isend(m, 4, MPI_LONG, r, SPEC_TAG, s->comm, &req));
+        MPI_CHECK(MPI_Request_free(&req));
+    }
+    return UTIL_OK;
+}
+
+static void spec_apply(cv_state *s, const long *m)
+{
+    const long cells = (long)s->cv->grid.n_c * s->cv->grid.n_g, n_tasks = s->per_fold * s->cv->k;
+    if (m[0] == SPEC_RESULT && m[1] >= 0 && m[1] < n_tasks) {
+        s->seen[2 * m[1]] = m[2];
+        s->seen[2 * m[1] + 1] = m[3];
+    } else if (m[0] == SPEC_CLAIM && m[1] >= 0 && m[1] < s->cv->k && m[2] >= 0 && m[2] < cells)
+        s->claimed[m[1] * cells + m[2]] = 1;
+}
+
+/* Receives what has arrived, without waiting */
+static int spec_poll(cv_state *s, char *err, size_t errlen)
+{
+    for (;;) {
+        int flag = 0;
+        MPI_CHECK(MPI_Iprobe(MPI_ANY_SOURCE, SPEC_TAG, s->comm, &flag, MPI_STATUS_IGNORE));
+        if (!flag) return UTIL_OK;
+        long m[4];
+        MPI_CHECK(MPI_Recv(m, 4, MPI_LONG, MPI_ANY_SOURCE, SPEC_TAG, s->comm, MPI_STATUS_IGNORE));
+        s->n_recv++;
+        spec_apply(s, m);
+    }
+}
+
+/* Collective, once every rank is past its fits: receives every message still on its way here (each
+ * rank sent each of its messages to every other rank), so none outlives the run. */
+static int spec_drain(cv_state *s, char *err, size_t errlen)
+{
+    long total = 0;
+    MPI_CHECK(MPI_Allreduce(&s->n_msg, &total, 1, MPI_LONG, MPI_SUM, s->comm));
+    for (const long want = total - s->n_msg; s->n_recv < want; s->n_recv++) {
+        long m[4];
+        MPI_CHECK(MPI_Recv(m, 4, MPI_LONG, MPI_ANY_SOURCE, SPEC_TAG, s->comm, MPI_STATUS_IGNORE));
+        spec_apply(s, m);
+    }
+    return UTIL_OK;
+}
+
+/* Fold f's winner (cv->best[f], its counts summed) is a cell this rank ran speculatively: its
+ * predictions and support vectors become the fold's, recorded as the fold's final fit. 1 if so. */
+static int spec_commit(cv_state *s, int f)
+{
+    reduce_svm_cv *cv = s->cv;
+    for (int i = 0; i < s->n_specs; i++) {
+        spec_fit *sp = &s->specs[i];
+        if (sp->f != f || sp->cell != cv->best[f] || sp->used) continue;
+        for (long r = 0; r < cv->n; r++)
+            if (cv->fold[r] == f) cv->pred[r] = sp->pred[r];
+        cv->n_sv[f] = sp->n_sv;
+        sp->used = 1;
+        s->final_done[f] = 1;
+        record_fit_as(s, s->per_fold * cv->k + f, sp->start, sp->setup_fold, sp->setup_rows, sp->fit, sp->correct, sp->evaluated);
+        cv->spec_used_here++;
+        return 1;
+    }
+    return 0;
+}
+
+/* The next speculative final fit for this rank: *f_out, *cell_out (-1: none). Folds: those whose sum is not
+ * in yet (all; or, when this rank drew final fits it has not run, only theirs), every cell seen.
+ * Candidates: a fold's SPEC_TOP leading cells by the mean inner accuracy seen so far (ties to the
+ * first cell, as choose_cell), not claimed; every fold's leader before any fold's second. */
+static int spec_pick(cv_state *s, int *f_out, int *cell_out, char *err, size_t errlen)
+{
+    reduce_svm_cv *cv = s->cv;
+    const int nc = cv->grid.n_c, ng = cv->grid.n_g, ni = cv->n_inner, cells = nc * ng;
+    int own = 0, best_key = 2 * SPEC_TOP, rc = UTIL_OK;
+    *f_out = *cell_out = -1;
+    for (int f = 0; f < cv->k; f++) own |= s->final_drawn[f];
+    double *acc = malloc((size_t)cells * sizeof *acc);
+    if (!acc) return UTIL_OK; /* speculation is optional */
+    for (int f = 0; f < cv->k && !rc; f++) {
+        if ((own && !s->final_drawn[f]) || s->final_done[f]) continue;
+        int summed = 0, mrc = MPI_Test(&s->fold_sum[f], &summed, MPI_STATUS_IGNORE);
+        if (mrc != MPI_SUCCESS) rc = mpi_util_report(err, errlen, __FILE__, __LINE__, "MPI_Test(fold sum)", mrc);
+        if (rc || summed) continue; /* summed: its winner is known, the drawn final fit decides */
+        int n_seen = 0;
+        for (int cell = 0; cell < cells; cell++) {
+            const int c = cell / ng, g = cell % ng;
+            double a = 0;
+            int used = 0;
+            for (int i = 0; i < ni; i++) {
+                const long t = (((long)f * ng + g) * nc + c) * ni + i;
+                if (s->seen[2 * t + 1] > 0) {
+                    a += (double)s->seen[2 * t] / (double)s->seen[2 * t + 1];
+                    used++;
+                }
+            }
+            n_seen += used > 0;
+            acc[cell] = used ? a / used : -1;
+        }
+        if (n_seen < cells) continue;
+        /* the fold's leaders in order: position p is the cell with p cells ahead of it; at equal
+         * positions the fold this rank holds (its standardised rows and Gram matrix) goes first */
+        for (int cell = 0; cell < cells; cell++) {
+            int pos = 0;
+            for (int o = 0; o < cells; o++) pos += acc[o] > acc[cell] || (acc[o] == acc[cell] && o < cell);
+            const int key = 2 * pos + (f != s->ws.cur_f);
+            if (pos < SPEC_TOP && key < best_key && !s->claimed[(size_t)f * cells + cell]) {
+                best_key = key;
+                *f_out = f;
+                *cell_out = cell;
+            }
+        }
+    }
+    free(acc);
+    return rc;
+}
+
+/* Runs fold f's final fit of `cell` speculatively (claimed first), keeping its predictions */
+static int spec_run(cv_state *s, int f, int cell, char *err, size_t errlen)
+{
+    reduce_svm_cv *cv = s->cv;
+    const int ng = cv->grid.n_g, cells = cv->grid.n_c * ng;
+    spec_fit *p = realloc(s->specs, ((size_t)s->n_specs + 1) * sizeof *p);
+    int *pred = malloc((size_t)cv->n * sizeof *pred + 1);
+    if (p) s->specs = p;
+    if (!p || !pred) {
+        free(pred);
+        return util_fail(err, errlen, UTIL_EFAIL, "svm: out of memory for a speculative final fit");
+    }
+    s->claimed[(size_t)f * cells + cell] = 1;
+    int rc = spec_send(s, SPEC_CLAIM, f, cell, 0, err, errlen);
+    if (rc) {
+        free(pred);
+        return rc;
+    }
+    spec_fit *sp = &s->specs[s->n_specs++];
+    *sp = (spec_fit){.f = f, .cell = cell, .pred = pred};
+    fold_data fd;
+    stage_charge(cv, REDUCE_SVM_ST_FINAL_WAIT, &s->mark);
+    sp->start = s->mark;
+    ws_prepare(&s->ws, cv, f, cell % ng, 1, &fd);
+    sp->setup_fold = s->ws.last_fold;
+    sp->setup_rows = s->ws.last_rows;
+    stage_charge(cv, REDUCE_SVM_ST_FINAL_SETUP, &s->mark);
+    const double fit0 = s->mark;
+    if (s->rp.by_item) /* a replay: the fold's recorded final fit stands for any cell's */
+        replay_fit(s, s->per_fold * cv->k + f, &sp->correct, &sp->evaluated);
+    else
+        rc = run_task(&fd, -1, cv->grid.c[cell / ng], cv->grid.g[cell % ng], &sp->correct, &sp->evaluated, pred,
+                      &sp->n_sv, err, errlen);
+    stage_charge(cv, REDUCE_SVM_ST_FINAL_FITS, &s->mark);
+    sp->fit = s->mark - fit0;
+    cv->spec_fits_here++;
+    return rc;
 }
 
 /* Starts the sums of folds [sums_started, upto). A rank calls it once its own grid fits of those
@@ -450,6 +654,16 @@ static int run_final_fit(cv_state *s, int f, char *err, size_t errlen)
     choose_cell(cv, s->counts, f);
     int cell = cv->best[f];
     const long item = s->per_fold * cv->k + f;
+    if (s->spec && spec_commit(s, f)) return UTIL_OK; /* this rank ran the winner's fit already */
+    if (s->spec) {
+        int rc = spec_poll(s, err, errlen);
+        if (rc) return rc;
+        if (s->claimed[(size_t)f * cv->grid.n_c * ng + cell]) { /* another rank runs or ran it: it contributes the predictions */
+            cv->finals_left_here++;
+            return UTIL_OK;
+        }
+    }
+    s->final_done[f] = 1;
     stage_charge(cv, REDUCE_SVM_ST_GRID_WAIT, &s->mark);
     const double start = s->mark;
     ws_prepare(&s->ws, cv, f, cell % ng, 1, &fd);
@@ -511,7 +725,32 @@ static int run_grid_fit(cv_state *s, long t, char *err, size_t errlen)
     if (!rc) record_fit(s, t, start, s->mark - fit0, s->counts[2 * t], s->counts[2 * t + 1]);
     s->grid_end = s->mark - s->t0;
     cv->grid_fits_here++;
+    if (!rc && s->spec) {
+        s->seen[2 * t] = s->counts[2 * t];
+        s->seen[2 * t + 1] = s->counts[2 * t + 1];
+        rc = spec_send(s, SPEC_RESULT, t, s->counts[2 * t], s->counts[2 * t + 1], err, errlen);
+    }
     return rc;
+}
+
+/* The end of this rank's queue with speculation on: its drawn final fits as their folds are summed,
+ * and meanwhile speculative final fits (spec_pick), until every fold's sum is in. */
+static int speculate(cv_state *s, char *err, size_t errlen)
+{
+    const struct timespec nap = {0, 2000000}; /* 2 ms between looks while nothing can be started */
+    while (!util_interrupted()) {
+        int rc = run_drawn_finals(s, 0, err, errlen), f = -1, cell = -1;
+        if (!rc) rc = spec_poll(s, err, errlen);
+        if (!rc) rc = spec_pick(s, &f, &cell, err, errlen);
+        if (!rc && f >= 0) rc = spec_run(s, f, cell, err, errlen);
+        if (rc) return rc;
+        if (f >= 0) continue;
+        int all = 1;
+        for (int g = 0; g < s->cv->k && all; g++) MPI_CHECK(MPI_Test(&s->fold_sum[g], &all, MPI_STATUS_IGNORE));
+        if (all) break;
+        nanosleep(&nap, NULL);
+    }
+    return UTIL_OK;
 }
 
 /* Queue items: the grid tasks of fold 0 ((fold, gamma) groups; within a group larger C first, the
@@ -537,8 +776,8 @@ static int make_queue(cv_state *s, mpi_queue **q, char *err, size_t errlen)
     for (long f = 0; !rc && f < k; f++) {
         for (long g = 0; g < ng; g++) {
             if (cv->bench && f * ng + g != cv->bench_group) continue; /* a benchmark unit: its group only */
-            for (long c = nc - 1; c >= 0; c--)
-                for (long i = 0; i < ni; i++) order[o++] = (size_t)(((f * ng + g) * nc + c) * ni + i);
+            for (long i = 0; i < ni; i++)
+                for (long c = nc - 1; c >= 0; c--) order[o++] = (size_t)(((f * ng + g) * nc + c) * ni + i);
             stage[e] = (int)(2 * f);
             group_end[e++] = o;
         }
@@ -607,6 +846,7 @@ static int run_queue(cv_state *s, char *err, size_t errlen)
     int src = start_fold_sums(s, cv->k, err, errlen);
     if (!rc) rc = src;
     stage_charge(cv, REDUCE_SVM_ST_GRID_WAIT, &s->mark);
+    if (!rc && s->spec) rc = speculate(s, err, errlen);
     if (!rc) rc = run_drawn_finals(s, 1, err, errlen);
     /* collective: every rank ends the queue, also one whose fit failed */
     char qerr[UTIL_ERRLEN];
@@ -614,6 +854,15 @@ static int run_queue(cv_state *s, char *err, size_t errlen)
     if (!rc && mpi_queue_interrupted(q)) rc = util_fail(err, errlen, UTIL_EINTR, "svm: interrupted");
     mpi_queue_free(q);
     MPI_CHECK(MPI_Waitall(cv->k, s->fold_sum, MPI_STATUSES_IGNORE));
+    if (s->spec) { /* every fold summed: this rank's speculative fits that won are the folds' final fits */
+        for (int f = 0; f < cv->k; f++)
+            if (!s->final_done[f]) {
+                choose_cell(cv, s->counts, f);
+                spec_commit(s, f);
+            }
+        int drc = spec_drain(s, err, errlen); /* collective */
+        if (!rc) rc = drc;
+    }
     stage_charge(cv, REDUCE_SVM_ST_GRID_WAIT, &s->mark);
     util_progress_finish(&pr, rc ? done_items : n_items); /* an interrupted grid does not read 100% */
     return rc;
@@ -714,9 +963,12 @@ static int gather_fits(cv_state *s, char *err, size_t errlen)
         int mrc = MPI_Gatherv(s->rec, mine, rec, cv->fits, cnt, disp, rec, 0, s->comm);
         MPI_Type_free(&rec);
         if (mrc != MPI_SUCCESS) return mpi_util_report(err, errlen, __FILE__, __LINE__, "MPI_Gatherv(fits)", mrc);
-        if (s->rank == 0) {
+        if (s->rank == 0) { /* by item; a final fit run on two ranks at once (speculation) is kept once */
             qsort(cv->fits, (size_t)total, sizeof *cv->fits, fit_cmp);
-            cv->n_fits = total;
+            long m = 0;
+            for (long i = 0; i < total; i++)
+                if (m == 0 || cv->fits[i].item != cv->fits[m - 1].item) cv->fits[m++] = cv->fits[i];
+            cv->n_fits = m;
         }
     }
     free(cnt);
@@ -728,7 +980,7 @@ int reduce_svm_cv_run(reduce_svm_cv *cv, MPI_Comm comm, char *err, size_t errlen
 {
     svm_set_print_string_function(svm_silent);
     memset(cv->stage_seconds, 0, sizeof cv->stage_seconds);
-    cv->grid_fits_here = cv->final_fits_here = 0;
+    cv->grid_fits_here = cv->final_fits_here = cv->spec_fits_here = cv->spec_used_here = cv->finals_left_here = 0;
     cv->fits = NULL;
     cv->n_fits = 0;
     const long n = cv->n;
@@ -741,6 +993,17 @@ int reduce_svm_cv_run(reduce_svm_cv *cv, MPI_Comm comm, char *err, size_t errlen
     if (cv->bench && (cv->bench_group < 0 || cv->bench_group >= k * cv->grid.n_g))
         return util_fail(err, errlen, UTIL_EUSAGE, "svm: bench group %d not in [0, %d)", cv->bench_group, k * cv->grid.n_g);
     if (cv->bench && cv->replay) return util_fail(err, errlen, UTIL_EUSAGE, "svm: a bench group cannot be replayed");
+    s.P = mpi_util_size(comm);
+    s.spec = cv->speculate && !cv->bench && s.P > 1;
+    const long cells = (long)cv->grid.n_c * cv->grid.n_g;
+    if (s.spec) {
+        s.seen = calloc((size_t)(s.per_fold * k) * 2 + 1, sizeof *s.seen);
+        s.claimed = calloc((size_t)(k * cells) + 1, 1);
+        s.cap_msg = s.per_fold * k + k * cells; /* a result per grid fit, a claim per cell at most */
+        s.msg = malloc((size_t)s.cap_msg * sizeof *s.msg);
+        if (!s.seen || !s.claimed || !s.msg) rc = util_fail(err, errlen, UTIL_EFAIL, "svm: out of memory for %ld fits", s.n_items);
+    }
+    s.final_done = calloc((size_t)k + 1, 1);
     s.counts = calloc((size_t)(s.per_fold * k) * 2 + 1, sizeof *s.counts);
     s.fold_sum = malloc((size_t)k * sizeof *s.fold_sum);
     s.final_drawn = calloc((size_t)k, 1);
@@ -748,7 +1011,7 @@ int reduce_svm_cv_run(reduce_svm_cv *cv, MPI_Comm comm, char *err, size_t errlen
     cv->best = calloc((size_t)k, sizeof *cv->best);
     cv->pred = malloc(((size_t)n + 1) * sizeof *cv->pred);
     cv->n_sv = calloc((size_t)k, sizeof *cv->n_sv);
-    if (ws_init(&s.ws, cv) || !s.counts || !s.fold_sum || !s.final_drawn || !cv->inner_acc || !cv->best || !cv->pred ||
+    if (ws_init(&s.ws, cv) || !s.final_done || !s.counts || !s.fold_sum || !s.final_drawn || !cv->inner_acc || !cv->best || !cv->pred ||
         !cv->n_sv)
         rc = util_fail(err, errlen, UTIL_EFAIL, "svm: out of memory for %ld rows x %d", n, cv->d);
     for (int f = 0; s.fold_sum && f < k; f++) s.fold_sum[f] = MPI_REQUEST_NULL;
@@ -785,6 +1048,12 @@ int reduce_svm_cv_run(reduce_svm_cv *cv, MPI_Comm comm, char *err, size_t errlen
     free(s.counts);
     free(s.fold_sum);
     free(s.final_drawn);
+    free(s.final_done);
+    free(s.seen);
+    free(s.claimed);
+    free(s.msg);
+    for (int i = 0; i < s.n_specs; i++) free(s.specs[i].pred);
+    free(s.specs);
     free(s.rec);
     replay_free(&s.rp);
     if (rc) reduce_svm_cv_free(cv);

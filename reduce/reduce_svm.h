@@ -120,6 +120,10 @@ typedef struct {
                             (and with 0) between its fits. Replayed (a 6,140-row recording), the thread took
                             the ranks' time filled from 0.869 to 0.905 at 4 ranks, 0.778 to 0.771-0.824
                             at 8, 0.618 to 0.722 at 16 */
+    int speculate;       /* speculative final fits (reduce_svm.c, speculate): every grid fit's counts go to every
+                            rank, and a rank with nothing left runs the final fit of the cell leading a fold still
+                            being summed; when it wins, its predictions are the fold's (the same bits), so the
+                            last fold's final fit need not start only after the grid's end. 0: off */
     /* outputs (allocated by reduce_svm_cv_run, freed by reduce_svm_cv_free) */
     double *inner_acc;   /* k x cells: mean inner accuracy, cell = ic * n_g + ig */
     int *best;           /* k: winning cell */
@@ -130,7 +134,9 @@ typedef struct {
     double seconds_final; /* after that: the final fits still running (the last fold's at least) */
     /* this rank's share (not combined over ranks) */
     double stage_seconds[REDUCE_SVM_ST_N];
-    long grid_fits_here, final_fits_here; /* fits this rank ran */
+    long grid_fits_here, final_fits_here; /* fits this rank ran (final: drawn and run as such) */
+    long spec_fits_here, spec_used_here;  /* speculative final fits this rank ran; of them, fold winners */
+    long finals_left_here;                /* final fits this rank drew and left to the rank that ran the winner */
     long kernel_builds_here; /* fold set-ups (standardise, Gram matrix) + kernel-row builds this rank did */
     long kernel_rows_here;   /* of those, kernel-row builds: one (fold, gamma) kernel matrix each (0 when
                                 the matrix is not precomputed) */

@@ -23,7 +23,9 @@
 #     counts give results.json's inner grid accuracies and test accuracies (1e-9: the JSON's 10 digits); --bench-replay of it on 1 and 3 ranks
 #     exits 0 with the replay line (the same winners: a replay takes the recorded counts) and writes
 #     only its own fits.tsv; --queue-thread off (on is the default) gives the same results; a truncated file, another grid's
-#     file, a malformed row and --bench-group with it exit 2 naming the file (and line).
+#     file, a malformed row and --bench-group with it exit 2 naming the file (and line);
+# 10. --speculate off gives the same results; a replay with one slow grid fit in fold 3: its final fit
+#     runs speculatively on an idle rank, wins, and ends before that grid fit does.
 set -u
 A=${ARTISTNET:?}; F=${ARTISTNET_FIXTURES:?}/reduce; PY=${PYTHON3:-/usr/bin/python3}; MPI=${MPIEXEC:-mpiexec}
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
@@ -238,6 +240,52 @@ expect2 "replay of a malformed row" "badnum.tsv:4: rank, seconds" $EV --bench-re
 expect2 "replay and bench group" "bench-group and --bench-replay exclude each other" $EV --bench-replay $T/fits/fits.tsv --bench-group mid
 expect2 "replay of a missing file" "nope.tsv: No such file" $EV --bench-replay $T/nope.tsv
 expect2 "--queue-thread neither on nor off" "queue-thread must be on or off, got 'yes'" $EV --out $T/qt --queue-thread yes
+
+# 10. speculative final fits (--speculate, on by default: section 3 ran with it): off gives the same
+#     results; a replay of section 9's run in which one grid fit of fold 3 (its worst cell's last inner
+#     fold) lasts 2 s and every other fit 0.01 s: the ranks left idle run fold 3's leading cell's final
+#     fit before that grid fit ends, it is the winner, and it stands as the fold's final fit
+if $MPI --oversubscribe -n 3 $EV --out $T/nospec --speculate off &&
+   diff <(grep -v '"timing"\|command_line' $T/r1/results.json) <(grep -v '"timing"\|command_line' $T/nospec/results.json) > /dev/null &&
+   cmp -s $T/r1/predictions.tsv $T/nospec/predictions.tsv; then ok; else bad "--speculate off changed the results"; fi
+slow=$($PY - $T/fits/fits.tsv $T/slow.tsv <<'PYEOF'
+import csv, sys
+lines = open(sys.argv[1]).read().splitlines()
+head = [l for l in lines if l.startswith("#")]
+rows = list(csv.DictReader([l for l in lines if not l.startswith("#")], delimiter="\t"))
+cells = {}
+for r in rows:
+    if r["kind"] == "grid" and r["fold"] == "3":
+        cells.setdefault((r["gamma"], r["C"]), []).append(r)
+worst = min(cells, key=lambda k: sum(int(r["correct"]) / int(r["evaluated"]) for r in cells[k]))
+long_fit = max(cells[worst], key=lambda r: int(r["inner"]))
+for r in rows:
+    r["setup_fold_s"] = r["setup_rows_s"] = "0"
+    r["fit_s"] = "2.0" if r is long_fit else "0.01" if r["kind"] == "grid" else "0.3"
+with open(sys.argv[2], "w") as f:
+    f.write("\n".join(head) + "\n")
+    w = csv.DictWriter(f, fieldnames=list(rows[0].keys()), delimiter="\t", lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+print(long_fit["item"])
+PYEOF
+)
+rm -rf $T/sp
+if [ -n "$slow" ] && $MPI --oversubscribe -n 3 $A evaluate --features $F/svm_features.h5 --label-column genre --seed 3 --grid "$RBF" \
+     --bench-replay $T/slow.tsv --out $T/sp > $T/sp.txt 2> $T/sp.err &&
+   grep -q "^evaluate: final fits: [0-9]* run as drawn, [1-9][0-9]* speculative of which [1-9][0-9]* won" $T/sp.txt &&
+   $PY - $T/sp/fits.tsv "$slow" <<'PYEOF'
+import csv, sys
+rows = list(csv.DictReader((l for l in open(sys.argv[1]) if not l.startswith("#")), delimiter="\t"))
+end = lambda r: sum(float(r[k]) for k in ("start_s", "setup_fold_s", "setup_rows_s", "fit_s"))
+slow = [r for r in rows if r["item"] == sys.argv[2]][0]
+final3 = [r for r in rows if r["kind"] == "final" and r["fold"] == "3"]
+assert len(final3) == 1 and len(rows) == 111, (len(final3), len(rows))
+print(f"fold 3's final fit on rank {final3[0]['rank']} ended at {end(final3[0]):.2f} s, its slow grid fit (item {sys.argv[2]}, rank {slow['rank']}) at {end(slow):.2f} s", file=sys.stderr)
+sys.exit(0 if end(final3[0]) < end(slow) else 1)
+PYEOF
+then ok; else bad "speculative final fit of fold 3 in a replay with a slow grid fit"; cat $T/sp.txt $T/sp.err >&2; fi
+expect2 "--speculate neither on nor off" "speculate must be on or off, got 'yes'" $EV --out $T/qt --speculate yes
 
 echo "test_evaluate: $pass passed, $fail failed"
 [ $fail -eq 0 ]
