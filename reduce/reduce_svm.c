@@ -753,8 +753,9 @@ static int speculate(cv_state *s, char *err, size_t errlen)
     return UTIL_OK;
 }
 
-/* Queue items: the grid tasks of fold 0 ((fold, gamma) groups; within a group larger C first, the
- * costly fits early and the cheap ones filling the tail), then fold 0's final fit (item n_tasks + 0),
+/* Queue items: the grid tasks of fold 0 ((fold, gamma) groups; within a group inner fold by inner
+ * fold, larger C first in each: every cell is seen a third of the way into its group, which
+ * speculation needs, and the costly fits of each pass come early), then fold 0's final fit (item n_tasks + 0),
  * then fold 1's tasks and final fit, and so on. Groups (mpi_queue_set_groups): one per (fold, gamma)
  * kernel matrix and one per final fit, dealt by affinity (mpi_queue_set_stages): a rank works
  * through a group of its own, then an untouched one, and joins others only at the end, so it builds

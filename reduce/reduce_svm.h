@@ -12,8 +12,9 @@
  * are summed over ranks by a nonblocking MPI_Iallreduce that each rank starts once it is past that
  * fold's tasks (a progress thread, mpi/progress.h, moves it while ranks fit), and the rank that drew
  * the fold's final fit runs it as soon as the sum is in, between its grid fits of other folds, so
- * the final fits overlap the rest of the grid (only the last fold's waits for the grid's end). The predictions are combined by
- * one MPI_Allreduce at the end. No task's result depends on where it ran, so results are identical
+ * the final fits overlap the rest of the grid (only the last fold's waits for the grid's end, unless
+ * a rank left idle ran it ahead: `speculate`). The predictions are combined by one MPI_Allreduce at
+ * the end. No task's result depends on where it ran, so results are identical
  * for any number of ranks.
  *
  * Kernels: when the n x n kernel matrix fits (max_kernel_mb), each rank computes, per outer fold, the
