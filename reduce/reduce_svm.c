@@ -577,10 +577,11 @@ static int spec_run(cv_state *s, int f, int cell, char *err, size_t errlen)
         free(pred);
         return rc;
     }
+    for (long r = 0; r < cv->n; r++) pred[r] = -1; /* a replay predicts nothing */
     spec_fit *sp = &s->specs[s->n_specs++];
     *sp = (spec_fit){.f = f, .cell = cell, .pred = pred};
     fold_data fd;
-    stage_charge(cv, REDUCE_SVM_ST_FINAL_WAIT, &s->mark);
+    stage_charge(cv, REDUCE_SVM_ST_GRID_WAIT, &s->mark);
     sp->start = s->mark;
     ws_prepare(&s->ws, cv, f, cell % ng, 1, &fd);
     sp->setup_fold = s->ws.last_fold;
