@@ -800,6 +800,12 @@ int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t er
         cv.n_replay = n_replay;
         rc = reduce_svm_cv_run(&cv, comm, err, errlen);
         memcpy(st + EVAL_ST_SVM, cv.stage_seconds, sizeof cv.stage_seconds);
+        if (!rc && rank == 0 && cv.workers < P)
+            fprintf(stderr,
+                    "evaluate: warning: the SVM grid ran on %d of the %d ranks: a rank's workspace is %.3g MB (kernel and "
+                    "Gram matrices of %ld rows, LIBSVM's cache), and each node ran as many as 80%% of its available "
+                    "memory holds; the others waited (the results are the same)\n",
+                    cv.workers, P, cv.rank_mb, e.n);
     }
     t_stage = util_now();
 

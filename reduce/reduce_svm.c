@@ -978,7 +978,7 @@ static int gather_fits(cv_state *s, char *err, size_t errlen)
     return UTIL_OK;
 }
 
-int reduce_svm_cv_run(reduce_svm_cv *cv, MPI_Comm comm, char *err, size_t errlen)
+static int cv_run(reduce_svm_cv *cv, MPI_Comm comm, char *err, size_t errlen)
 {
     svm_set_print_string_function(svm_silent);
     memset(cv->stage_seconds, 0, sizeof cv->stage_seconds);
@@ -1058,6 +1058,108 @@ int reduce_svm_cv_run(reduce_svm_cv *cv, MPI_Comm comm, char *err, size_t errlen
     free(s.specs);
     free(s.rec);
     replay_free(&s.rp);
+    if (rc) reduce_svm_cv_free(cv);
+    return rc;
+}
+
+/* ---- the ranks that run the grid: as many on a node as its memory holds ---- */
+
+/* What one rank's run holds at its peak: the workspace (ws_init: the n x (n + 2) kernel nodes and the
+ * n x n Gram matrix, or the sparse rows; the standardised rows) and LIBSVM's kernel cache at most
+ * (cache_mb, never more than a matrix of the rows' floats) */
+static double rank_bytes(const reduce_svm_cv *cv)
+{
+    const double n = (double)cv->n, d = (double)cv->d, cache = cv->params.cache_mb * 1e6;
+    const int pre = n * (n + 2) * sizeof(struct svm_node) / 1e6 <= cv->params.max_kernel_mb;
+    const double ws = pre ? n * (n + 2) * sizeof(struct svm_node) + n * n * 8 : n * (d + 1) * sizeof(struct svm_node);
+    return ws + n * d * 8 + (cache < n * n * 4 ? cache : n * n * 4);
+}
+
+/* Collective. Every rank would hold its own workspace, so on a node with L ranks only
+ * floor(0.8 x available / rank_bytes) of them (at least 1) run the grid (the node's lowest ranks;
+ * util_mem_available, read by the node's first rank) and the others wait: a user who starts as many
+ * ranks as cores on a many-core node gets a slower grid, not an out-of-memory kill. *work: comm
+ * itself when every rank runs, else the runners' communicator (MPI_COMM_NULL on the others). */
+static int choose_workers(reduce_svm_cv *cv, MPI_Comm comm, MPI_Comm *work, char *err, size_t errlen)
+{
+    MPI_Comm node;
+    const int rank = mpi_util_rank(comm);
+    *work = comm;
+    cv->rank_mb = rank_bytes(cv) / 1e6;
+    MPI_CHECK(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &node));
+    int fit = mpi_util_size(node);
+    const int local = mpi_util_rank(node);
+    if (local == 0) {
+        const double avail = util_mem_available(), m = floor(0.8 * avail / (cv->rank_mb * 1e6));
+        if (avail > 0 && m < fit) fit = m < 1 ? 1 : (int)m;
+    }
+    int mrc = MPI_Bcast(&fit, 1, MPI_INT, 0, node);
+    MPI_Comm_free(&node);
+    if (mrc != MPI_SUCCESS) return mpi_util_report(err, errlen, __FILE__, __LINE__, "MPI_Bcast(ranks that fit)", mrc);
+    const int runs = local < fit;
+    MPI_CHECK(MPI_Allreduce(&runs, &cv->workers, 1, MPI_INT, MPI_SUM, comm));
+    if (cv->workers == mpi_util_size(comm)) return UTIL_OK;
+    MPI_CHECK(MPI_Comm_split(comm, runs ? 0 : MPI_UNDEFINED, rank, work));
+    return UTIL_OK;
+}
+
+int reduce_svm_cv_run(reduce_svm_cv *cv, MPI_Comm comm, char *err, size_t errlen)
+{
+    MPI_Comm work = comm;
+    cv->workers = mpi_util_size(comm);
+    cv->rank_mb = rank_bytes(cv) / 1e6;
+    if (!cv->replay) { /* a replay sleeps instead of filling its workspace */
+        int rc = choose_workers(cv, comm, &work, err, errlen);
+        if (rc) return rc;
+    }
+    if (work == comm) return cv_run(cv, comm, err, errlen);
+    /* some ranks sit the grid out: they wait (a nonblocking barrier polled every 10 ms, not a core
+     * spinning in a collective), then every rank takes the outputs from rank 0, which runs */
+    const double t0 = util_now();
+    const int sits_out = work == MPI_COMM_NULL;
+    int rc = UTIL_OK;
+    if (!sits_out) {
+        rc = cv_run(cv, work, err, errlen);
+        MPI_Comm_free(&work);
+    } else {
+        const size_t cells = (size_t)cv->grid.n_c * cv->grid.n_g;
+        memset(cv->stage_seconds, 0, sizeof cv->stage_seconds);
+        cv->grid_fits_here = cv->final_fits_here = cv->spec_fits_here = cv->spec_used_here = cv->finals_left_here = 0;
+        cv->kernel_builds_here = cv->kernel_rows_here = 0;
+        cv->fits = NULL;
+        cv->n_fits = 0;
+        cv->inner_acc = calloc((size_t)cv->k * cells + 1, sizeof *cv->inner_acc);
+        cv->best = calloc((size_t)cv->k + 1, sizeof *cv->best);
+        cv->pred = calloc((size_t)cv->n + 1, sizeof *cv->pred);
+        cv->n_sv = calloc((size_t)cv->k + 1, sizeof *cv->n_sv);
+        if (!cv->inner_acc || !cv->best || !cv->pred || !cv->n_sv)
+            rc = util_fail(err, errlen, UTIL_EFAIL, "svm: out of memory for %ld rows", cv->n);
+    }
+    MPI_Request done;
+    int flag = 0;
+    const struct timespec nap = {0, 10000000};
+    MPI_CHECK(MPI_Ibarrier(comm, &done));
+    for (;;) {
+        MPI_CHECK(MPI_Test(&done, &flag, MPI_STATUS_IGNORE));
+        if (flag) break;
+        nanosleep(&nap, NULL);
+    }
+    rc = mpi_util_agree(comm, rc, err, errlen);
+    if (!rc) {
+        const int k = cv->k, cells = cv->grid.n_c * cv->grid.n_g;
+        double secs[2] = {cv->seconds_grid, cv->seconds_final};
+        int pre = cv->precomputed;
+        MPI_CHECK(MPI_Bcast(cv->inner_acc, k * cells, MPI_DOUBLE, 0, comm));
+        MPI_CHECK(MPI_Bcast(cv->best, k, MPI_INT, 0, comm));
+        MPI_CHECK(MPI_Bcast(cv->pred, (int)cv->n, MPI_INT, 0, comm));
+        MPI_CHECK(MPI_Bcast(cv->n_sv, k, MPI_INT, 0, comm));
+        MPI_CHECK(MPI_Bcast(secs, 2, MPI_DOUBLE, 0, comm));
+        MPI_CHECK(MPI_Bcast(&pre, 1, MPI_INT, 0, comm));
+        cv->seconds_grid = secs[0];
+        cv->seconds_final = secs[1];
+        cv->precomputed = pre;
+    }
+    if (sits_out) cv->stage_seconds[REDUCE_SVM_ST_FINAL_WAIT] = util_now() - t0;
     if (rc) reduce_svm_cv_free(cv);
     return rc;
 }

@@ -131,6 +131,9 @@ typedef struct {
     int *pred;           /* n: predicted class in its test fold */
     int *n_sv;           /* k: support vectors of the final model */
     int precomputed;     /* 1 if the kernel matrix was precomputed */
+    int workers;          /* ranks that ran the grid: on a node, as many as 80% of its available memory holds
+                             rank_mb each (the others wait; a replay: all) */
+    double rank_mb;       /* one rank's workspace at its peak: kernel and Gram matrices, LIBSVM's cache at most */
     double seconds_grid;  /* until the last grid fit ended (on any rank) */
     double seconds_final; /* after that: the final fits still running (the last fold's at least) */
     /* this rank's share (not combined over ranks) */

@@ -25,7 +25,9 @@
 #     only its own fits.tsv; --queue-thread off (on is the default) gives the same results; a truncated file, another grid's
 #     file, a malformed row and --bench-group with it exit 2 naming the file (and line);
 # 10. --speculate off gives the same results; a replay with one slow grid fit in fold 3: its final fit
-#     runs speculatively on an idle rank, wins, and ends before that grid fit does.
+#     runs speculatively on an idle rank, wins, and ends before that grid fit does;
+# 11. a node's available memory (faked) holds 1 or 2 of 3 ranks' workspaces: that many run the grid,
+#     a warning says so, the results are 1 rank's.
 set -u
 A=${ARTISTNET:?}; F=${ARTISTNET_FIXTURES:?}/reduce; PY=${PYTHON3:-/usr/bin/python3}; MPI=${MPIEXEC:-mpiexec}
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
@@ -286,6 +288,24 @@ sys.exit(0 if end(final3[0]) < end(slow) else 1)
 PYEOF
 then ok; else bad "speculative final fit of fold 3 in a replay with a slow grid fit"; cat $T/sp.txt $T/sp.err >&2; fi
 expect2 "--speculate neither on nor off" "speculate must be on or off, got 'yes'" $EV --out $T/qt --speculate yes
+
+# 11. a node whose available memory holds fewer ranks' workspaces than it runs (the test hook fakes
+#     MemAvailable): the grid runs on that many (1, then 2, of 3), the others wait, a warning says so,
+#     and the results are those of 1 rank
+for want in 1 2; do
+  mb=0.000001
+  if [ $want = 2 ]; then # 2.6 workspaces at 80%: room for 2
+    mb=$(grep -o "workspace is [0-9.e+-]* MB" $T/mem1.err | awk '{printf "%.6f", $3 * 2.6 / 0.8}')
+  fi
+  rm -rf $T/mem
+  if ARTISTNET_TEST_MEM_AVAILABLE_MB=$mb $MPI --oversubscribe -n 3 $A evaluate --features $F/svm_features.h5 --label-column genre \
+       --seed 3 --grid "$RBF" --out $T/mem > $T/mem$want.out 2> $T/mem$want.err &&
+     grep -q "^evaluate: warning: the SVM grid ran on $want of the 3 ranks: a rank's workspace is [0-9.e+-]* MB" $T/mem$want.err &&
+     grep -q "grid fits per rank 0 \.\." $T/mem$want.out &&
+     diff <(grep -v '"timing"\|command_line' $T/r1/results.json) <(grep -v '"timing"\|command_line' $T/mem/results.json) > /dev/null &&
+     cmp -s $T/r1/predictions.tsv $T/mem/predictions.tsv
+  then ok; else bad "memory for $want of 3 ranks' workspaces"; cat $T/mem$want.out $T/mem$want.err >&2; fi
+done
 
 echo "test_evaluate: $pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -404,4 +405,55 @@ void util_print_stages(FILE *f, const char *job, const char *const *names, const
                     thread ? "  (prefetch threads)" : "");
     }
     fprintf(f, "  %-26s %9.3f s  %5.1f%%\n", "other", total - sum, total > 0 ? 100 * (total - sum) / total : 0.0);
+}
+
+/* one number from a file (a cgroup control file, a /proc line after `key`); -1 when absent or "max" */
+static double read_number(const char *path, const char *key)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    char line[256];
+    double v = -1;
+    while (fgets(line, sizeof line, f)) {
+        const char *p = line;
+        if (key) {
+            if (strncmp(line, key, strlen(key))) continue;
+            p += strlen(key);
+        }
+        char *end;
+        errno = 0;
+        const double x = strtod(p, &end);
+        if (end != p && !errno) v = x;
+        break;
+    }
+    fclose(f);
+    return v;
+}
+
+double util_mem_available(void)
+{
+    const char *hook = getenv("ARTISTNET_TEST_MEM_AVAILABLE_MB");
+    if (hook && *hook) return atof(hook) * 1048576.0;
+    double avail = read_number("/proc/meminfo", "MemAvailable:"); /* kB */
+    avail = avail >= 0 ? avail * 1024.0 : 0;
+    FILE *f = fopen("/proc/self/cgroup", "r");
+    char line[4096];
+    while (f && fgets(line, sizeof line, f)) { /* "0::/path" (v2) or "N:...memory...:/path" (v1) */
+        line[strcspn(line, "\n")] = 0;
+        char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        if (!c2) continue;
+        *c2 = 0;
+        const int v2 = !strcmp(line, "0") && c1[1] == 0, v1 = strstr(c1 + 1, "memory") != NULL;
+        if (!v2 && !v1) continue;
+        char lim[4400], cur[4400];
+        snprintf(lim, sizeof lim, v2 ? "/sys/fs/cgroup%s/memory.max" : "/sys/fs/cgroup/memory%s/memory.limit_in_bytes", c2 + 1);
+        snprintf(cur, sizeof cur, v2 ? "/sys/fs/cgroup%s/memory.current" : "/sys/fs/cgroup/memory%s/memory.usage_in_bytes", c2 + 1);
+        const double l = read_number(lim, NULL), u = read_number(cur, NULL);
+        if (l > 0 && u >= 0 && l < 1e18) { /* v1 reports "no limit" as a huge number */
+            const double left = l > u ? l - u : 0;
+            if (avail <= 0 || left < avail) avail = left;
+        }
+    }
+    if (f) fclose(f);
+    return avail;
 }

@@ -112,6 +112,12 @@ int util_test_signal(const char *var, long *at);
  * (NULL when out of memory). */
 float *util_uniform_floats(size_t n, unsigned seed, float lo, float hi);
 
+/* Memory this process may still take, in bytes: the least of the host's MemAvailable and, when the
+ * process is in a memory-limited cgroup (v2 memory.max, v1 memory.limit_in_bytes; Slurm's task
+ * confinement), that limit less the cgroup's current use. 0 when nothing can be read (not Linux).
+ * Test hook: ARTISTNET_TEST_MEM_AVAILABLE_MB replaces the answer. */
+double util_mem_available(void);
+
 /* ---- summaries ---- */
 /* The per-stage time table of a job's summary: t[0..n) per stage (summed over ranks), t[n] the
  * total. With `threads` prefetch threads per rank (> 0), stages `decode` and `resample` ran in them,
