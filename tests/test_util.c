@@ -1,7 +1,9 @@
-/* test_util.c - option parsing (defaults, ranges, junk, required), number parsing, UTF-8, hashes. */
+/* test_util.c - option parsing (defaults, ranges, junk, required), number parsing, UTF-8, hashes,
+ * available memory. */
 #include "testutil.h"
 #include "util/util.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 int main(void)
@@ -55,5 +57,12 @@ int main(void)
     CHECK(util_fnv1a(UTIL_FNV_INIT, "a", 1) == 0xaf63dc4c8601ec8cULL);
     CHECK(util_exit_status(UTIL_EINPUT) == 2 && util_exit_status(UTIL_EFAIL) == 1 &&
           util_exit_status(UTIL_HELP) == 0 && util_exit_status(UTIL_EINTR) == 3);
+    /* available memory: the host's (Linux: /proc/meminfo, at most the cgroup's room), or the test hook */
+    unsetenv("ARTISTNET_TEST_MEM_AVAILABLE_MB");
+    const double avail = util_mem_available();
+    CHECK_MSG(avail > 16e6 && avail < 1e15, "util_mem_available %g bytes", avail);
+    setenv("ARTISTNET_TEST_MEM_AVAILABLE_MB", "2.5", 1);
+    CHECK(util_mem_available() == 2.5 * 1048576.0);
+    unsetenv("ARTISTNET_TEST_MEM_AVAILABLE_MB");
     return test_done("test_util");
 }
