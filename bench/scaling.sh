@@ -51,7 +51,9 @@
 #                 Beside it, at the largest N, the 1-rank run's fits.tsv is replayed at N ranks
 #                 (`evaluate --bench-replay`: the real queue and sums, every set-up and fit a sleep
 #                 of its recorded seconds): how much of N ranks the schedule alone fills, before
-#                 anything the cores cost (the summary prints it under the table)
+#                 anything the cores cost (the summary prints it under the table); and the real
+#                 job again with --speculate off (no final fit run ahead on idle ranks): its grid +
+#                 final seconds beside the default's, and its predictions checked equal
 # The mean (not the slowest) of the concurrent jobs is used: the job's queue (mel, extract, evaluate)
 # lets a fast core take more items; train's lock-step waits for the slowest rank, which is then the job's
 # loss against the ceiling (the slowest is in log.txt). The lone job runs on the first core, the
@@ -383,7 +385,7 @@ NMEL=$(($(wc -l < "$CORP/mel.tsv") - 1)); NX=$(($(wc -l < "$CORP/extract.tsv") -
 note "lists: $D distinct songs (train's mels.h5), mel $NMEL rows, extract $NX rows"
 
 # ---------------------------------------------------------------- results
-declare -A WALL JOBSEC RATE UNIT JRC CEIL GREW SCHED
+declare -A WALL JOBSEC RATE UNIT JRC CEIL GREW SCHED NOSPEC
 ORDER=""
 record() { # JOB N PARSED_FILE: wall, the job's own figures, the stage that grew against 1 rank
   local job=$1 n=$2 f=$3 js rate unit
@@ -546,6 +548,24 @@ if has_job evaluate; then
         note "evaluate replay at $n ranks failed (rc $RC; see $LOG)"
       fi
     fi
+    # speculative final fits (evaluate's default) against none, on the real run at the largest rank
+    # count: the same predictions, and what running the last fold's final fit ahead gained here
+    if [ "$RC" = 0 ] && [ "$n" != 1 ] && [ "$n" = "$MAXR" ]; then
+      keep_rc=$RC
+      rm -rf "$WORK/evalns.$n"
+      run "evaluate-nospec.$n" "$n" - -- "$ARTISTNET" evaluate "${EVAL_OPTS[@]}" --speculate off --out "$WORK/evalns.$n"
+      ns=$(job_parse evaluate "$WORK/out.evaluate-nospec.$n" | awk '{print $1}')
+      if [ "$RC" = 0 ] && [ -n "$ns" ] && [ -s "$WORK/evalns.$n/predictions.tsv" ]; then
+        same="identical"
+        [ "$(cksum < "$WORK/evalns.$n/predictions.tsv")" = "${SIG[predictions,$n]:-}" ] || { same="DIFFERENT"; FAILED=1; }
+        NOSPEC[$n]="$ns $same"
+        say "evaluate at $n ranks with --speculate off: grid + final fits $ns s (on: ${JOBSEC[evaluate,$n]:--} s), predictions $same"
+      else
+        note "evaluate --speculate off at $n ranks failed (rc $RC; see $LOG)"
+      fi
+      rm -rf "$WORK/evalns.$n"
+      RC=$keep_rc
+    fi
     # the unit: the middle (fold, gamma) group's grid fits (the header says why identical units)
     [ "$RC" = 0 ] && ceiling evaluate "$n" -- "$ARTISTNET" evaluate "${EVAL_OPTS[@]}" --bench-group mid --quiet
   done
@@ -590,6 +610,12 @@ TABLE=$(awk -F'\t' 'NR == 1 { printf "%-14s %5s %8s %8s %11s %-11s %7s %5s %8s %
         printf "evaluate-schedule %3d ranks: the replay fills %.3f of the ranks; the real run %s (speed-up / N)\n", n, r, e }'
     done
   fi
+  for n in $RANKS; do
+    [ -n "${NOSPEC[$n]:-}" ] || continue
+    read -r ns same <<< "${NOSPEC[$n]}"
+    printf 'evaluate-speculate %3d ranks: grid + final fits %s s with speculative final fits (the default), %s s without; predictions %s\n' \
+      "$n" "${JOBSEC[evaluate,$n]:--}" "$ns" "$same"
+  done
   echo
   grep '^check' "$SUM"
   echo "total $(now) s; output in $OUT"

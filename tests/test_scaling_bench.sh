@@ -42,6 +42,8 @@ expect "evaluate's fits.tsv kept for 1 and 2 ranks" test -s "$T/o/evaluate-fits.
 expect "log.txt keeps train's per-step line" grep -q '^train: per step' "$T/o/log.txt"
 expect "evaluate's schedule at 2 ranks: the 1-rank fits replayed, beside the real efficiency" \
   grep -Eq '^evaluate-schedule +2 ranks: the replay fills [0-9]\.[0-9]{3} of the ranks; the real run [0-9]+\.[0-9]{3} \(speed-up / N\)$' "$T/o/summary.txt"
+expect "evaluate at 2 ranks with and without speculative final fits: seconds of both, the same predictions" \
+  grep -Eq '^evaluate-speculate +2 ranks: grid \+ final fits [0-9.]+ s with speculative final fits \(the default\), [0-9.]+ s without; predictions identical$' "$T/o/summary.txt"
 expect "log.txt: the replay's command" grep -q -- '^=== evaluate-replay.2: .*evaluate .*--bench-replay .*evaluate-fits.1.tsv' "$T/o/log.txt"
 expect "scratch removed" test -z "$(ls -A "$T/w")"
 
