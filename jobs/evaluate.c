@@ -818,14 +818,14 @@ int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t er
             if (mkdir(out, 0777) && errno != EEXIST) rc = util_fail(err, errlen, UTIL_EFAIL, "%s: %s", out, strerror(errno));
             char path[4096];
             snprintf(path, sizeof path, "%s/fits.tsv", out);
-            if (!rc) rc = reduce_svm_fits_write(path, &cv, P, err, errlen);
+            if (!rc) rc = reduce_svm_fits_write(path, &cv, cv.workers, err, errlen);
         }
     } else if (!rc && rank == 0) {
         if (mkdir(out, 0777) && errno != EEXIST) rc = util_fail(err, errlen, UTIL_EFAIL, "%s: %s", out, strerror(errno));
         if (!rc) rc = write_text_outputs(out, &e, cv.pred, err, errlen);
         char path[4096];
         snprintf(path, sizeof path, "%s/fits.tsv", out);
-        if (!rc) rc = reduce_svm_fits_write(path, &cv, P, err, errlen);
+        if (!rc) rc = reduce_svm_fits_write(path, &cv, cv.workers, err, errlen);
     }
     if (!rc && !bench && !replay && rank == 0) {
         int L = e.classes.n, K = e.k, cells = grid.n_c * grid.n_g;

@@ -4,6 +4,7 @@
  * count with every set-up and fit a sleep of its recorded seconds.
  *
  *   # artistnet evaluate fits: <ranks> ranks; seconds from the grid's common start
+ *     (<ranks>: those that ran the grid, reduce_svm_cv.workers; rank below counts among them)
  *   item kind fold gamma C inner rank start_s setup_fold_s setup_rows_s fit_s correct evaluated
  *
  * Tab-separated, one row per fit ordered by item. item: the queue item (grid task (((f n_g + g) n_c +
