@@ -1079,13 +1079,13 @@ static double rank_bytes(const reduce_svm_cv *cv)
  * floor(0.8 x available / rank_bytes) of them (at least 1) run the grid (the node's lowest ranks;
  * util_mem_available, read by the node's first rank) and the others wait: a user who starts as many
  * ranks as cores on a many-core node gets a slower grid, not an out-of-memory kill. *work: comm
- * itself when every rank runs, else the runners' communicator (MPI_COMM_NULL on the others). */
+ * itself when every rank runs, else the runners' communicator (MPI_COMM_NULL on the others).
+ * cv->rank_mb is set; sets cv->workers. */
 static int choose_workers(reduce_svm_cv *cv, MPI_Comm comm, MPI_Comm *work, char *err, size_t errlen)
 {
     MPI_Comm node;
     const int rank = mpi_util_rank(comm);
     *work = comm;
-    cv->rank_mb = rank_bytes(cv) / 1e6;
     MPI_CHECK(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, rank, MPI_INFO_NULL, &node));
     int fit = mpi_util_size(node);
     const int local = mpi_util_rank(node);
@@ -1128,6 +1128,8 @@ int reduce_svm_cv_run(reduce_svm_cv *cv, MPI_Comm comm, char *err, size_t errlen
         cv->kernel_builds_here = cv->kernel_rows_here = 0;
         cv->fits = NULL;
         cv->n_fits = 0;
+        cv->seconds_grid = cv->seconds_final = 0;
+        cv->precomputed = 0;
         cv->inner_acc = calloc((size_t)cv->k * cells + 1, sizeof *cv->inner_acc);
         cv->best = calloc((size_t)cv->k + 1, sizeof *cv->best);
         cv->pred = calloc((size_t)cv->n + 1, sizeof *cv->pred);
