@@ -382,6 +382,7 @@ typedef struct {
     int spec, P;
     long *seen;             /* 2 per grid task: its counts as far as this rank knows (evaluated 0: not yet) */
     char *claimed;          /* k x cells: some rank runs or ran this cell's final fit speculatively */
+    double *acc;            /* cells: spec_pick's scratch, a fold's mean inner accuracies seen so far */
     char *final_done;       /* per fold: its final's predictions are in cv->pred on this rank */
     spec_fit *specs;        /* this rank's speculative final fits */
     int n_specs;
@@ -519,8 +520,7 @@ static int spec_pick(cv_state *s, int *f_out, int *cell_out, char *err, size_t e
     int own = 0, best_key = 2 * SPEC_TOP, rc = UTIL_OK;
     *f_out = *cell_out = -1;
     for (int f = 0; f < cv->k; f++) own |= s->final_drawn[f];
-    double *acc = malloc((size_t)cells * sizeof *acc);
-    if (!acc) return UTIL_OK; /* speculation is optional */
+    double *acc = s->acc;
     for (int f = 0; f < cv->k && !rc; f++) {
         if ((own && !s->final_drawn[f]) || s->final_done[f]) continue;
         int summed = 0, mrc = MPI_Test(&s->fold_sum[f], &summed, MPI_STATUS_IGNORE);
@@ -555,7 +555,6 @@ static int spec_pick(cv_state *s, int *f_out, int *cell_out, char *err, size_t e
             }
         }
     }
-    free(acc);
     return rc;
 }
 
@@ -978,13 +977,28 @@ static int gather_fits(cv_state *s, char *err, size_t errlen)
     return UTIL_OK;
 }
 
+/* A run's outputs, zeroed and allocated (pred all -1, as no fit predicted yet): 0, or -1 when out of
+ * memory (what was allocated is freed by reduce_svm_cv_free) */
+static int outputs_make(reduce_svm_cv *cv)
+{
+    memset(cv->stage_seconds, 0, sizeof cv->stage_seconds);
+    cv->grid_fits_here = cv->final_fits_here = cv->spec_fits_here = cv->spec_used_here = cv->finals_left_here = 0;
+    cv->kernel_builds_here = cv->kernel_rows_here = 0;
+    cv->fits = NULL;
+    cv->n_fits = 0;
+    cv->seconds_grid = cv->seconds_final = 0;
+    cv->precomputed = 0;
+    cv->inner_acc = calloc((size_t)cv->k * cv->grid.n_c * cv->grid.n_g + 1, sizeof *cv->inner_acc);
+    cv->best = calloc((size_t)cv->k + 1, sizeof *cv->best);
+    cv->pred = malloc(((size_t)cv->n + 1) * sizeof *cv->pred);
+    cv->n_sv = calloc((size_t)cv->k + 1, sizeof *cv->n_sv);
+    for (long i = 0; cv->pred && i < cv->n; i++) cv->pred[i] = -1;
+    return cv->inner_acc && cv->best && cv->pred && cv->n_sv ? 0 : -1;
+}
+
 static int cv_run(reduce_svm_cv *cv, MPI_Comm comm, char *err, size_t errlen)
 {
     svm_set_print_string_function(svm_silent);
-    memset(cv->stage_seconds, 0, sizeof cv->stage_seconds);
-    cv->grid_fits_here = cv->final_fits_here = cv->spec_fits_here = cv->spec_used_here = cv->finals_left_here = 0;
-    cv->fits = NULL;
-    cv->n_fits = 0;
     const long n = cv->n;
     const int k = cv->k;
     cv_state s = {.cv = cv, .comm = comm, .per_fold = (long)cv->grid.n_c * cv->grid.n_g * cv->n_inner,
@@ -995,6 +1009,7 @@ static int cv_run(reduce_svm_cv *cv, MPI_Comm comm, char *err, size_t errlen)
     if (cv->bench && (cv->bench_group < 0 || cv->bench_group >= k * cv->grid.n_g))
         return util_fail(err, errlen, UTIL_EUSAGE, "svm: bench group %d not in [0, %d)", cv->bench_group, k * cv->grid.n_g);
     if (cv->bench && cv->replay) return util_fail(err, errlen, UTIL_EUSAGE, "svm: a bench group cannot be replayed");
+    const int no_outputs = outputs_make(cv);
     s.P = mpi_util_size(comm);
     s.spec = cv->speculate && !cv->bench && s.P > 1;
     const long cells = (long)cv->grid.n_c * cv->grid.n_g;
@@ -1003,21 +1018,16 @@ static int cv_run(reduce_svm_cv *cv, MPI_Comm comm, char *err, size_t errlen)
         s.claimed = calloc((size_t)(k * cells) + 1, 1);
         s.cap_msg = s.per_fold * k + k * cells; /* a result per grid fit, a claim per cell at most */
         s.msg = malloc((size_t)s.cap_msg * sizeof *s.msg);
-        if (!s.seen || !s.claimed || !s.msg) rc = util_fail(err, errlen, UTIL_EFAIL, "svm: out of memory for %ld fits", s.n_items);
+        s.acc = malloc((size_t)cells * sizeof *s.acc);
+        if (!s.seen || !s.claimed || !s.msg || !s.acc) rc = util_fail(err, errlen, UTIL_EFAIL, "svm: out of memory for %ld fits", s.n_items);
     }
     s.final_done = calloc((size_t)k + 1, 1);
     s.counts = calloc((size_t)(s.per_fold * k) * 2 + 1, sizeof *s.counts);
     s.fold_sum = malloc((size_t)k * sizeof *s.fold_sum);
     s.final_drawn = calloc((size_t)k, 1);
-    cv->inner_acc = calloc((size_t)k * cv->grid.n_c * cv->grid.n_g, sizeof *cv->inner_acc);
-    cv->best = calloc((size_t)k, sizeof *cv->best);
-    cv->pred = malloc(((size_t)n + 1) * sizeof *cv->pred);
-    cv->n_sv = calloc((size_t)k, sizeof *cv->n_sv);
-    if (ws_init(&s.ws, cv) || !s.final_done || !s.counts || !s.fold_sum || !s.final_drawn || !cv->inner_acc || !cv->best || !cv->pred ||
-        !cv->n_sv)
+    if (ws_init(&s.ws, cv) || no_outputs || !s.final_done || !s.counts || !s.fold_sum || !s.final_drawn)
         rc = util_fail(err, errlen, UTIL_EFAIL, "svm: out of memory for %ld rows x %d", n, cv->d);
     for (int f = 0; s.fold_sum && f < k; f++) s.fold_sum[f] = MPI_REQUEST_NULL;
-    for (long i = 0; cv->pred && i < n; i++) cv->pred[i] = -1;
     cv->precomputed = s.ws.precomputed;
     if (!rc && cv->replay) rc = replay_init(&s, err, errlen); /* the same records on every rank */
     rc = mpi_util_agree(comm, rc, err, errlen);
@@ -1054,6 +1064,7 @@ static int cv_run(reduce_svm_cv *cv, MPI_Comm comm, char *err, size_t errlen)
     free(s.seen);
     free(s.claimed);
     free(s.msg);
+    free(s.acc);
     for (int i = 0; i < s.n_specs; i++) free(s.specs[i].pred);
     free(s.specs);
     free(s.rec);
@@ -1121,22 +1132,8 @@ int reduce_svm_cv_run(reduce_svm_cv *cv, MPI_Comm comm, char *err, size_t errlen
     if (!sits_out) {
         rc = cv_run(cv, work, err, errlen);
         MPI_Comm_free(&work);
-    } else {
-        const size_t cells = (size_t)cv->grid.n_c * cv->grid.n_g;
-        memset(cv->stage_seconds, 0, sizeof cv->stage_seconds);
-        cv->grid_fits_here = cv->final_fits_here = cv->spec_fits_here = cv->spec_used_here = cv->finals_left_here = 0;
-        cv->kernel_builds_here = cv->kernel_rows_here = 0;
-        cv->fits = NULL;
-        cv->n_fits = 0;
-        cv->seconds_grid = cv->seconds_final = 0;
-        cv->precomputed = 0;
-        cv->inner_acc = calloc((size_t)cv->k * cells + 1, sizeof *cv->inner_acc);
-        cv->best = calloc((size_t)cv->k + 1, sizeof *cv->best);
-        cv->pred = calloc((size_t)cv->n + 1, sizeof *cv->pred);
-        cv->n_sv = calloc((size_t)cv->k + 1, sizeof *cv->n_sv);
-        if (!cv->inner_acc || !cv->best || !cv->pred || !cv->n_sv)
-            rc = util_fail(err, errlen, UTIL_EFAIL, "svm: out of memory for %ld rows", cv->n);
-    }
+    } else if (outputs_make(cv))
+        rc = util_fail(err, errlen, UTIL_EFAIL, "svm: out of memory for %ld rows", cv->n);
     MPI_Request done;
     int flag = 0;
     const struct timespec nap = {0, 10000000};
