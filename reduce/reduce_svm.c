@@ -768,13 +768,14 @@ static int make_queue(cv_state *s, mpi_queue **q, char *err, size_t errlen)
 {
     const reduce_svm_cv *cv = s->cv;
     const long nc = cv->grid.n_c, ng = cv->grid.n_g, ni = cv->n_inner, k = cv->k, n_tasks = s->per_fold * k;
-    const size_t n_items = (size_t)s->n_items, n_groups = cv->bench ? 1 : (size_t)(k * ng + k);
+    const size_t n_items = (size_t)s->n_items, n_groups = cv->bench ? 1 : cv->search ? (size_t)ng : (size_t)(k * ng + k);
     size_t *order = malloc(n_items * sizeof *order), *group_end = malloc(n_groups * sizeof *group_end);
     int *stage = malloc(n_groups * sizeof *stage);
     char *gated = calloc(n_groups, 1);
     int rc = order && group_end && stage && gated ? UTIL_OK : util_fail(err, errlen, UTIL_EFAIL, "svm: out of memory for %zu tasks", n_items);
     size_t o = 0, e = 0;
     for (long f = 0; !rc && f < k; f++) {
+        if (cv->search && f != cv->search_fold) continue; /* a grid search: its fold's groups only */
         for (long g = 0; g < ng; g++) {
             if (cv->bench && f * ng + g != cv->bench_group) continue; /* a benchmark unit: its group only */
             for (long i = 0; i < ni; i++)
@@ -782,7 +783,7 @@ static int make_queue(cv_state *s, mpi_queue **q, char *err, size_t errlen)
             stage[e] = (int)(2 * f);
             group_end[e++] = o;
         }
-        if (cv->bench) continue;
+        if (cv->bench || cv->search) continue; /* no final fits */
         order[o++] = (size_t)(n_tasks + f);
         stage[e] = (int)(2 * f + 1);
         gated[e] = 1;
@@ -1003,15 +1004,18 @@ static int cv_run(reduce_svm_cv *cv, MPI_Comm comm, char *err, size_t errlen)
     const int k = cv->k;
     cv_state s = {.cv = cv, .comm = comm, .per_fold = (long)cv->grid.n_c * cv->grid.n_g * cv->n_inner,
                   .rank = mpi_util_rank(comm)};
-    s.n_items = cv->bench ? (long)cv->grid.n_c * cv->n_inner : s.per_fold * k + k;
+    s.n_items = cv->bench ? (long)cv->grid.n_c * cv->n_inner : cv->search ? s.per_fold : s.per_fold * k + k;
     s.t0 = s.mark = util_now();
     int rc = UTIL_OK;
     if (cv->bench && (cv->bench_group < 0 || cv->bench_group >= k * cv->grid.n_g))
         return util_fail(err, errlen, UTIL_EUSAGE, "svm: bench group %d not in [0, %d)", cv->bench_group, k * cv->grid.n_g);
     if (cv->bench && cv->replay) return util_fail(err, errlen, UTIL_EUSAGE, "svm: a bench group cannot be replayed");
+    if (cv->search && (cv->bench || cv->replay || cv->search_fold < 0 || cv->search_fold >= k))
+        return util_fail(err, errlen, UTIL_EUSAGE, "svm: a grid search of fold %d of %d (not a bench unit or a replay)",
+                         cv->search_fold, k);
     const int no_outputs = outputs_make(cv);
     s.P = mpi_util_size(comm);
-    s.spec = cv->speculate && !cv->bench && s.P > 1;
+    s.spec = cv->speculate && !cv->bench && !cv->search && s.P > 1; /* no final fits to run ahead */
     const long cells = (long)cv->grid.n_c * cv->grid.n_g;
     if (s.spec) {
         s.seen = calloc((size_t)(s.per_fold * k) * 2 + 1, sizeof *s.seen);
@@ -1041,10 +1045,11 @@ static int cv_run(reduce_svm_cv *cv, MPI_Comm comm, char *err, size_t errlen)
     mpi_progress_stop(prog);
     rc = mpi_util_agree(comm, rc, err, errlen);
     if (!rc) {
-        for (int f = 0; !cv->bench && f < k; f++) choose_cell(cv, s.counts, f);
+        for (int f = 0; !cv->bench && f < k; f++)
+            if (!cv->search || f == cv->search_fold) choose_cell(cv, s.counts, f);
         /* grid: until the last grid fit ended on any rank; final: the final fits' tail past it */
         MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &s.grid_end, 1, MPI_DOUBLE, MPI_MAX, comm));
-        if (!cv->bench) {
+        if (!cv->bench && !cv->search) {
             MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, cv->pred, (int)n, MPI_INT, MPI_MAX, comm));
             MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, cv->n_sv, k, MPI_INT, MPI_MAX, comm));
         }

@@ -108,6 +108,12 @@ typedef struct {
                             and counts are set (inner_acc, best, pred, n_sv are left as allocated) */
     int bench_group;     /* with bench: the queue's (outer fold, gamma) group f * n_g + g, in [0, k n_g):
                             its n_c x n_inner fits share one kernel matrix */
+    int search;          /* 1: a grid search only (reduce_svm_model_search): the grid fits of outer fold
+                            search_fold, summed over ranks as usual, and its winner; no other fold's fits
+                            and no final fits (the caller refits the winner on what it keeps). Outputs:
+                            inner_acc and best of that fold (other folds' 0), the timing and counts; pred
+                            and n_sv are left as allocated */
+    int search_fold;     /* with search: the fold, in [0, k) */
     const reduce_svm_fit *replay; /* non-NULL: a schedule replay (evaluate --bench-replay) of a recorded run
                             of the same grid and folds: n_replay records, each item once. The queue,
                             ranks, kernel-matrix changes and sums run as usual, but every set-up and fit

@@ -21,48 +21,35 @@ int reduce_svm_model_search(const double *x, long n, int d, const int *y, int n_
                             int progress, MPI_Comm comm, double *inner_acc, int *best, char *err,
                             size_t errlen)
 {
-    long na = (long)n_classes * n_inner, N = n + na;
-    double *xa = malloc((size_t)N * d * sizeof *xa + 1);
-    int *ya = malloc((size_t)N * sizeof *ya + 1), *fa = malloc((size_t)N * sizeof *fa + 1);
-    int *ia = malloc((size_t)N * 2 * sizeof *ia + 1);
-    long *first = malloc((size_t)n_classes * sizeof *first + 1);
+    /* every row in outer fold 0, so fold 1 (no rows of its own) trains on all of them: its grid is the
+     * inner cross-validation of the training set, and the only one run (cv.search) */
+    int *fold = calloc((size_t)n + 1, sizeof *fold), *ia = malloc(((size_t)n * 2 + 1) * sizeof *ia);
     int rc = UTIL_OK;
-    if (!xa || !ya || !fa || !ia || !first) {
+    if (!fold || !ia) {
         rc = util_fail(err, errlen, UTIL_EFAIL, "svm: out of memory for the grid search (%ld rows x %d)", n, d);
         goto done;
     }
-    memcpy(xa, x, (size_t)n * d * sizeof *xa);
-    for (int c = 0; c < n_classes; c++) first[c] = 0;
-    for (long i = n - 1; i >= 0; i--) first[y[i]] = i;
     for (long i = 0; i < n; i++) {
-        ya[i] = y[i];
-        fa[i] = 0;
         ia[2 * i] = -1;
         ia[2 * i + 1] = inner[i];
     }
-    for (long a = 0; a < na; a++) { /* anchor (class c, inner fold q) */
-        long r = n + a;
-        int c = (int)(a / n_inner), q = (int)(a % n_inner);
-        memcpy(xa + (size_t)r * d, x + (size_t)first[c] * d, (size_t)d * sizeof *xa);
-        ya[r] = c;
-        fa[r] = 1;
-        ia[2 * r] = q;
-        ia[2 * r + 1] = -1;
-    }
     reduce_svm_cv cv;
     memset(&cv, 0, sizeof cv);
-    cv.n = N;
+    cv.n = n;
     cv.d = d;
-    cv.x = xa;
-    cv.y = ya;
+    cv.x = x;
+    cv.y = y;
     cv.n_classes = n_classes;
-    cv.fold = fa;
+    cv.fold = fold;
     cv.k = 2;
     cv.inner = ia;
     cv.n_inner = n_inner;
     cv.grid = *grid;
     cv.params = *params;
     cv.progress = progress;
+    cv.search = 1;
+    cv.search_fold = 1;
+    cv.queue_thread = 1;
     rc = reduce_svm_cv_run(&cv, comm, err, errlen);
     if (!rc) {
         int cells = grid->n_c * grid->n_g;
@@ -71,11 +58,8 @@ int reduce_svm_model_search(const double *x, long n, int d, const int *y, int n_
     }
     reduce_svm_cv_free(&cv);
 done:
-    free(xa);
-    free(ya);
-    free(fa);
+    free(fold);
     free(ia);
-    free(first);
     return rc;
 }
 

@@ -3,14 +3,12 @@
  * cross-validation on the training set over MPI ranks, the final LIBSVM C-SVC fit on all training
  * rows, and the saved model (standardiser, class names, LIBSVM model) that `mirex classify` loads.
  *
- * Grid search: reuses reduce_svm_cv_run (reduce_svm.h), so it is dealt over ranks, precomputes the
- * kernel matrix when it fits and is identical for any rank count. reduce_svm_cv always has an outer
- * test fold; here the n training rows form outer fold 0 and L x n_inner "anchor" rows (copies of the
- * first row of each class, one per class and inner fold) form outer fold 1. Fold 1's training side is
- * then exactly the training set, with the caller's inner folds, so fold 1's grid scores are the inner
- * cross-validation on the training set. Fold 0's fits (training on the anchors only) cost next to
- * nothing and are ignored. (A reduce_svm entry point for "grid search on one training set" would
- * make this trick unnecessary.)
+ * Grid search: reduce_svm_cv_run (reduce_svm.h) in its search mode, so it is dealt over ranks,
+ * precomputes the kernel matrix when it fits and is identical for any rank count. reduce_svm_cv has
+ * outer folds; here every row is in outer fold 0 and outer fold 1 has none, so fold 1's training side
+ * is exactly the training set, with the caller's inner folds: the search runs fold 1's grid only
+ * (cv.search), summed over ranks, and no final fit, which the caller makes on rank 0
+ * (reduce_svm_model_fit) to keep it.
  *
  * Final fit (reduce_svm_model_fit): standardise on all training rows (population std, 1 for constant
  * columns, as reduce_svm_standardise_fit), rows passed to LIBSVM ordered by (class, row) so LIBSVM's

@@ -154,6 +154,32 @@ static void check_cv_ranks(MPI_Comm comm)
         CHECK(memcmp(a.pred, c.pred, sizeof(int) * n) == 0);
         test_close_d("inner accuracies: precomputed vs LIBSVM kernels", a.inner_acc, c.inner_acc, (size_t)k * 6, 1e-12, 0);
     }
+    /* a grid search of one fold (cv.search): that fold's grid fits only, summed over ranks, the same
+     * inner accuracies and winner as in the whole run; no final fit, no predictions */
+    reduce_svm_cv e = a;
+    e.inner_acc = NULL; e.best = NULL; e.pred = NULL; e.n_sv = NULL;
+    e.search = 1;
+    e.search_fold = 1;
+    e.queue_thread = 1;
+    int rce = reduce_svm_cv_run(&e, comm, err, sizeof err);
+    CHECK_MSG(rce == 0, "search: %s", err);
+    if (!rce && !ra) {
+        long fits[2] = {e.grid_fits_here, e.final_fits_here + e.spec_fits_here};
+        MPI_Allreduce(MPI_IN_PLACE, fits, 2, MPI_LONG, MPI_SUM, comm);
+        CHECK_MSG(fits[0] == 6 * I && fits[1] == 0, "search: %ld grid fits (want %d), %ld final fits", fits[0], 6 * I, fits[1]);
+        CHECK(e.best[1] == a.best[1] && memcmp(e.inner_acc + 6, a.inner_acc + 6, sizeof(double) * 6) == 0);
+        int others = 0, preds = 0;
+        for (int j = 0; j < 6; j++) others += e.inner_acc[j] != 0 || e.inner_acc[12 + j] != 0;
+        for (int i = 0; i < n; i++) preds += e.pred[i] != -1;
+        CHECK_MSG(others == 0 && preds == 0, "search: %d other folds' scores, %d predictions", others, preds);
+    }
+    reduce_svm_cv_free(&e);
+    e = a;
+    e.search = 1;
+    e.search_fold = k; /* not a fold: refused before any output is made */
+    e.inner_acc = NULL; e.best = NULL; e.pred = NULL; e.n_sv = NULL; e.fits = NULL;
+    CHECK(reduce_svm_cv_run(&e, comm, err, sizeof err) == UTIL_EUSAGE && strstr(err, "fold 3 of 3"));
+    reduce_svm_cv_free(&e);
     reduce_svm_cv_free(&c);
     reduce_svm_cv_free(&a);
     reduce_svm_cv_free(&b);
