@@ -54,7 +54,8 @@ int job_train_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errle
         {"log", UTIL_OPT_STRING, &c->log, "", "per-epoch TSV log (curves.tsv)", 0, -1, 0},
         {"init", UTIL_OPT_STRING, &c->init, "", "start the conv blocks from this model.h5 (e.g. import-keras output)", 0, -1, 0},
         {"cache-mb", UTIL_OPT_INT, &c->cache_mb, "2048", "per-rank memory for segments: the rank's block of the training split (--exchange auto) and a cache of "
-         "those it reads (0 = read every step)", 0,
+         "those it reads (0 = read every step); lowered, with a warning, where a node's ranks would take over 60% of its "
+         "available memory", 0,
          1e7, 0},
         {"max-steps", UTIL_OPT_INT, &c->max_steps, "0", "stop (resumably, exit 3) after this many steps of this run (tests)", 0,
          1e9, 0},

@@ -15,7 +15,7 @@
 #             process doing rank 0's share, bench/scaling.sh's ceiling) reads what rank 0 of a 3-rank
 #             run reads and writes nothing; training segments exchanged in blocks (--exchange auto,
 #             the default on more than one rank), read by each rank (--exchange off) or by each rank
-#             because a block does not fit --cache-mb: the same model bitwise.
+#             because a block does not fit --cache-mb or the node's memory: the same model bitwise.
 #   resume    SIGKILL mid-epoch, then --resume -> bitwise the uninterrupted model; SIGTERM to the 2
 #             ranks (as Slurm sends it) -> exit 3 with a mid-epoch checkpoint, --resume on 3 ranks -> bitwise the same model;
 #             the log has one row per epoch. The job's hook ARTISTNET_TRAIN_TEST_SIGNAL puts the kill,
@@ -146,6 +146,14 @@ ranks)
     run 2 "$A" train --mels "$W/mels.h5" --seed 7 --out "$W/x2fit.h5" --epochs 2 --batch 48 --micro-batch 16 --cache-mb 1 >"$W/x2fit.out" 2>&1
     check "--cache-mb 1: a block does not fit, each rank reads" grep -q "read by each rank (--exchange auto: a block of 1/P does not fit --cache-mb)" "$W/x2fit.out"
     check "... == 1 rank bitwise" cmp_models "$W/r1.h5" "$W/x2fit.h5" --bitwise
+    # --cache-mb is per rank, but a node's ranks keep within 60% of its available memory (faked by
+    # the hook: 40 MB for 2 ranks -> 12 MB each, under the 28.2-MiB block): warned, each rank reads
+    ARTISTNET_TEST_MEM_AVAILABLE_MB=40 run 2 "$A" train --mels "$W/mels.h5" --seed 7 --out "$W/x2mem.h5" --epochs 2 --batch 48 --micro-batch 16 >"$W/x2mem.out" 2>&1
+    check "a node's memory: exit 0, warned, 12 MB a rank, each rank reads" [ $? -eq 0 ] \
+      && grep -q "warning: --cache-mb 2048 on each of up to 2 ranks a node is over 60% .* each rank keeps at most 12 MB" "$W/x2mem.out" \
+      && grep -q "read by each rank (--exchange auto: a block of 1/P does not fit the node's memory" "$W/x2mem.out" \
+      && grep -q "rank 0 I/O: .* cache 12.0 MiB" "$W/x2mem.out"
+    check "... == 1 rank bitwise" cmp_models "$W/r1.h5" "$W/x2mem.h5" --bitwise
     # a rank that cannot allocate the step exchange's buffers (test hook on rank 1): before the first
     # epoch, every rank reads its own segments from the start; at the start of epoch 2, from there
     # on; a warning names it, and the model is the 1-rank one bitwise either way

@@ -132,7 +132,9 @@ typedef struct {
     int *cut;
     int block_ready;
     int blocks_epoch;    /* the epoch whose rounds the exchange's buffers are reserved for (-1: none) */
-    size_t reader_cache; /* the reader's cache budget: --cache-mb less the block */
+    size_t cache_budget; /* a rank's memory for segments: --cache-mb, less where the node's ranks would
+                            take more than CACHE_NODE_SHARE of its memory (cache_budget_for) */
+    size_t reader_cache; /* the reader's cache budget: cache_budget less the block */
     long steps_per_epoch;
     int micro_total;   /* micro-batches per global batch */
     /* test hook: ARTISTNET_TRAIN_TEST_SIGNAL=KILL:S, TERM:S or STOP:S makes every rank raise
@@ -909,6 +911,35 @@ static int gather_momentum(trainer *t, char *err, size_t errlen)
 
 static void blocks_progress(void *b) { mpi_blocks_progress(b); }
 
+/* --cache-mb is a rank's; a node's ranks together keep within CACHE_NODE_SHARE of the memory its first
+ * rank finds available at set-up (util_mem_available: MemAvailable, or the job's cgroup limit less its
+ * use, where Slurm confines a job), so 64 ranks of a many-core node do not ask for 64 x 2 GB. The
+ * smallest budget over all ranks is everyone's (whether a block fits must be the same decision on every
+ * rank); a warning names it. What is cached changes reads, not the model. Collective. */
+#define CACHE_NODE_SHARE 0.6
+static int cache_budget_for(trainer *t, char *err, size_t errlen)
+{
+    const double want = (double)t->cfg.cache_mb * 1048576.0;
+    double mine = want, avail = 0;
+    MPI_Comm node;
+    MPI_CHECK(MPI_Comm_split_type(t->comm, MPI_COMM_TYPE_SHARED, t->rank, MPI_INFO_NULL, &node));
+    const int local = mpi_util_size(node);
+    if (mpi_util_rank(node) == 0) avail = util_mem_available();
+    int mrc = MPI_Bcast(&avail, 1, MPI_DOUBLE, 0, node);
+    MPI_Comm_free(&node);
+    if (mrc != MPI_SUCCESS) return mpi_util_report(err, errlen, __FILE__, __LINE__, "MPI_Bcast(available memory)", mrc);
+    if (avail > 0 && want * local > CACHE_NODE_SHARE * avail) mine = floor(CACHE_NODE_SHARE * avail / local);
+    double all[2] = {mine, local}, out[2];
+    MPI_CHECK(MPI_Allreduce(all, out, 1, MPI_DOUBLE, MPI_MIN, t->comm));
+    MPI_CHECK(MPI_Allreduce(all + 1, out + 1, 1, MPI_DOUBLE, MPI_MAX, t->comm));
+    t->cache_budget = (size_t)out[0];
+    if (t->lead && out[0] < want)
+        fprintf(stderr, "train: warning: --cache-mb %d on each of up to %.0f ranks a node is over %.0f%% of a node's available "
+                "memory (%.0f MB on rank 0's); each rank keeps at most %.0f MB of segments (the same model; more reads)\n",
+                t->cfg.cache_mb, out[1], 100 * CACHE_NODE_SHARE, avail / 1048576.0, out[0] / 1048576.0);
+    return UTIL_OK;
+}
+
 /* Collective, after an attempt at blocks that returned rc on this rank: when it failed on any rank
  * (out of memory), every rank reads its own segments instead (warning), the same model bitwise.
  * 1 when it gave them up. */
@@ -920,7 +951,7 @@ static int blocks_given_up(trainer *t, int rc, char *err, size_t errlen)
     t->blocks = NULL;
     free(t->cut);
     t->cut = NULL;
-    t->reader_cache = (size_t)t->cfg.cache_mb << 20; /* the block's share of --cache-mb is the cache's again */
+    t->reader_cache = t->cache_budget; /* the block's share of the budget is the cache's again */
     if (t->reader) train_reader_set_cache_max(t->reader, t->reader_cache);
     return 1;
 }
@@ -1186,10 +1217,12 @@ static int train_run(trainer *t, char *err, size_t errlen)
 
     /* the training segments in blocks, one per rank, exchanged every step: when a block fits the
      * memory budget (the same decision on every rank: it depends on the largest block) */
-    const size_t seg_bytes = (size_t)NN_SEG_SIZE * sizeof(float), budget = (size_t)c->cache_mb << 20;
+    rc = cache_budget_for(t, err, errlen);
+    if (rc) return rc;
+    const size_t seg_bytes = (size_t)NN_SEG_SIZE * sizeof(float), budget = t->cache_budget;
     const size_t block_bytes = mpi_blocks_max_block(n_train, t->size) * seg_bytes;
     t->reader_cache = budget;
-    const char *no_blocks = "does not fit --cache-mb";
+    const char *no_blocks = budget < (size_t)c->cache_mb << 20 ? "does not fit the node's memory (warning above)" : "does not fit --cache-mb";
     if (t->size > 1 && !strcmp(c->exchange, "auto") && block_bytes <= budget) {
         t->cut = malloc(((size_t)t->size + 1) * sizeof *t->cut);
         rc = t->cut ? 0 : util_fail(err, errlen, UTIL_EFAIL, "train: out of memory");
