@@ -506,14 +506,17 @@ static int mx_train(int argc, char **argv, MPI_Comm comm, char *err, size_t errl
     if (!rc) rc = reduce_svm_grid_parse(grid_s, kernel, d, &grid, err, errlen);
     int cells = rc ? 0 : grid.n_c * grid.n_g, best = 0;
     double *acc = malloc((size_t)cells * sizeof *acc + 1);
+    const double t_grid = util_now();
     if (!rc)
         rc = reduce_svm_model_search(x, n, d, y, classes.n, inner, n_inner, &grid, &params, !quiet, comm, acc, &best, err, errlen);
+    const double t_fit = util_now();
 
     /* final fit and files: rank 0 (LIBSVM is deterministic: the same model for any rank count) */
     if (!rc && rank == 0) {
         reduce_svm_model m;
         double C = grid.c[best / grid.n_g], gamma = grid.g[best % grid.n_g];
         rc = reduce_svm_model_fit(x, n, d, y, classes.n, classes.names, &params, C, gamma, &m, err, errlen);
+        const double fit_s = util_now() - t_fit;
         if (!rc) {
             m.inner_accuracy = acc[best];
             m.inner_folds = n_inner;
@@ -560,7 +563,9 @@ static int mx_train(int argc, char **argv, MPI_Comm comm, char *err, size_t errl
                    "the list has no artists): C %g",
                    n, classes.n, d, use_lda ? " (LDA)" : "", kernel_s, n_inner, grid.c[best / grid.n_g]);
             if (kernel == REDUCE_SVM_RBF) printf(", gamma %g", grid.g[best % grid.n_g]);
-            printf(", inner accuracy %.4f; %.1f s -> %s/svm_model.h5, svm.model\n", acc[best], util_now() - t0, dir);
+            printf(", inner accuracy %.4f; %.1f s (grid search %.2f s on %d rank%s, final fit %.2f s) -> %s/svm_model.h5, "
+                   "svm.model\n", acc[best], util_now() - t0, t_fit - t_grid, mpi_util_size(comm), mpi_util_size(comm) > 1 ? "s" : "",
+                   fit_s, dir);
         }
     }
     rc = mpi_util_agree(comm, rc, err, errlen);

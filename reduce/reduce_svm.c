@@ -1,6 +1,7 @@
 /* reduce_svm.c - LIBSVM C-SVC cross-validation with the grid search dealt over MPI ranks
  * (see reduce_svm.h). Relies on LIBSVM (svm.h: svm_train, svm_predict, svm_check_parameter). */
 #include "reduce/reduce_svm.h"
+#include "reduce/reduce_svm_kernel.h"
 #include "mpi/mpi_util.h"
 #include "mpi/progress.h"
 #include "mpi/queue.h"
@@ -200,6 +201,24 @@ static int run_task(const fold_data *fd, int inner_i, double C, double gamma, lo
     return rc;
 }
 
+void reduce_svm_kernel_rows(const double *gram, size_t n, const int *sel, int all_rows, int rbf, double gamma,
+                            struct svm_node *nodes)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct svm_node *row = nodes + i * (n + 2);
+        const double *gi = gram + i * n;
+        row[0] = (struct svm_node){0, (double)(i + 1)};
+        row[n + 1] = (struct svm_node){-1, 0};
+        if (sel && !all_rows && !sel[i]) continue;
+        for (size_t j = 0; j < n; j++) {
+            if (sel && !sel[j]) continue;
+            /* LIBSVM's own RBF formula: exp(-gamma (|x|^2 + |y|^2 - 2 x.y)) */
+            const double v = rbf ? exp(-gamma * (gi[i] + gram[j * n + j] - 2 * gi[j])) : gi[j];
+            row[1 + j] = (struct svm_node){(int)j + 1, v};
+        }
+    }
+}
+
 /* ---- per (outer fold, gamma) data: standardised rows, and optionally the whole kernel matrix ---- */
 
 typedef struct {
@@ -300,21 +319,9 @@ static void ws_prepare(workspace *w, const reduce_svm_cv *cv, int f, int g, int 
         if (w->rp) /* a replay: the recorded seconds instead */
             replay_sleep(all_rows ? w->rp->rows_all[f] : w->rp->rows[(size_t)f * cv->grid.n_g + g]);
         else {
-            double gamma = cv->grid.g[g];
-            int rbf = cv->params.kernel == REDUCE_SVM_RBF;
-            for (size_t i = 0; i < n; i++) {
-                struct svm_node *row = w->nodes + i * (n + 2);
-                const double *gi = w->gram + i * n;
-                row[0] = (struct svm_node){0, (double)(i + 1)};
-                row[n + 1] = (struct svm_node){-1, 0};
-                if (!all_rows && !w->sel[i]) continue; /* a test-fold row: only a final fit predicts it */
-                for (size_t j = 0; j < n; j++) {
-                    if (!w->sel[j]) continue; /* a test-fold column: never read */
-                    /* LIBSVM's own RBF formula: exp(-gamma (|x|^2 + |y|^2 - 2 x.y)) */
-                    double v = rbf ? exp(-gamma * (gi[i] + w->gram[j * n + j] - 2 * gi[j])) : gi[j];
-                    row[1 + j] = (struct svm_node){(int)j + 1, v};
-                }
-            }
+            /* a test-fold row only for a final fit, which predicts it; a test-fold column is never read */
+            reduce_svm_kernel_rows(w->gram, n, w->sel, all_rows, cv->params.kernel == REDUCE_SVM_RBF, cv->grid.g[g],
+                                   w->nodes);
         }
         w->cur_g = g;
         w->cur_all = all_rows;

@@ -3,8 +3,10 @@
  * svm_load_model, svm_predict), reduce_svm_cv_run for the grid search, serial HDF5 for the
  * standardiser and class names. */
 #include "reduce/reduce_svm_model.h"
+#include "reduce/reduce_svm_kernel.h"
 #include "util/util.h"
 
+#include <cblas.h>
 #include <errno.h>
 #include "reduce/reduce_h5.h"
 #include <hdf5.h>
@@ -78,6 +80,45 @@ static void set_params(struct svm_parameter *par, const reduce_svm_params *p, do
     par->shrinking = p->shrinking;
 }
 
+/* LIBSVM trained on the whole kernel matrix, precomputed as reduce_svm_cv does for its fits (one
+ * dgemm for the dot products instead of LIBSVM's sparse ones, which on a few thousand rows of 100-256
+ * dimensions are most of a fit's time), when it fits max_kernel_mb; then made an ordinary model of
+ * par's kernel whose support vectors are the sparse rows (prob->x), as if LIBSVM had computed the
+ * kernel: svm_save_model and svm_predict take it as it is. The kernel values are the grid search's
+ * (the same standardised rows and Gram matrix), so this is the fit the search scored. NULL when the
+ * matrix does not fit or cannot be allocated. rows: n x (d + 1) sparse rows in the caller's order,
+ * prob->x pointing into them in LIBSVM's order. */
+static struct svm_model *train_precomputed(struct svm_node *rows, long n, int d, const struct svm_problem *prob,
+                                           const struct svm_parameter *par, double max_kernel_mb)
+{
+    const size_t nn = (size_t)n;
+    if ((double)nn * (double)(nn + 2) * sizeof(struct svm_node) / 1e6 > max_kernel_mb) return NULL;
+    double *z = malloc(nn * (size_t)d * sizeof *z + 1), *gram = malloc(nn * nn * sizeof *gram + 1);
+    struct svm_node *kn = malloc(nn * (nn + 2) * sizeof *kn + 1), **kx = malloc(nn * sizeof *kx + 1);
+    struct svm_model *model = NULL;
+    if (z && gram && kn && kx) {
+        for (size_t i = 0; i < nn; i++)
+            for (int j = 0; j < d; j++) z[i * d + j] = rows[i * (d + 1) + j].value;
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, d, 1.0, z, d, z, d, 0.0, gram, n);
+        free(z);
+        z = NULL;
+        reduce_svm_kernel_rows(gram, nn, NULL, 0, par->kernel_type == RBF, par->gamma, kn);
+        for (size_t t = 0; t < nn; t++) kx[t] = kn + (size_t)(prob->x[t] - rows) / (d + 1) * (nn + 2);
+        struct svm_problem pk = {.l = prob->l, .y = prob->y, .x = kx};
+        struct svm_parameter pp = *par;
+        pp.kernel_type = PRECOMPUTED;
+        model = svm_train(&pk, &pp);
+        for (int s = 0; s < model->l; s++) /* serial number i + 1 -> row i's sparse features */
+            model->SV[s] = rows + (size_t)(model->SV[s][0].value - 1) * (d + 1);
+        model->param.kernel_type = par->kernel_type;
+    }
+    free(z);
+    free(gram);
+    free(kn);
+    free(kx);
+    return model;
+}
+
 int reduce_svm_model_fit(const double *x, long n, int d, const int *y, int n_classes, char *const *classes,
                          const reduce_svm_params *params, double C, double gamma, reduce_svm_model *m,
                          char *err, size_t errlen)
@@ -132,7 +173,10 @@ int reduce_svm_model_fit(const double *x, long n, int d, const int *y, int n_cla
     const char *bad = svm_check_parameter(&prob, &par);
     if (bad) rc = util_fail(err, errlen, UTIL_EFAIL, "svm: LIBSVM rejects the parameters (C %g, gamma %g): %s", C, gamma, bad);
     else if (n == 0) rc = util_fail(err, errlen, UTIL_EINPUT, "svm: no training rows");
-    else m->svm = svm_train(&prob, &par);
+    else if ((m->svm = train_precomputed(m->nodes, n, d, &prob, &par, params->max_kernel_mb)))
+        m->precomputed = 1;
+    else
+        m->svm = svm_train(&prob, &par); /* the kernel matrix does not fit: LIBSVM computes the kernel itself */
     /* the model keeps prob.x's row pointers (into m->nodes) but not xs/ys themselves */
 done:
     free(sel);

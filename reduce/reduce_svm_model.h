@@ -49,6 +49,7 @@ typedef struct {
     char *feature_model;    /* what made the features (e.g. the model file's checksum, or "baseline") */
     struct svm_model *svm;
     struct svm_node *nodes; /* training rows (a fitted, not loaded, model points into them) */
+    int precomputed;        /* fitted: LIBSVM trained on the precomputed kernel matrix (reduce_svm_model_fit) */
 } reduce_svm_model;
 
 /* Collective over comm: inner cross-validation of every grid cell on all n training rows (x: n x d,
@@ -61,7 +62,12 @@ int reduce_svm_model_search(const double *x, long n, int d, const int *y, int n_
                             size_t errlen);
 
 /* Rank-local: standardise + LIBSVM C-SVC fit on all rows. classes: n_classes names (copied).
- * m->lda / feature_model start empty; set them with reduce_svm_model_set_info. */
+ * m->lda / feature_model start empty; set them with reduce_svm_model_set_info. When the n x n kernel
+ * matrix fits params->max_kernel_mb, LIBSVM trains on it precomputed (one dgemm, as the grid search's
+ * fits; 3,600 x 256 RBF: 0.7-0.8 s instead of 2.3-3.9 s), and the model is then made an ordinary
+ * one of its kernel with the rows as support vectors. Against LIBSVM's own kernel on that data: RBF,
+ * the same svm.model byte for byte (LIBSVM caches kernel values as float); linear, the same support
+ * vectors, coefficients within 1.4e-14. */
 int reduce_svm_model_fit(const double *x, long n, int d, const int *y, int n_classes, char *const *classes,
                          const reduce_svm_params *params, double C, double gamma, reduce_svm_model *m,
                          char *err, size_t errlen);

@@ -6,12 +6,15 @@
 #include "mpi/mpi_util.h"
 #include "shard/shard.h"
 #include "reduce/reduce_svm.h"
+#include "reduce/reduce_svm_model.h"
 #include "testutil.h"
 #include "util/util.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <svm.h>
+#include <unistd.h>
 
 static void check_folds(int n, int L, int G, int k, uint64_t seed)
 {
@@ -186,6 +189,67 @@ static void check_cv_ranks(MPI_Comm comm)
     free(x); free(y); free(group); free(fold); free(inner); free(lab); free(tmp);
 }
 
+/* reduce_svm_model_fit on the precomputed kernel matrix (the default where it fits) vs LIBSVM's own
+ * kernel (max_kernel_mb 0): an ordinary RBF model either way, the same support vectors and
+ * predictions, coefficients within 1e-6; saved and loaded back, the same predictions */
+static void check_model_fit(void)
+{
+    const int n = 300, d = 6, L = 3;
+    double *x = malloc(sizeof(double) * n * d);
+    int *y = malloc(sizeof(int) * n), *pa = malloc(sizeof(int) * n), *pb = malloc(sizeof(int) * n), *pc = malloc(sizeof(int) * n);
+    uint64_t st = 11;
+    for (int i = 0; i < n; i++) {
+        y[i] = i % L;
+        for (int j = 0; j < d; j++) x[i * d + j] = (double)(shard_rng_next(&st) % 1000) / 400.0 + (j == y[i] ? 1.0 : 0.0);
+    }
+    char *names[] = {"a", "b", "c"}, err[UTIL_ERRLEN];
+    reduce_svm_params pk, pd;
+    reduce_svm_params_default(&pk, REDUCE_SVM_RBF);
+    pd = pk;
+    pd.max_kernel_mb = 0;
+    reduce_svm_model a, b, c;
+    memset(&c, 0, sizeof c);
+    int ra = reduce_svm_model_fit(x, n, d, y, L, names, &pk, 10, 0.2, &a, err, sizeof err);
+    int rb = reduce_svm_model_fit(x, n, d, y, L, names, &pd, 10, 0.2, &b, err, sizeof err);
+    CHECK_MSG(ra == 0 && rb == 0, "model fit: %s", err);
+    if (!ra && !rb) {
+        const struct svm_model *ma = a.svm, *mb = b.svm;
+        CHECK_MSG(a.precomputed == 1 && b.precomputed == 0, "precomputed: %d and %d", a.precomputed, b.precomputed);
+        CHECK(ma->param.kernel_type == RBF && ma->param.gamma == 0.2);
+        CHECK_MSG(ma->l == mb->l && ma->l > 0, "support vectors: precomputed %d, LIBSVM's kernel %d", ma->l, mb->l);
+        int same_sv = ma->l == mb->l;
+        double worst = 0;
+        for (int s = 0; same_sv && s < ma->l; s++) {
+            same_sv = ma->SV[s] == mb->SV[s] - b.nodes + a.nodes; /* the same training row */
+            for (int c2 = 0; c2 < L - 1; c2++) worst = fmax(worst, fabs(ma->sv_coef[c2][s] - mb->sv_coef[c2][s]));
+        }
+        for (int r = 0; r < L * (L - 1) / 2; r++) worst = fmax(worst, fabs(ma->rho[r] - mb->rho[r]));
+        CHECK_MSG(same_sv && worst <= 1e-6, "precomputed vs LIBSVM's kernel: same support vectors %d, coefficients within %g", same_sv, worst);
+        reduce_svm_model_predict(&a, x, n, pa);
+        reduce_svm_model_predict(&b, x, n, pb);
+        CHECK(memcmp(pa, pb, sizeof(int) * n) == 0);
+        char dir[] = "/tmp/test_svm_model.XXXXXX";
+        int rs = mkdtemp(dir) ? reduce_svm_model_save(&a, dir, "test", err, sizeof err) : UTIL_EFAIL;
+        if (!rs) rs = reduce_svm_model_load(&c, dir, err, sizeof err);
+        CHECK_MSG(rs == 0, "save/load: %s", err);
+        if (!rs) {
+            reduce_svm_model_predict(&c, x, n, pc);
+            CHECK(memcmp(pa, pc, sizeof(int) * n) == 0);
+        }
+        char path[64];
+        snprintf(path, sizeof path, "%s/svm.model", dir);
+        remove(path);
+        snprintf(path, sizeof path, "%s/svm_model.h5", dir);
+        remove(path);
+        rmdir(dir);
+        fprintf(stderr, "model fit: precomputed kernel == LIBSVM's kernel (%d support vectors, coefficients within %g)\n", ma->l, worst);
+    }
+    reduce_svm_model_free(&a);
+    reduce_svm_model_free(&b);
+    reduce_svm_model_free(&c);
+    free(x); free(y); free(pa); free(pb); free(pc);
+}
+
 int main(int argc, char **argv)
 {
     MPI_Init(&argc, &argv);
@@ -197,6 +261,7 @@ int main(int argc, char **argv)
         check_folds(97, 3, 20, 2, 3);
         check_grid();
         check_metrics();
+        check_model_fit();
     }
     check_cv_ranks(MPI_COMM_WORLD);
     int fails = test_failures, worst = 0;
