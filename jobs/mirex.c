@@ -35,6 +35,7 @@
 #include "reduce/reduce_lda.h"
 #include "reduce/reduce_svm.h"
 #include "reduce/reduce_svm_model.h"
+#include "mirex/scratch.h"
 #include "shard/shard.h"
 #include "util/util.h"
 
@@ -47,22 +48,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MX_PATH 4096
 #define MX_SHOW 5 /* failures named one by one on stderr */
 
-/* ---- paths ---- */
-
-/* absolute form of a (resolved) list path: the key features are stored and looked up under */
-static char *mx_canon(const char *p)
-{
-    if (p[0] == '/') return util_strdup(p);
-    char cwd[MX_PATH];
-    if (!getcwd(cwd, sizeof cwd)) return util_strdup(p);
-    size_t n = strlen(cwd) + strlen(p) + 2;
-    char *s = malloc(n);
-    if (s) snprintf(s, n, "%s/%s", cwd, p[0] == '.' && p[1] == '/' ? p + 2 : p);
-    return s;
-}
+/* ---- files ---- */
 
 static int mx_file_exists(const char *p)
 {
@@ -88,186 +76,6 @@ static int mx_copy_file(const char *from, const char *to, char *err, size_t errl
     fclose(a);
     bad |= fclose(b) != 0;
     return bad ? util_fail(err, errlen, UTIL_EFAIL, "copying %s to %s failed", from, to) : UTIL_OK;
-}
-
-/* ---- the features of a scratch folder: every extract run, indexed by absolute path ---- */
-
-typedef struct {
-    const char *path;
-    int file;
-    long row;
-} mx_key;
-
-typedef struct {
-    int n_files;
-    reduce_features *f;
-    char model[MX_PATH];
-    int dim;
-    mx_key *keys; /* sorted by path, one per path (the latest run's) */
-    long n_keys;
-} mx_index;
-
-static int mx_key_cmp(const void *a, const void *b)
-{
-    const mx_key *x = a, *y = b;
-    int c = strcmp(x->path, y->path);
-    return c ? c : y->file - x->file; /* latest file first */
-}
-
-static void mx_index_free(mx_index *ix)
-{
-    for (int i = 0; i < ix->n_files; i++) reduce_features_free(&ix->f[i]);
-    free(ix->f);
-    free(ix->keys);
-    memset(ix, 0, sizeof *ix);
-}
-
-/* Reads DIR/extract.tsv and every features file it names (all rows on every rank; collective). */
-static int mx_index_load(const char *dir, MPI_Comm comm, mx_index *ix, char *err, size_t errlen)
-{
-    memset(ix, 0, sizeof *ix);
-    char man[MX_PATH + 32];
-    snprintf(man, sizeof man, "%s/extract.tsv", dir);
-    FILE *fp = fopen(man, "r");
-    if (!fp)
-        return util_fail(err, errlen, UTIL_EINPUT, "%s: %s (run `artistnet mirex extract` on this scratch folder first)", man,
-                         strerror(errno));
-    char line[3 * MX_PATH];
-    char files[64][MX_PATH];
-    int n = 0, lineno = 0, rc = UTIL_OK;
-    while (fgets(line, sizeof line, fp) && !rc) {
-        lineno++;
-        line[strcspn(line, "\r\n")] = 0;
-        if (lineno == 1 || !line[0]) continue; /* header */
-        char *fld[8];
-        int nf = util_split_tabs(line, fld, 8);
-        if (nf < 5) {
-            rc = util_fail(err, errlen, UTIL_EINPUT, "%s:%d: expected features, list, list_hash, model, model_hash, ...", man, lineno);
-            break;
-        }
-        const char *model = fld[4]; /* the model file's checksum (or "baseline"): the features' identity */
-        if (n == 0) snprintf(ix->model, sizeof ix->model, "%s", model);
-        else if (strcmp(ix->model, model)) {
-            rc = util_fail(err, errlen, UTIL_EINPUT,
-                           "%s:%d: features of another model (%s, %s; earlier runs %s): use one scratch folder per model",
-                           man, lineno, fld[3], model, ix->model);
-            break;
-        }
-        int dup = -1;
-        for (int i = 0; i < n; i++)
-            if (!strcmp(files[i], line)) dup = i;
-        if (dup >= 0) { /* the same list again: its file was overwritten, it is now the latest */
-            for (int i = dup; i + 1 < n; i++) memcpy(files[i], files[i + 1], MX_PATH);
-            n--;
-        }
-        if (n == 64) {
-            rc = util_fail(err, errlen, UTIL_EINPUT, "%s: more than 64 extraction runs", man);
-            break;
-        }
-        size_t len = strlen(line);
-        if (len >= MX_PATH) {
-            rc = util_fail(err, errlen, UTIL_EINPUT, "%s:%d: file name too long", man, lineno);
-            break;
-        }
-        memcpy(files[n++], line, len + 1);
-    }
-    fclose(fp);
-    if (!rc && n == 0) rc = util_fail(err, errlen, UTIL_EINPUT, "%s: no extraction recorded", man);
-    if (rc) return rc;
-    ix->f = calloc((size_t)n, sizeof *ix->f);
-    if (!ix->f) return util_fail(err, errlen, UTIL_EFAIL, "out of memory");
-    long total = 0;
-    const char *cols[1] = {"errors"};
-    const int opt[1] = {1};
-    for (int i = 0; i < n && !rc; i++) {
-        char p[2 * MX_PATH];
-        snprintf(p, sizeof p, "%s/%s", dir, files[i]);
-        rc = reduce_features_read(p, comm, REDUCE_READ_ALL, cols, opt, 1, &ix->f[i], err, errlen);
-        if (!rc) {
-            ix->n_files++;
-            total += ix->f[i].n;
-            if (i == 0) ix->dim = ix->f[i].dim;
-            else if (ix->f[i].dim != ix->dim)
-                rc = util_fail(err, errlen, UTIL_EINPUT, "%s: %d-d features, earlier runs %d-d", p, ix->f[i].dim, ix->dim);
-        }
-    }
-    if (rc) {
-        mx_index_free(ix);
-        return rc;
-    }
-    ix->keys = malloc((size_t)total * sizeof *ix->keys + 1);
-    if (!ix->keys) {
-        mx_index_free(ix);
-        return util_fail(err, errlen, UTIL_EFAIL, "out of memory");
-    }
-    long m = 0;
-    for (int i = 0; i < ix->n_files; i++) {
-        char **ids = reduce_features_column(&ix->f[i], "ids");
-        for (long r = 0; r < ix->f[i].n; r++) ix->keys[m++] = (mx_key){ids[r], i, r};
-    }
-    qsort(ix->keys, (size_t)m, sizeof *ix->keys, mx_key_cmp);
-    long u = 0;
-    for (long i = 0; i < m; i++)
-        if (u == 0 || strcmp(ix->keys[u - 1].path, ix->keys[i].path)) ix->keys[u++] = ix->keys[i];
-    ix->n_keys = u;
-    return UTIL_OK;
-}
-
-typedef enum { MX_OK = 0, MX_MISSING = 1, MX_FAILED = 2, MX_NONFINITE = 3 } mx_found;
-static const char *const mx_found_names[] = {"used", "not extracted", "extraction failed", "non-finite features"};
-
-/* features of an absolute path: MX_OK with *x (ix->dim floats), else why not (*why: the extract error) */
-static mx_found mx_lookup(const mx_index *ix, const char *path, const float **x, const char **why)
-{
-    mx_key k = {path, 0, 0};
-    /* keys are unique per path; compare on the path only */
-    long lo = 0, hi = ix->n_keys;
-    while (lo < hi) {
-        long mid = (lo + hi) / 2;
-        if (strcmp(ix->keys[mid].path, path) < 0) lo = mid + 1;
-        else hi = mid;
-    }
-    *why = "";
-    if (lo >= ix->n_keys || strcmp(ix->keys[lo].path, k.path)) return MX_MISSING;
-    const reduce_features *f = &ix->f[ix->keys[lo].file];
-    long r = ix->keys[lo].row;
-    if (f->status[r] != 0) {
-        char **e = reduce_features_column(f, "errors");
-        *why = e ? e[r] : "";
-        return MX_FAILED;
-    }
-    *x = f->x + (size_t)r * ix->dim;
-    for (int j = 0; j < ix->dim; j++)
-        if (!isfinite((*x)[j])) return MX_NONFINITE;
-    return MX_OK;
-}
-
-/* optional DIR/lda.h5: loaded when present (train) or required by the model (classify) */
-static int mx_lda_load(const char *dir, int dim_in, reduce_lda_model *lda, uint64_t *hash, char *err, size_t errlen)
-{
-    char p[MX_PATH + 16];
-    snprintf(p, sizeof p, "%s/lda.h5", dir);
-    int rc = reduce_lda_load(lda, p, err, errlen);
-    if (!rc) rc = util_file_hash(p, hash, err, errlen);
-    if (!rc && lda->dim_in != dim_in)
-        rc = util_fail(err, errlen, UTIL_EINPUT, "%s: LDA input dimension %d, the features have %d", p, lda->dim_in, dim_in);
-    return rc;
-}
-
-/* rows (n x d floats) -> doubles, through the LDA when given; returns NULL when out of memory */
-static double *mx_project(const float *x, long n, int d, const reduce_lda_model *lda, int *d_out)
-{
-    if (lda && lda->dim_out > 0) {
-        double *y = malloc((size_t)n * lda->dim_out * sizeof *y + 1);
-        if (y) reduce_lda_apply(lda, x, n, y);
-        *d_out = lda->dim_out;
-        return y;
-    }
-    double *y = malloc((size_t)n * d * sizeof *y + 1);
-    if (y)
-        for (size_t i = 0; i < (size_t)n * d; i++) y[i] = x[i];
-    *d_out = d;
-    return y;
 }
 
 /* ---- mirex extract ---- */
@@ -308,7 +116,7 @@ static int mx_extract(int argc, char **argv, MPI_Comm comm, char *err, size_t er
     shard_list l;
     rc = shard_list_load(list, &l, err, errlen);
     if (rc) return mpi_util_agree(comm, rc, err, errlen); /* every rank read the same file */
-    char hash[17], dlist[MX_PATH + 64], feat[32], fpath[MX_PATH + 64];
+    char hash[17], dlist[MIREX_PATH + 64], feat[32], fpath[MIREX_PATH + 64];
     snprintf(hash, sizeof hash, "%016" PRIx64, l.hash);
     snprintf(dlist, sizeof dlist, "%s/extract-%s.tsv", dir, hash);
     snprintf(feat, sizeof feat, "features-%s.h5", hash);
@@ -319,14 +127,14 @@ static int mx_extract(int argc, char **argv, MPI_Comm comm, char *err, size_t er
         else {
             fputs("path\n", f);
             for (size_t i = 0; i < l.n; i++) {
-                char *c = mx_canon(l.paths[i]);
+                char *c = mirex_canon(l.paths[i]);
                 fprintf(f, "%s\n", c ? c : l.paths[i]);
                 free(c);
             }
             if (fclose(f)) rc = util_fail(err, errlen, UTIL_EFAIL, "%s: write failed", dlist);
         }
         if (!rc && lda) {
-            char p[MX_PATH + 16];
+            char p[MIREX_PATH + 16];
             snprintf(p, sizeof p, "%s/lda.h5", dir);
             reduce_lda_model m;
             rc = reduce_lda_load(&m, lda, err, errlen);
@@ -383,7 +191,7 @@ static int mx_extract(int argc, char **argv, MPI_Comm comm, char *err, size_t er
                 failed++;
             }
         if (failed > MX_SHOW) fprintf(stderr, "mirex extract: ... and %ld more failed files\n", failed - MX_SHOW);
-        char man[MX_PATH + 32];
+        char man[MIREX_PATH + 32];
         snprintf(man, sizeof man, "%s/extract.tsv", dir);
         int fresh = !mx_file_exists(man);
         FILE *m = fopen(man, "a");
@@ -447,8 +255,8 @@ static int mx_train(int argc, char **argv, MPI_Comm comm, char *err, size_t errl
     rc = mpi_util_agree(comm, rc, err, errlen);
     if (rc) return rc;
 
-    mx_index ix;
-    rc = mx_index_load(dir, comm, &ix, err, errlen);
+    mirex_index ix;
+    rc = mirex_index_load(dir, comm, &ix, err, errlen);
     rc = mpi_util_agree(comm, rc, err, errlen);
     if (rc) {
         shard_list_free(&l);
@@ -457,25 +265,25 @@ static int mx_train(int argc, char **argv, MPI_Comm comm, char *err, size_t errl
     reduce_lda_model lda;
     memset(&lda, 0, sizeof lda);
     uint64_t lda_hash = 0;
-    char lda_p[MX_PATH + 16];
+    char lda_p[MIREX_PATH + 16];
     snprintf(lda_p, sizeof lda_p, "%s/lda.h5", dir);
     int use_lda = mx_file_exists(lda_p);
-    if (use_lda) rc = mx_lda_load(dir, ix.dim, &lda, &lda_hash, err, errlen);
+    if (use_lda) rc = mirex_lda_load(dir, ix.dim, &lda, &lda_hash, err, errlen);
 
     /* rows with features */
     long n = 0, counts[4] = {0};
     float *xf = malloc(l.n * (size_t)ix.dim * sizeof *xf + 1);
     const char **labs = malloc(l.n * sizeof *labs + 1);
-    mx_found *found = malloc(l.n * sizeof *found + 1);
+    mirex_found *found = malloc(l.n * sizeof *found + 1);
     const char **why = malloc(l.n * sizeof *why + 1);
     if (!rc && (!xf || !labs || !found || !why)) rc = util_fail(err, errlen, UTIL_EFAIL, "out of memory");
     for (size_t i = 0; i < l.n && !rc; i++) {
-        char *c = mx_canon(l.paths[i]);
+        char *c = mirex_canon(l.paths[i]);
         const float *x = NULL;
-        found[i] = c ? mx_lookup(&ix, c, &x, &why[i]) : MX_MISSING;
+        found[i] = c ? mirex_lookup(&ix, c, &x, &why[i]) : MIREX_MISSING;
         free(c);
         counts[found[i]]++;
-        if (found[i] == MX_OK) {
+        if (found[i] == MIREX_OK) {
             memcpy(xf + (size_t)n * ix.dim, x, (size_t)ix.dim * sizeof *xf);
             labs[n++] = shard_list_cell(&l, i, lc);
         }
@@ -497,7 +305,7 @@ static int mx_train(int argc, char **argv, MPI_Comm comm, char *err, size_t errl
     }
     int d = 0;
     double *x = NULL;
-    if (!rc && !(x = mx_project(xf, n, ix.dim, use_lda ? &lda : NULL, &d))) rc = util_fail(err, errlen, UTIL_EFAIL, "out of memory");
+    if (!rc && !(x = mirex_project(xf, n, ix.dim, use_lda ? &lda : NULL, &d))) rc = util_fail(err, errlen, UTIL_EFAIL, "out of memory");
     rc = mpi_util_agree(comm, rc, err, errlen);
 
     reduce_svm_grid grid;
@@ -527,7 +335,7 @@ static int mx_train(int argc, char **argv, MPI_Comm comm, char *err, size_t errl
             free(cmd);
             reduce_svm_model_free(&m);
         }
-        char p[MX_PATH + 32];
+        char p[MIREX_PATH + 32];
         snprintf(p, sizeof p, "%s/train_grid.tsv", dir);
         FILE *g = rc ? NULL : fopen(p, "w");
         if (!rc && !g) rc = util_fail(err, errlen, UTIL_EFAIL, "%s: %s", p, strerror(errno));
@@ -544,17 +352,17 @@ static int mx_train(int argc, char **argv, MPI_Comm comm, char *err, size_t errl
         if (r) {
             fprintf(r, "path\tlabel\tstatus\terror\n");
             for (size_t i = 0; i < l.n; i++)
-                fprintf(r, "%s\t%s\t%s\t%s\n", l.raw_paths[i], shard_list_cell(&l, i, lc), mx_found_names[found[i]], why[i]);
+                fprintf(r, "%s\t%s\t%s\t%s\n", l.raw_paths[i], shard_list_cell(&l, i, lc), mirex_found_names[found[i]], why[i]);
             if (fclose(r)) rc = util_fail(err, errlen, UTIL_EFAIL, "%s: write failed", p);
         }
         long skipped = (long)l.n - n;
         if (!rc && skipped) {
             fprintf(stderr, "mirex train: %ld of %zu training files skipped (%ld not extracted, %ld extraction failed, %ld non-finite); see %s\n",
-                    skipped, l.n, counts[MX_MISSING], counts[MX_FAILED], counts[MX_NONFINITE], p);
+                    skipped, l.n, counts[MIREX_MISSING], counts[MIREX_FAILED], counts[MIREX_NONFINITE], p);
             long shown = 0;
             for (size_t i = 0; i < l.n && shown < MX_SHOW; i++)
-                if (found[i] != MX_OK) {
-                    fprintf(stderr, "mirex train: skipped %s: %s%s%s\n", l.raw_paths[i], mx_found_names[found[i]], why[i][0] ? ": " : "", why[i]);
+                if (found[i] != MIREX_OK) {
+                    fprintf(stderr, "mirex train: skipped %s: %s%s%s\n", l.raw_paths[i], mirex_found_names[found[i]], why[i][0] ? ": " : "", why[i]);
                     shown++;
                 }
         }
@@ -579,7 +387,7 @@ static int mx_train(int argc, char **argv, MPI_Comm comm, char *err, size_t errl
     free(why);
     shard_labels_free(&classes);
     reduce_lda_model_free(&lda);
-    mx_index_free(&ix);
+    mirex_index_free(&ix);
     shard_list_free(&l);
     return rc;
 }
@@ -614,8 +422,8 @@ static int mx_classify(int argc, char **argv, MPI_Comm comm, char *err, size_t e
         shard_list_free(&l);
         return rc;
     }
-    mx_index ix;
-    rc = mx_index_load(dir, comm, &ix, err, errlen);
+    mirex_index ix;
+    rc = mirex_index_load(dir, comm, &ix, err, errlen);
     rc = mpi_util_agree(comm, rc, err, errlen);
     if (rc) {
         reduce_svm_model_free(&m);
@@ -627,7 +435,7 @@ static int mx_classify(int argc, char **argv, MPI_Comm comm, char *err, size_t e
     int use_lda = m.lda[0] != 0;
     if (use_lda) {
         uint64_t h = 0;
-        rc = mx_lda_load(dir, ix.dim, &lda, &h, err, errlen);
+        rc = mirex_lda_load(dir, ix.dim, &lda, &h, err, errlen);
         if (!rc && h != m.lda_hash)
             rc = util_fail(err, errlen, UTIL_EINPUT, "%s/lda.h5 changed since `mirex train` (checksum differs): train again", dir);
     }
@@ -649,13 +457,13 @@ static int mx_classify(int argc, char **argv, MPI_Comm comm, char *err, size_t e
     long nm = 0;
     for (size_t i = 0; !rc && i < l.n; i++) pred[i] = -1;
     for (size_t i = lo; !rc && i < hi; i++) {
-        char *c = mx_canon(l.paths[i]);
+        char *c = mirex_canon(l.paths[i]);
         const float *x = NULL;
         const char *why = NULL;
-        mx_found fd = c ? mx_lookup(&ix, c, &x, &why) : MX_MISSING;
+        mirex_found fd = c ? mirex_lookup(&ix, c, &x, &why) : MIREX_MISSING;
         free(c);
         st[i] = (signed char)fd;
-        if (fd == MX_OK) {
+        if (fd == MIREX_OK) {
             memcpy(xf + (size_t)nm * ix.dim, x, (size_t)ix.dim * sizeof *xf);
             rows[nm++] = (long)i;
         }
@@ -663,7 +471,7 @@ static int mx_classify(int argc, char **argv, MPI_Comm comm, char *err, size_t e
     int d = 0;
     double *x = NULL;
     int *p = malloc((size_t)nm * sizeof *p + 1);
-    if (!rc && (!(x = mx_project(xf, nm, ix.dim, use_lda ? &lda : NULL, &d)) || !p)) rc = util_fail(err, errlen, UTIL_EFAIL, "out of memory");
+    if (!rc && (!(x = mirex_project(xf, nm, ix.dim, use_lda ? &lda : NULL, &d)) || !p)) rc = util_fail(err, errlen, UTIL_EFAIL, "out of memory");
     if (!rc) {
         reduce_svm_model_predict(&m, x, nm, p);
         for (long r = 0; r < nm; r++) pred[rows[r]] = p[r];
@@ -676,7 +484,7 @@ static int mx_classify(int argc, char **argv, MPI_Comm comm, char *err, size_t e
     rc = mpi_util_agree(comm, rc, err, errlen);
 
     if (!rc && rank == 0) {
-        char tmp[MX_PATH + 16];
+        char tmp[MIREX_PATH + 16];
         snprintf(tmp, sizeof tmp, "%s.tmp", out);
         FILE *f = fopen(tmp, "w");
         long fallback = 0, shown = 0;
@@ -686,7 +494,7 @@ static int mx_classify(int argc, char **argv, MPI_Comm comm, char *err, size_t e
             if (c < 0 || c >= m.n_classes) {
                 c = m.majority;
                 if (shown++ < MX_SHOW)
-                    fprintf(stderr, "mirex classify: %s: %s, majority class '%s'\n", l.raw_paths[i], mx_found_names[st[i]],
+                    fprintf(stderr, "mirex classify: %s: %s, majority class '%s'\n", l.raw_paths[i], mirex_found_names[st[i]],
                             m.classes[c]);
                 fallback++;
             }
@@ -707,7 +515,7 @@ static int mx_classify(int argc, char **argv, MPI_Comm comm, char *err, size_t e
     free(x);
     free(p);
     reduce_lda_model_free(&lda);
-    mx_index_free(&ix);
+    mirex_index_free(&ix);
     reduce_svm_model_free(&m);
     shard_list_free(&l);
     return rc;
