@@ -2,9 +2,11 @@
 # bench_svm.sh - grid search 5 C x 5 gamma x 3 inner folds x 3 outer folds (RBF): `artistnet evaluate`
 # on 1 and 2 ranks vs scikit-learn GridSearchCV(n_jobs=2) on the same folds, in the same run.
 # Targets: 2 ranks at least as fast as scikit-learn; parallel efficiency 1 -> 2 ranks >= 90%.
-# Usage: bench_svm.sh ARTISTNET [N d G]   (default 1800 clips, 100 dims, 10 genres); REPEAT=n best-of-n
+# Then one fit on every row (mirex train's final fit): bench_svm_fit (precomputed kernel vs LIBSVM's own)
+# vs scikit-learn SVC(C=10, gamma=0.3/d) on the same rows.
+# Usage: bench_svm.sh ARTISTNET BENCH_SVM_FIT [N d G]   (default 1800 clips, 100 dims, 10 genres); REPEAT=n best-of-n
 set -eu
-A=$1; N=${2:-1800}; D=${3:-100}; G=${4:-10}
+A=$1; FIT=$2; N=${3:-1800}; D=${4:-100}; G=${5:-10}
 PY=${PYTHON3:-/usr/bin/python3}; MPI=${MPIEXEC:-mpiexec}
 HERE=$(cd "$(dirname "$0")" && pwd)
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
@@ -35,3 +37,10 @@ awk -v g1=$g1 -v g2=$g2 'BEGIN{printf "bench_svm: grid phase alone (inside the j
 awk -v sk=$sk -v o1=$o1 -v o2=$o2 'BEGIN{
   printf "bench_svm: 225 grid fits + 3 refits: scikit-learn GridSearchCV(n_jobs=2) %.2f s; ours %.2f s (1 rank), %.2f s (2 ranks)\n", sk, o1, o2;
   printf "bench_svm: ours(2 ranks) vs scikit-learn(n_jobs=2): %.2fx (target >= 1); parallel efficiency 1->2 ranks %.0f%% (target 90%%)\n", sk/o2, 100*o1/(2*o2)}'
+# one fit on every row: ours (precomputed kernel, and LIBSVM's own kernel) vs scikit-learn's SVC
+g=$(awk -v d=$D 'BEGIN{printf "%.10g", 0.3/d}')
+"$FIT" $T/f.h5 genre 10 $g $REPEAT | tee $T/fit.txt
+skf=$($PY "$HERE/bench_svm.py" fit $T/f.h5 10 $g $REPEAT)
+echo "bench_svm: scikit-learn SVC.fit on the same rows: $skf"
+awk -v sk="$(echo "$skf" | awk '{print $2}')" '/precomputed kernel/ { for (i = 1; i < NF; i++) if ($i == "kernel" && $(i-1) == "precomputed") t = $(i+1) + 0 }
+  END { printf "bench_svm: one fit, ours (precomputed kernel) vs scikit-learn SVC: %.2fx\n", sk / t }' $T/fit.txt

@@ -93,8 +93,8 @@ static struct svm_model *train_precomputed(struct svm_node *rows, long n, int d,
 {
     const size_t nn = (size_t)n;
     if ((double)nn * (double)(nn + 2) * sizeof(struct svm_node) / 1e6 > max_kernel_mb) return NULL;
-    double *z = malloc(nn * (size_t)d * sizeof *z + 1), *gram = malloc(nn * nn * sizeof *gram + 1);
-    struct svm_node *kn = malloc(nn * (nn + 2) * sizeof *kn + 1), **kx = malloc(nn * sizeof *kx + 1);
+    double *z = malloc(nn * (size_t)d * sizeof *z + 1), *gram = util_alloc_large(nn * nn * sizeof *gram);
+    struct svm_node *kn = util_alloc_large(nn * (nn + 2) * sizeof *kn), **kx = malloc(nn * sizeof *kx + 1);
     struct svm_model *model = NULL;
     if (z && gram && kn && kx) {
         for (size_t i = 0; i < nn; i++)

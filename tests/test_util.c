@@ -3,6 +3,7 @@
 #include "testutil.h"
 #include "util/util.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,5 +65,15 @@ int main(void)
     setenv("ARTISTNET_TEST_MEM_AVAILABLE_MB", "2.5", 1);
     CHECK(util_mem_available() == 2.5 * 1048576.0);
     unsetenv("ARTISTNET_TEST_MEM_AVAILABLE_MB");
+    /* large buffers: 2-MB aligned (huge-page advice), every byte writable; small ones plain */
+    const size_t big = ((size_t)5 << 20) + 123;
+    unsigned char *lb = util_alloc_large(big), *sb = util_alloc_large(100);
+    CHECK(lb && sb && (uintptr_t)lb % ((size_t)2 << 20) == 0);
+    if (lb) {
+        memset(lb, 7, big);
+        CHECK(lb[0] == 7 && lb[big - 1] == 7);
+    }
+    free(lb);
+    free(sb);
     return test_done("test_util");
 }

@@ -1,5 +1,6 @@
 /* util.c - error helpers, clocks, FNV-1a checksums, strict number parsing, table-driven options,
  * rate/ETA progress lines, UTF-8 validation and the SIGTERM flag (see util.h). */
+#define _DEFAULT_SOURCE /* madvise's MADV_HUGEPAGE */
 #include "util/util.h"
 
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 int util_exit_status(int rc)
@@ -456,4 +458,16 @@ double util_mem_available(void)
     }
     if (f) fclose(f);
     return avail;
+}
+
+void *util_alloc_large(size_t bytes)
+{
+    const size_t huge = (size_t)2 << 20;
+    if (bytes < huge) return malloc(bytes ? bytes : 1);
+    const size_t len = (bytes + huge - 1) / huge * huge;
+    void *p = aligned_alloc(huge, len);
+#ifdef MADV_HUGEPAGE
+    if (p) (void)madvise(p, len, MADV_HUGEPAGE); /* advice only: without THP, ordinary pages */
+#endif
+    return p;
 }
