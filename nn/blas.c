@@ -114,7 +114,15 @@ void nn_blas_setup(int argc, char **argv)
         if (better && !getenv("ARTISTNET_BLAS_REEXEC")) {
             setenv("OPENBLAS_CORETYPE", better, 1);
             setenv("ARTISTNET_BLAS_REEXEC", "1", 1);
-            execv("/proc/self/exe", argv);
+            /* the binary's own path, not /proc/self/exe: the process name (comm: ps, top, pgrep,
+             * Slurm's listings) comes from the path executed, and would read "exe" */
+            char self[4096];
+            const ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+            if (len > 0) {
+                self[len] = 0;
+                execv(self, argv);
+            }
+            execv("/proc/self/exe", argv); /* e.g. the file was replaced since it started */
             /* exec failed: carry on with the generic kernels */
             fprintf(stderr, "artistnet: warning: OpenBLAS uses generic '%s' kernels; could not re-exec with OPENBLAS_CORETYPE=%s\n",
                     openblas_get_corename(), better);

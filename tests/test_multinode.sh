@@ -24,7 +24,7 @@ if ! command -v sbatch >/dev/null || ! command -v ip >/dev/null; then
 fi
 work=$(mktemp -d /tmp/artistnet-multinode.XXXXXX)
 chmod 755 "$work"
-trap 'rm -rf "$work"' EXIT
+trap '[ -n "${KEEP_WORK:-}" ] || rm -rf "$work"' EXIT
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
 mpi() { "${MPIEXEC:-mpirun}" --oversubscribe -n "$@"; }
 
