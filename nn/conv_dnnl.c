@@ -178,6 +178,8 @@ static void cache_release(void)
     C.eng = NULL;
 }
 
+void nn_release_thread_cache(void) { cache_release(); }
+
 static pthread_key_t cache_key;
 static void cache_key_release(void *unused)
 {
@@ -269,6 +271,7 @@ void nn_dnnl_conv_backward(const float *x, const float *dz, int B, int T, int ci
 #else /* built without oneDNN */
 
 int nn_dnnl_available(void) { return 0; }
+void nn_release_thread_cache(void) {}
 const char *nn_dnnl_describe(void) { return "oneDNN not built in"; }
 void nn_dnnl_conv_forward(const float *x, int B, int T, int cin, int cout, int k, int training, const float *w,
                           float *z)
