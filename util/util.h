@@ -122,8 +122,9 @@ double util_mem_available(void);
  * of MB) on 2-MB pages where the kernel gives them (transparent huge pages, "madvise" mode as on
  * Debian): far fewer page faults when it is first written (measured: one 4,000 x 256 RBF fit 0.66-0.84
  * -> 0.42-0.65 s). Free it with free(); NULL when out of memory. Below 2 MB, plain malloc. (The grid's
- * workspace, allocated once a run, stays on ordinary pages: there its set-up was 20-30% faster on huge
- * pages but its fits 0-5% slower at 2 ranks, a wash.) */
+ * workspace, allocated once a run, stays on ordinary pages for now: on huge pages its set-up was 20-30%
+ * faster in every measured pair, its fits faster in 9 of 12 pairs and slower in 3, on a VM whose drift
+ * was as large as the effect; not changed without a clean measurement.) */
 void *util_alloc_large(size_t bytes);
 
 /* ---- summaries ---- */
