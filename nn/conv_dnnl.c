@@ -57,14 +57,21 @@ typedef struct {
     float *dw_plain;
 } dnnl_entry;
 
+/* A thread's cache lives on the heap, linked into one global list while the thread has it; the
+ * thread-local slot only points at it. The list is a root any leak checker scans (LeakSanitizer
+ * between a fuzzer's inputs skips thread-local storage, use_tls=0: kernels reachable only from
+ * there read as leaked). */
 #define DNNL_CACHE 24
-static _Thread_local struct {
+typedef struct dnnl_cache {
     dnnl_engine_t eng;
     dnnl_stream_t strm;
     dnnl_entry e[DNNL_CACHE];
     unsigned long tick;
-    int failed;
-} C;
+    struct dnnl_cache *prev, *next;
+} dnnl_cache;
+static _Thread_local dnnl_cache *C;
+static dnnl_cache *caches; /* every live thread's cache */
+static pthread_mutex_t caches_lock = PTHREAD_MUTEX_INITIALIZER;
 
 #define CK(call)                                                                                                 \
     do {                                                                                                         \
@@ -78,7 +85,7 @@ static _Thread_local struct {
 static dnnl_memory_t mem(const dnnl_memory_desc_t *md, int allocate)
 {
     dnnl_memory_t m;
-    CK(dnnl_memory_create(&m, md, C.eng, allocate ? DNNL_MEMORY_ALLOCATE : DNNL_MEMORY_NONE));
+    CK(dnnl_memory_create(&m, md, C->eng, allocate ? DNNL_MEMORY_ALLOCATE : DNNL_MEMORY_NONE));
     return m;
 }
 
@@ -92,7 +99,7 @@ static dnnl_primitive_t prim(const_dnnl_primitive_desc_t pd)
 static dnnl_primitive_t reorder(const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to)
 {
     dnnl_primitive_desc_t pd;
-    CK(dnnl_reorder_primitive_desc_create(&pd, from, C.eng, to, C.eng, NULL));
+    CK(dnnl_reorder_primitive_desc_create(&pd, from, C->eng, to, C->eng, NULL));
     dnnl_primitive_t p = prim(pd);
     dnnl_primitive_desc_destroy(pd);
     return p;
@@ -130,7 +137,7 @@ static void entry_make(dnnl_entry *e, int training, int B, int T, int cin, int c
     dnnl_primitive_desc_t fpd;
     CK(dnnl_convolution_forward_desc_init(&cd, training ? dnnl_forward_training : dnnl_forward_inference,
                                           dnnl_convolution_direct, &src, &w_any, NULL, &dst, strides, pl, pr));
-    CK(dnnl_primitive_desc_create(&fpd, &cd, NULL, C.eng, NULL));
+    CK(dnnl_primitive_desc_create(&fpd, &cd, NULL, C->eng, NULL));
     e->fwd = prim(fpd);
     const dnnl_memory_desc_t *w_blk = dnnl_primitive_desc_query_md(fpd, dnnl_query_weights_md, 0);
     e->src = mem(&src, 0);
@@ -141,7 +148,7 @@ static void entry_make(dnnl_entry *e, int training, int B, int T, int cin, int c
     if (training) {
         dnnl_primitive_desc_t pd;
         CK(dnnl_convolution_backward_data_desc_init(&cd, dnnl_convolution_direct, &src, &w_any, &dst, strides, pl, pr));
-        CK(dnnl_primitive_desc_create(&pd, &cd, NULL, C.eng, fpd));
+        CK(dnnl_primitive_desc_create(&pd, &cd, NULL, C->eng, fpd));
         e->bwd_d = prim(pd);
         const dnnl_memory_desc_t *w_bd = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
         if (dnnl_memory_desc_equal(w_bd, w_blk) != 1) {
@@ -151,13 +158,13 @@ static void entry_make(dnnl_entry *e, int training, int B, int T, int cin, int c
         dnnl_primitive_desc_destroy(pd);
         CK(dnnl_convolution_backward_weights_desc_init(&cd, dnnl_convolution_direct, &src, &w_any, NULL, &dst, strides,
                                                        pl, pr));
-        CK(dnnl_primitive_desc_create(&pd, &cd, NULL, C.eng, fpd));
+        CK(dnnl_primitive_desc_create(&pd, &cd, NULL, C->eng, fpd));
         e->bwd_w = prim(pd);
         const dnnl_memory_desc_t *dw_blk = dnnl_primitive_desc_query_md(pd, dnnl_query_diff_weights_md, 0);
         e->dw_blk = mem(dw_blk, 1);
         e->dw_plain = malloc((size_t)k * cin * cout * sizeof(float));
         if (!e->dw_plain) abort();
-        CK(dnnl_memory_create(&e->dw_user, &w_user, C.eng, e->dw_plain));
+        CK(dnnl_memory_create(&e->dw_user, &w_user, C->eng, e->dw_plain));
         e->r_dw = reorder(dw_blk, &w_user);
         dnnl_primitive_desc_destroy(pd);
         e->ddst = mem(&dst, 0);
@@ -166,16 +173,24 @@ static void entry_make(dnnl_entry *e, int training, int B, int T, int cin, int c
     dnnl_primitive_desc_destroy(fpd);
 }
 
-/* The calling thread's cache, stream and engine freed: at a thread's end (key destructor) and, for
- * the thread that calls exit(), by atexit (LeakSanitizer then finds nothing of ours left). */
+/* The calling thread's cache, stream and engine freed and unlinked: at a thread's end (key
+ * destructor), for the thread that calls exit() by atexit (LeakSanitizer then finds nothing of ours
+ * left), and on request (nn_release_thread_cache). */
 static void cache_release(void)
 {
+    dnnl_cache *c = C;
+    if (!c) return;
     for (int i = 0; i < DNNL_CACHE; i++)
-        if (C.e[i].used) entry_free(&C.e[i]);
-    if (C.strm) dnnl_stream_destroy(C.strm);
-    if (C.eng) dnnl_engine_destroy(C.eng);
-    C.strm = NULL;
-    C.eng = NULL;
+        if (c->e[i].used) entry_free(&c->e[i]);
+    if (c->strm) dnnl_stream_destroy(c->strm);
+    if (c->eng) dnnl_engine_destroy(c->eng);
+    pthread_mutex_lock(&caches_lock);
+    if (c->prev) c->prev->next = c->next;
+    else caches = c->next;
+    if (c->next) c->next->prev = c->prev;
+    pthread_mutex_unlock(&caches_lock);
+    free(c);
+    C = NULL;
 }
 
 void nn_release_thread_cache(void) { cache_release(); }
@@ -194,33 +209,41 @@ static void cache_hooks(void)
 
 static dnnl_entry *entry_get(int training, int B, int T, int cin, int cout, int k)
 {
-    if (!C.eng) {
+    if (!C) {
         static pthread_once_t once = PTHREAD_ONCE_INIT;
         pthread_once(&once, cache_hooks);
-        pthread_setspecific(cache_key, &C);
-        CK(dnnl_engine_create(&C.eng, dnnl_cpu, 0));
-        CK(dnnl_stream_create(&C.strm, C.eng, dnnl_stream_default_flags));
+        dnnl_cache *c = calloc(1, sizeof *c);
+        if (!c) abort();
+        pthread_mutex_lock(&caches_lock);
+        c->next = caches;
+        if (caches) caches->prev = c;
+        caches = c;
+        pthread_mutex_unlock(&caches_lock);
+        C = c;
+        pthread_setspecific(cache_key, c); /* non-NULL: the destructor runs at the thread's end */
+        CK(dnnl_engine_create(&C->eng, dnnl_cpu, 0));
+        CK(dnnl_stream_create(&C->strm, C->eng, dnnl_stream_default_flags));
     }
-    C.tick++;
-    dnnl_entry *lru = &C.e[0];
+    C->tick++;
+    dnnl_entry *lru = &C->e[0];
     for (int i = 0; i < DNNL_CACHE; i++) {
-        dnnl_entry *e = &C.e[i];
+        dnnl_entry *e = &C->e[i];
         if (e->used && e->training == training && e->B == B && e->T == T && e->cin == cin && e->cout == cout &&
             e->k == k) {
-            e->tick = C.tick;
+            e->tick = C->tick;
             return e;
         }
         if (!e->used || (lru->used && e->tick < lru->tick)) lru = e;
     }
     if (lru->used) entry_free(lru);
     entry_make(lru, training, B, T, cin, cout, k);
-    lru->tick = C.tick;
+    lru->tick = C->tick;
     return lru;
 }
 
 static void set(dnnl_memory_t m, const void *p) { CK(dnnl_memory_set_data_handle(m, (void *)p)); }
 
-static void exec(dnnl_primitive_t p, int n, const dnnl_exec_arg_t *args) { CK(dnnl_primitive_execute(p, C.strm, n, args)); }
+static void exec(dnnl_primitive_t p, int n, const dnnl_exec_arg_t *args) { CK(dnnl_primitive_execute(p, C->strm, n, args)); }
 
 void nn_dnnl_conv_forward(const float *x, int B, int T, int cin, int cout, int k, int training, const float *w,
                           float *z)
@@ -234,7 +257,7 @@ void nn_dnnl_conv_forward(const float *x, int B, int T, int cin, int cout, int k
     exec(e->r_w, 2, r);
     dnnl_exec_arg_t a[3] = {{DNNL_ARG_SRC, e->src}, {DNNL_ARG_WEIGHTS, e->w_blk}, {DNNL_ARG_DST, e->dst}};
     exec(e->fwd, 3, a);
-    CK(dnnl_stream_wait(C.strm));
+    CK(dnnl_stream_wait(C->strm));
 }
 
 void nn_dnnl_conv_backward(const float *x, const float *dz, int B, int T, int cin, int cout, int k, const float *w,
@@ -263,7 +286,7 @@ void nn_dnnl_conv_backward(const float *x, const float *dz, int B, int T, int ci
     exec(e->bwd_w, 3, a);
     dnnl_exec_arg_t r[2] = {{DNNL_ARG_FROM, e->dw_blk}, {DNNL_ARG_TO, e->dw_user}};
     exec(e->r_dw, 2, r);
-    CK(dnnl_stream_wait(C.strm));
+    CK(dnnl_stream_wait(C->strm));
     const size_t n = (size_t)k * cin * cout;
     for (size_t i = 0; i < n; i++) dw[i] += e->dw_plain[i];
 }

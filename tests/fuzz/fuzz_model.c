@@ -64,8 +64,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static float seg[NN_SEG_SIZE], out[NN_FEATURE_DIM];
     if (nn_forward_features(m, seg, 1, out, err, sizeof err) != 0) abort();
     nn_free(m);
-    /* the oneDNN kernels of this model's shapes live in thread-local storage, which libFuzzer's leak
-     * checks between inputs do not scan (use_tls=0): a model with new shapes read as a leak */
-    nn_release_thread_cache();
     return 0;
 }
