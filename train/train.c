@@ -929,9 +929,9 @@ static int cache_budget_for(trainer *t, char *err, size_t errlen)
     MPI_Comm_free(&node);
     if (mrc != MPI_SUCCESS) return mpi_util_report(err, errlen, __FILE__, __LINE__, "MPI_Bcast(available memory)", mrc);
     if (avail > 0 && want * local > CACHE_NODE_SHARE * avail) mine = floor(CACHE_NODE_SHARE * avail / local);
-    double all[2] = {mine, local}, out[2];
-    MPI_CHECK(MPI_Allreduce(all, out, 1, MPI_DOUBLE, MPI_MIN, t->comm));
-    MPI_CHECK(MPI_Allreduce(all + 1, out + 1, 1, MPI_DOUBLE, MPI_MAX, t->comm));
+    double all[2] = {mine, -local}, out[2]; /* one MIN: the smallest budget, the most ranks a node */
+    MPI_CHECK(MPI_Allreduce(all, out, 2, MPI_DOUBLE, MPI_MIN, t->comm));
+    out[1] = -out[1];
     t->cache_budget = (size_t)out[0];
     if (t->lead && out[0] < want)
         fprintf(stderr, "train: warning: --cache-mb %d on each of up to %.0f ranks a node is over %.0f%% of a node's available "
