@@ -273,8 +273,10 @@ static int ws_init(workspace *w, const reduce_svm_cv *cv)
     w->mean = malloc(d * sizeof *w->mean + 1);
     w->sd = malloc(d * sizeof *w->sd + 1);
     w->sel = malloc(n * sizeof *w->sel + 1);
-    w->nodes = malloc((w->precomputed ? n * (n + 2) : n * (d + 1)) * sizeof *w->nodes + 1);
-    if (w->precomputed) w->gram = malloc(n * n * sizeof *w->gram + 1);
+    /* the kernel rows and Gram matrix on 2-MB pages (util_alloc_large): hundreds of MB each rank
+     * writes once per set-up */
+    w->nodes = util_alloc_large((w->precomputed ? n * (n + 2) : n * (d + 1)) * sizeof *w->nodes + 1);
+    if (w->precomputed) w->gram = util_alloc_large(n * n * sizeof *w->gram + 1);
     w->cur_f = w->cur_g = -1;
     return w->z && w->mean && w->sd && w->sel && w->nodes && (!w->precomputed || w->gram) ? 0 : -1;
 }
