@@ -385,7 +385,7 @@ NMEL=$(($(wc -l < "$CORP/mel.tsv") - 1)); NX=$(($(wc -l < "$CORP/extract.tsv") -
 note "lists: $D distinct songs (train's mels.h5), mel $NMEL rows, extract $NX rows"
 
 # ---------------------------------------------------------------- results
-declare -A WALL JOBSEC RATE UNIT JRC CEIL GREW SCHED NOSPEC
+declare -A WALL=() JOBSEC=() RATE=() UNIT=() JRC=() CEIL=() GREW=() SCHED=() NOSPEC=() # =(): set, even when empty (set -u)
 ORDER=""
 record() { # JOB N PARSED_FILE: wall, the job's own figures, the stage that grew against 1 rank
   local job=$1 n=$2 f=$3 js rate unit

@@ -75,6 +75,10 @@ int job_train_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errle
          "training segments on more than one rank: auto (each rank reads a block of 1/P of them once, when it "
          "fits --cache-mb, and ranks exchange each step's segments over MPI) or off (each rank reads its own "
          "segments, caching them up to --cache-mb); the same model bitwise", 0, -1, 0},
+        {"balance", UTIL_OPT_STRING, &c->balance, "on",
+         "with --reduce exact: on (every 8 steps the ranks' micro-batches follow their measured speed, so a "
+         "slower core or node takes fewer and the others do not wait for it; at least 2 micro-batches a rank "
+         "a step) or off (equal shares); the same model bitwise", 0, -1, 0},
         {"bench-share", UTIL_OPT_STRING, &bench_share, "",
          "R/P: on one process, do rank R's share of a P-rank run (its batches, passes and parameter slice) "
          "without the exchanges and write nothing: the work unit of bench/scaling.sh's ceiling", 0, -1, 0},
@@ -90,6 +94,8 @@ int job_train_main(int argc, char **argv, MPI_Comm comm, char *err, size_t errle
         rc = util_fail(err, errlen, UTIL_EUSAGE, "train: --reduce must be exact or float, not '%s'", c->reduce);
     if (!rc && strcmp(c->exchange, "auto") && strcmp(c->exchange, "off"))
         rc = util_fail(err, errlen, UTIL_EUSAGE, "train: --exchange must be auto or off, not '%s'", c->exchange);
+    if (!rc && strcmp(c->balance, "on") && strcmp(c->balance, "off"))
+        rc = util_fail(err, errlen, UTIL_EUSAGE, "train: --balance must be on or off, not '%s'", c->balance);
     if (!rc && strcmp(c->update, "sharded") && strcmp(c->update, "replicated"))
         rc = util_fail(err, errlen, UTIL_EUSAGE, "train: --update must be sharded or replicated, not '%s'", c->update);
     if (!rc && strcmp(c->lr_scaling, "linear") && strcmp(c->lr_scaling, "sqrt") && strcmp(c->lr_scaling, "none"))

@@ -55,6 +55,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define TRAIN_EVAL_CHUNK 64
@@ -88,15 +89,24 @@ typedef struct {
 /* Where a rank's time goes (the summary's stage table, summed over ranks): set-up (metadata, models,
  * reader), the norm pass (which reads the rank's first-epoch segments into its cache), then per step
  * the wait for the I/O thread's segments, forward + backward, the fixed-point conversions (--reduce
- * exact), the gradient reduction (including the wait for the slowest rank) and the update; then per
- * epoch batch-norm recalibration, validation/test, and writing model, checkpoint and log. */
+ * exact), the wait for the step's slowest rank, the gradient reduction itself and the update; then
+ * per epoch batch-norm recalibration, validation/test, and writing model, checkpoint and log.
+ * The slowest rank: a step's reduction cannot end before every rank has entered it, so a rank that
+ * enters early waits inside it. Each rank times its step up to the reduction (segments, forward +
+ * backward, fixed point); at the end of an epoch one allreduce (MAX) of those times gives every step's
+ * slowest rank, and each rank moves its sum of (slowest - own) out of the reduction's time into
+ * TR_ST_SLOW (charge_slowest). What stays in TR_ST_REDUCE is the collective's own time (the
+ * slowest rank waits for nobody). Synchronous SGD pays the slowest of P ranks every step: noise on
+ * any core (a VM's, the I/O thread's) costs more the more ranks there are; the 1-rank ceiling jobs
+ * of bench/scaling.sh do not pay it. */
 enum {
-    TR_ST_SETUP, TR_ST_NORM, TR_ST_WAIT, TR_ST_COMPUTE, TR_ST_FIXED, TR_ST_REDUCE, TR_ST_UPDATE, TR_ST_BN, TR_ST_EVAL, TR_ST_WRITE,
-    TR_ST_TOTAL, TR_ST_N
+    TR_ST_SETUP, TR_ST_NORM, TR_ST_WAIT, TR_ST_COMPUTE, TR_ST_FIXED, TR_ST_SLOW, TR_ST_REDUCE, TR_ST_UPDATE, TR_ST_BN,
+    TR_ST_EVAL, TR_ST_WRITE, TR_ST_TOTAL, TR_ST_N
 };
 static const char *const tr_stage_names[TR_ST_TOTAL] = {
-    "set-up (metadata, model)", "norm pass (reads)", "wait for segments", "forward + backward", "fixed-point sums", "gradient reduction (MPI)",
-    "update", "batch-norm recalibration", "validation + test", "write model, checkpoint"};
+    "set-up (metadata, model)", "norm pass (reads)", "wait for segments", "forward + backward", "fixed-point sums",
+    "wait for the slowest rank", "gradient reduction (MPI)", "update", "batch-norm recalibration", "validation + test",
+    "write model, checkpoint"};
 
 typedef struct {
     MPI_Comm comm;
@@ -118,6 +128,7 @@ typedef struct {
     int *labels;
     float *mask;
     size_t *perm, *flat[2];
+    double *pre, *pre_max; /* this epoch's steps: this rank's seconds up to the reduction; their MAX over ranks */
     int exact;         /* --reduce exact: fixed-point gradient sums, bitwise independent of the rank count */
     int64_t *acc;      /* fixed-point gradient buffer (exact mode) */
     /* exact mode: rank r converts and updates parameters [slice_off[r], slice_off[r] + slice_len[r])
@@ -127,9 +138,23 @@ typedef struct {
     int *slice_len, *slice_off;
     /* --exchange auto on more than one rank, when a block fits --cache-mb: rank r holds training
      * segments [lo_r, hi_r) of the split (mpi/blocks.h), read once; every step each rank fetches its
-     * share of the batch from their holders (cut[r] .. cut[r + 1]: rank r's batch positions) */
+     * share of the batch from their holders */
     mpi_blocks *blocks;
-    int *cut;
+    /* the shares of a step: rank r computes batch positions [cut[r], cut[r + 1]), whole micro-batches.
+     * cutv[cb] is the step in hand's; with --balance a decision writes the next step's into
+     * cutv[cb ^ 1] (the one in hand stays valid until its exchange is finished) */
+    int *cutv[2];
+    int cb;
+    /* --balance on (exact reduction, more than one rank, >= 2 micro-batches a rank): every BAL_EVERY
+     * steps the shares follow the ranks' measured speed (rebalance) */
+    int balance;
+    int bal_cap;        /* the most micro-batches one rank takes */
+    double bal_sec;     /* this rank's forward + backward + fixed-point seconds since the last decision */
+    long bal_mb, bal_steps; /* its micro-batches and the steps since then */
+    long bal_moves;     /* decisions that moved micro-batches */
+    int64_t *bal_all;   /* 2P: every rank's (nanoseconds, micro-batches) of the last window */
+    int bal_hook_rank;  /* test hook ARTISTNET_TRAIN_TEST_SLOW=R:MS: rank R sleeps MS ms in each micro-batch */
+    double bal_hook_s;
     int block_ready;
     int blocks_epoch;    /* the epoch whose rounds the exchange's buffers are reserved for (-1: none) */
     size_t cache_budget; /* a rank's memory for segments: --cache-mb, less where the node's ranks would
@@ -196,15 +221,29 @@ static double step_lr(const trainer *t, long step)
     return t->st.lr * (1.0 / k + (1.0 - 1.0 / k) * f);
 }
 
-/* positions [*lo, *hi) of the global batch that rank r computes: whole micro-batches */
+/* batch position of micro-batch boundary k (the last micro-batch may be short) */
+static int micro_pos(const trainer *t, long k)
+{
+    const long p = k * t->cfg.micro;
+    return p < t->cfg.batch ? (int)p : t->cfg.batch;
+}
+
+/* equal shares of whole micro-batches (shard_range) into cut[0..size] */
+static void equal_cut(const trainer *t, int *cut)
+{
+    for (int r = 0; r < t->size; r++) {
+        size_t a, b;
+        shard_range((size_t)t->micro_total, r, t->size, &a, &b);
+        cut[r] = micro_pos(t, (long)a);
+    }
+    cut[t->size] = t->cfg.batch;
+}
+
+/* positions [*lo, *hi) of the global batch that rank r computes in the step in hand */
 static void share_of(const trainer *t, int r, int *lo, int *hi)
 {
-    size_t a, b;
-    shard_range((size_t)t->micro_total, r, t->size, &a, &b);
-    *lo = (int)a * t->cfg.micro;
-    *hi = (int)b * t->cfg.micro;
-    if (*hi > t->cfg.batch) *hi = t->cfg.batch;
-    if (*lo > *hi) *lo = *hi;
+    *lo = t->cutv[t->cb][r];
+    *hi = t->cutv[t->cb][r + 1];
 }
 
 static void my_share(const trainer *t, int *lo, int *hi) { share_of(t, t->rank, lo, hi); }
@@ -949,8 +988,6 @@ static int blocks_given_up(trainer *t, int rc, char *err, size_t errlen)
     if (t->lead) fprintf(stderr, "train: warning: %s; each rank reads its own segments from epoch %d on\n", err, t->st.epoch + 1);
     mpi_blocks_free(t->blocks);
     t->blocks = NULL;
-    free(t->cut);
-    t->cut = NULL;
     t->reader_cache = t->cache_budget; /* the block's share of the budget is the cache's again */
     if (t->reader) train_reader_set_cache_max(t->reader, t->reader_cache);
     return 1;
@@ -965,12 +1002,93 @@ static int blocks_for_epoch(trainer *t, char *err, size_t errlen)
 {
     if (!t->blocks || t->blocks_epoch == t->st.epoch) return 0; /* given up, or this epoch's are in hand */
     t->blocks_epoch = t->st.epoch;
-    mpi_blocks_need(t->blocks, t->perm, (size_t)t->cfg.batch, (size_t)t->steps_per_epoch, t->cut);
+    mpi_blocks_need(t->blocks, t->perm, (size_t)t->cfg.batch, (size_t)t->steps_per_epoch, t->cutv[t->cb]);
     const char *oom = getenv("ARTISTNET_TRAIN_TEST_BLOCKS_OOM"), *at = oom ? strchr(oom, ':') : NULL;
     const int hook = oom && *oom && atoi(oom) == t->rank && (at ? atoi(at + 1) : 1) == t->st.epoch + 1;
     const int rc = hook ? util_fail(err, errlen, UTIL_EFAIL, "blocks: out of memory for the rounds' buffers (test hook)")
                         : mpi_blocks_reserve(t->blocks, err, errlen);
     return blocks_given_up(t, rc, err, errlen);
+}
+
+/* Collective, every rank at the same step: steps [s0, s1) of this epoch's reduction time split into
+ * the wait for each step's slowest rank and the reduction itself (see TR_ST_SLOW). Set-up only on
+ * error (the times stay in the reduction's stage). */
+static void charge_slowest(trainer *t, long s0, long s1)
+{
+    if (mpi_util_size(t->comm) < 2 || t->bench || s1 <= s0) return;
+    const int n = (int)(s1 - s0);
+    if (MPI_Allreduce(t->pre + s0, t->pre_max + s0, n, MPI_DOUBLE, MPI_MAX, t->comm) != MPI_SUCCESS) return;
+    double w = 0;
+    for (long s = s0; s < s1; s++) w += t->pre_max[s] - t->pre[s];
+    if (w > t->t[TR_ST_REDUCE]) w = t->t[TR_ST_REDUCE]; /* clocks: a rank never waits longer than it spent */
+    t->t[TR_ST_REDUCE] -= w;
+    t->t[TR_ST_SLOW] += w;
+}
+
+/* Collective at the top of a step, on every rank alike: the next step's shares (--balance). Every
+ * rank gives its seconds and micro-batches of forward + backward + fixed point since the last
+ * decision (one MPI_Allgather of two integers a rank; nanoseconds, so that every rank decides on the
+ * same integers); the new shares minimise the slowest rank's predicted time: each rank starts with
+ * one micro-batch and the rest go one at a time to the rank that would finish it first (at most
+ * bal_cap a rank; ties to the lower rank). They are taken only when that prediction beats the
+ * current shares' by BAL_GAIN, so noise does not move them back and forth. Which rank computes a
+ * micro-batch changes nothing in the model: each micro-batch's gradient is summed in fixed point
+ * (exact integers, any order), its batch-norm statistics are its own, dropout follows the batch
+ * position. Returns 1 when the shares moved (into cutv[cb ^ 1]), 0 when not, or an MPI error. */
+/* test hook: a slower core (ARTISTNET_TRAIN_TEST_SLOW) */
+static void hook_sleep(double sec)
+{
+    struct timespec ts = {(time_t)sec, (long)((sec - (double)(time_t)sec) * 1e9)};
+    while (nanosleep(&ts, &ts) && errno == EINTR) {
+    }
+}
+
+#define BAL_EVERY 8
+#define BAL_GAIN 0.04
+static int rebalance(trainer *t, char *err, size_t errlen)
+{
+    const int P = t->size, M = t->micro_total;
+    int64_t mine[2] = {(int64_t)llround(t->bal_sec * 1e9), (int64_t)t->bal_mb};
+    int mrc = MPI_Allgather(mine, 2, MPI_INT64_T, t->bal_all, 2, MPI_INT64_T, t->comm);
+    if (mrc != MPI_SUCCESS) return mpi_util_report(err, errlen, __FILE__, __LINE__, "MPI_Allgather(balance)", mrc);
+    t->bal_sec = 0;
+    t->bal_mb = t->bal_steps = 0;
+    /* nanoseconds per micro-batch of each rank (a rank that measured none: the mean of the others) */
+    int64_t *ns = t->bal_all, sum = 0, n = 0; /* in place: ns[r] replaces the pair (2r, 2r + 1) */
+    for (int r = 0; r < P; r++) {
+        const int64_t sec = t->bal_all[2 * r], mb = t->bal_all[2 * r + 1];
+        ns[r] = mb > 0 ? sec / mb : -1;
+        if (ns[r] >= 0) sum += ns[r], n++;
+    }
+    if (n == 0) return 0;
+    for (int r = 0; r < P; r++)
+        if (ns[r] < 0) ns[r] = sum / n;
+    const int *cur = t->cutv[t->cb];
+    int *next = t->cutv[t->cb ^ 1];
+    /* next[] first holds counts; the current shares' counts from their micro-batch boundaries */
+    int64_t t_cur = 0, t_new = 0;
+    for (int r = 0; r < P; r++) {
+        const int64_t c = (cur[r + 1] + t->cfg.micro - 1) / t->cfg.micro - (cur[r] + t->cfg.micro - 1) / t->cfg.micro;
+        if (c * ns[r] > t_cur) t_cur = c * ns[r];
+        next[r] = 1;
+    }
+    for (int k = P; k < M; k++) {
+        int best = -1;
+        for (int r = 0; r < P; r++)
+            if (next[r] < t->bal_cap && (best < 0 || (next[r] + 1) * ns[r] < (next[best] + 1) * ns[best])) best = r;
+        next[best]++;
+    }
+    for (int r = 0; r < P; r++)
+        if (next[r] * ns[r] > t_new) t_new = next[r] * ns[r];
+    const int moved = (double)t_new < (1.0 - BAL_GAIN) * (double)t_cur;
+    long k = 0;
+    for (int r = 0; r <= P; r++) { /* counts -> boundaries (or back to the current ones) */
+        const int c = r < P ? next[r] : 0;
+        next[r] = moved ? micro_pos(t, k) : cur[r];
+        k += c;
+    }
+    if (moved) t->bal_moves++;
+    return moved;
 }
 
 /* One epoch from st.step_in_epoch. Returns 0, UTIL_EINTR after checkpointing mid-epoch, or an
@@ -982,8 +1100,10 @@ static int run_epoch(trainer *t, util_progress *prog, long *done_steps, char *er
     blocks_for_epoch(t, err, errlen);
     int lo, hi;
     my_share(t, &lo, &hi);
-    const int mine = hi - lo;
-    int rc = grow_buffers(t, (size_t)(mine > TRAIN_EVAL_CHUNK ? mine : TRAIN_EVAL_CHUNK), err, errlen);
+    int mine = hi - lo;
+    /* buffers for the largest share a rank may take (--balance moves shares within the epoch) */
+    const int most = t->balance ? micro_pos(t, t->bal_cap) : mine;
+    int rc = grow_buffers(t, (size_t)(most > TRAIN_EVAL_CHUNK ? most : TRAIN_EVAL_CHUNK), err, errlen);
     rc = mpi_util_agree(t->comm, rc, err, errlen);
     if (rc) return rc;
     const size_t *train = t->data.seg[SHARD_TRAIN];
@@ -1001,13 +1121,15 @@ static int run_epoch(trainer *t, util_progress *prog, long *done_steps, char *er
     long s0 = t->st.step_in_epoch;
     /* the segments of step s for this rank: read by the I/O thread, or, with blocks, fetched from
      * their holders (a collective round every rank takes part in, with or without a share) */
+    /* the next step's shares: cutv[nb] (cutv[cb] unless --balance moved them) */
+    int nb = t->cb, lo_n = lo, mine_n = mine;
 #define FILL(s, which) \
-    for (int i = 0; i < mine; i++) t->flat[which][i] = train[t->perm[(size_t)(s) * B + lo + i]]
+    for (int i = 0; i < mine_n; i++) t->flat[which][i] = train[t->perm[(size_t)(s) * B + lo_n + i]]
 #define DRAIN() /* the next step's segments in flight (every rank leaves at the same step) */ \
     (t->blocks ? (void)mpi_blocks_finish(t->blocks, t->buf[b ^ 1], NULL, 0) : (void)train_reader_wait(t->reader, NULL, 0))
 #define FETCH(s, which) \
-    (t->blocks ? mpi_blocks_start(t->blocks, t->perm + (size_t)(s) * B, t->cut, err, errlen) \
-               : (mine > 0 ? (train_reader_start(t->reader, t->flat[which], (size_t)mine, t->buf[which]), 0) : 0))
+    (t->blocks ? mpi_blocks_start(t->blocks, t->perm + (size_t)(s) * B, t->cutv[nb], err, errlen) \
+               : (mine_n > 0 ? (train_reader_start(t->reader, t->flat[which], (size_t)mine_n, t->buf[which]), 0) : 0))
     if (s0 < t->steps_per_epoch) {
         FILL(s0, 0);
         rc = FETCH(s0, 0);
@@ -1016,6 +1138,25 @@ static int run_epoch(trainer *t, util_progress *prog, long *done_steps, char *er
     for (long s = s0; s < t->steps_per_epoch; s++) {
         double tw = util_now();
         int lrc = t->blocks ? mpi_blocks_finish(t->blocks, t->buf[b], err, errlen) : train_reader_wait(t->reader, err, errlen);
+        my_share(t, &lo, &hi); /* this step's share */
+        mine = hi - lo;
+        if (t->balance && s > s0) t->bal_steps++; /* a run's first step (compiling kernels) is not timed */
+        if (t->balance && t->bal_steps >= BAL_EVERY && s + 1 < t->steps_per_epoch) {
+            /* collective, every rank at this step (a failed read above is agreed on after the reduction) */
+            int brc = rebalance(t, err, errlen);
+            if (brc < 0) {
+                if (!lrc) lrc = brc;
+            } else if (brc == 1) {
+                nb = t->cb ^ 1;
+                if (t->blocks) { /* the rounds left, with these shares, may need larger buffers */
+                    mpi_blocks_need(t->blocks, t->perm + (size_t)(s + 1) * B, (size_t)B,
+                                    (size_t)(t->steps_per_epoch - s - 1), t->cutv[nb]);
+                    blocks_given_up(t, mpi_blocks_reserve(t->blocks, err, errlen), err, errlen);
+                }
+            }
+        }
+        lo_n = t->cutv[nb][t->rank];
+        mine_n = t->cutv[nb][t->rank + 1] - lo_n;
         if (s + 1 < t->steps_per_epoch && (!lrc || t->blocks)) { /* prefetch the next step */
             FILL(s + 1, b ^ 1);
             int frc = FETCH(s + 1, b ^ 1);
@@ -1035,6 +1176,7 @@ static int run_epoch(trainer *t, util_progress *prog, long *done_steps, char *er
                     opt.dropout_mask = t->cfg.dropout > 0 ? t->mask + (size_t)o * NN_FEATURE_DIM : NULL;
                     lrc = nn_train_accumulate(t->m, t->buf[b] + (size_t)o * NN_SEG_SIZE, t->labels + o, len, &opt,
                                               &loss, err, errlen);
+                    if (t->rank == t->bal_hook_rank) hook_sleep(t->bal_hook_s); /* test: a slower core */
                     double tf = util_now();
                     t->t[TR_ST_COMPUTE] += tf - tc;
                     if (!lrc) lrc = fixed_take(t->acc, grads, ng, o == 0, err, errlen);
@@ -1043,7 +1185,12 @@ static int run_epoch(trainer *t, util_progress *prog, long *done_steps, char *er
                         v[1] += train_correct(t->m, t->labels + o, len);
                     }
                     if (lrc) nn_grads_zero(t->m); /* fixed_take left them zero */
-                    t->t[TR_ST_FIXED] += util_now() - tf;
+                    const double te = util_now();
+                    t->t[TR_ST_FIXED] += te - tf;
+                    if (t->balance && s > s0) {
+                        t->bal_sec += te - tc;
+                        t->bal_mb++;
+                    }
                 }
             } else {
                 double loss = 0, tc = util_now();
@@ -1060,6 +1207,7 @@ static int run_epoch(trainer *t, util_progress *prog, long *done_steps, char *er
         v[2] = lrc ? 1 : 0;
         v[3] = util_interrupted() ? 1 : 0;
         double tr = util_now();
+        t->pre[s] = tr - tw;
         int mrc;
         if (t->exact) {
             /* sharded: (1) every rank needs the batch-norm tail and the step's bookkeeping v[]: one
@@ -1115,6 +1263,7 @@ static int run_epoch(trainer *t, util_progress *prog, long *done_steps, char *er
         t->st.tr_correct += (double)v[1];
         t->st.tr_count += B;
         t->st.step_in_epoch = s + 1;
+        t->cb = nb; /* the next step's shares are the ones in hand now */
         (*done_steps)++;
         util_progress_update(prog, (long)epoch * t->steps_per_epoch + s + 1, 0);
         if (t->hook_sig && nn_step(t->m) == t->hook_step) raise(t->hook_sig);
@@ -1123,6 +1272,7 @@ static int run_epoch(trainer *t, util_progress *prog, long *done_steps, char *er
         if (stop_now && s + 1 < t->steps_per_epoch) {
             /* SIGTERM (or --max-steps): the step in hand is done; checkpoint mid-epoch and leave */
             DRAIN();
+            charge_slowest(t, s0, s + 1);
             t->st.tr_seconds += util_now() - t_start;
             rc = gather_momentum(t, err, errlen);
             if (!rc) rc = checkpoint_write(t, err, errlen);
@@ -1136,15 +1286,17 @@ static int run_epoch(trainer *t, util_progress *prog, long *done_steps, char *er
 #undef FILL
 #undef FETCH
 #undef DRAIN
+    charge_slowest(t, s0, t->steps_per_epoch);
     t->st.tr_seconds += util_now() - t_start;
     t->io_steps += train_reader_get_stats(t->reader).io_seconds - io0;
     return 0;
 }
 
 /* The summary's stage table (rank-seconds summed over ranks, util_print_stages) and a per-step line:
- * the mean rank's and the slowest rank's time per step in each step stage. When the slowest rank's
- * forward + backward is well above the mean, ranks wait for it in the reduction (imbalance or a
- * slower core); when the mean grows with the rank count at a fixed share of work per rank, the cores
+ * the mean rank's and the slowest rank's time per step in each step stage. The wait for the slowest
+ * rank is what synchronous steps cost beyond the ranks' own work (imbalance, a slower core, noise
+ * that hits a different rank each step: then every rank's forward + backward has the same mean, and
+ * still each step waits for its slowest); when the mean grows with the rank count at a fixed share of work per rank, the cores
  * slow each other down (memory bandwidth, shared caches, the I/O thread on the same core). */
 static void print_stages(const trainer *t, long steps)
 {
@@ -1161,10 +1313,11 @@ static void print_stages(const trainer *t, long steps)
     if (steps > 0) {
         const double P = mpi_util_size(t->comm), ms = 1000.0 / (double)steps;
         printf("train: per step (%ld steps, %d segments each, %d ranks), mean rank / slowest rank: forward + backward "
-               "%.2f / %.2f ms, fixed-point %.2f / %.2f ms, reduction (MPI) %.2f / %.2f ms, update %.2f / %.2f ms, wait for "
-               "segments %.2f / %.2f ms (I/O thread %.2f / %.2f ms)\n",
+               "%.2f / %.2f ms, fixed-point %.2f / %.2f ms, wait for the slowest rank %.2f / %.2f ms, reduction (MPI) %.2f / "
+               "%.2f ms, update %.2f / %.2f ms, wait for segments %.2f / %.2f ms (I/O thread %.2f / %.2f ms)\n",
                steps, t->cfg.batch, mpi_util_size(t->comm), sum[TR_ST_COMPUTE] / P * ms, max[TR_ST_COMPUTE] * ms,
-               sum[TR_ST_FIXED] / P * ms, max[TR_ST_FIXED] * ms, sum[TR_ST_REDUCE] / P * ms, max[TR_ST_REDUCE] * ms,
+               sum[TR_ST_FIXED] / P * ms, max[TR_ST_FIXED] * ms, sum[TR_ST_SLOW] / P * ms, max[TR_ST_SLOW] * ms,
+               sum[TR_ST_REDUCE] / P * ms, max[TR_ST_REDUCE] * ms,
                sum[TR_ST_UPDATE] / P * ms, max[TR_ST_UPDATE] * ms, sum[TR_ST_WAIT] / P * ms, max[TR_ST_WAIT] * ms,
                io_sum[1] / P * ms, io_max[1] * ms);
     }
@@ -1183,7 +1336,26 @@ static int train_run(trainer *t, char *err, size_t errlen)
         return util_fail(err, errlen, UTIL_EINPUT, "%s: %zu training segments, fewer than one batch (--batch %d)",
                          c->mels, n_train, c->batch);
     t->perm = malloc((n_train + 1) * sizeof *t->perm);
-    if (!t->perm) return util_fail(err, errlen, UTIL_EFAIL, "train: out of memory");
+    t->pre = calloc((size_t)t->steps_per_epoch, sizeof *t->pre);
+    t->pre_max = calloc((size_t)t->steps_per_epoch, sizeof *t->pre_max);
+    t->cutv[0] = malloc(((size_t)t->size + 1) * sizeof *t->cutv[0]);
+    t->cutv[1] = malloc(((size_t)t->size + 1) * sizeof *t->cutv[1]);
+    t->bal_all = malloc(((size_t)t->size * 2 + 1) * sizeof *t->bal_all);
+    if (!t->perm || !t->pre || !t->pre_max || !t->cutv[0] || !t->cutv[1] || !t->bal_all)
+        return util_fail(err, errlen, UTIL_EFAIL, "train: out of memory");
+    equal_cut(t, t->cutv[0]);
+    equal_cut(t, t->cutv[1]);
+    t->cb = 0;
+    t->balance = !strcmp(c->balance, "on") && t->exact && !t->bench && mpi_util_size(t->comm) > 1 &&
+                 t->micro_total >= 2 * t->size;
+    t->bal_cap = (t->micro_total + t->size - 1) / t->size * 2;
+    if (t->bal_cap > t->micro_total) t->bal_cap = t->micro_total;
+    t->bal_hook_rank = -1;
+    const char *slow = getenv("ARTISTNET_TRAIN_TEST_SLOW"), *ms = slow ? strchr(slow, ':') : NULL;
+    if (slow && *slow && ms) {
+        t->bal_hook_rank = atoi(slow);
+        t->bal_hook_s = atof(ms + 1) / 1000.0;
+    }
 
     /* models: the one being trained, the best so far */
     rc = nn_make(d->n_classes, c->micro, &t->m, err, errlen);
@@ -1224,10 +1396,7 @@ static int train_run(trainer *t, char *err, size_t errlen)
     t->reader_cache = budget;
     const char *no_blocks = budget < (size_t)c->cache_mb << 20 ? "does not fit the node's memory (warning above)" : "does not fit --cache-mb";
     if (t->size > 1 && !strcmp(c->exchange, "auto") && block_bytes <= budget) {
-        t->cut = malloc(((size_t)t->size + 1) * sizeof *t->cut);
-        rc = t->cut ? 0 : util_fail(err, errlen, UTIL_EFAIL, "train: out of memory");
-        for (int r = 0; !rc && r < t->size; r++) share_of(t, r, &t->cut[r], &t->cut[r + 1]);
-        if (!rc) rc = mpi_blocks_make(t->comm, n_train, NN_SEG_SIZE, t->rank, t->size, &t->blocks, err, errlen);
+        rc = mpi_blocks_make(t->comm, n_train, NN_SEG_SIZE, t->rank, t->size, &t->blocks, err, errlen);
         if (!rc) t->reader_cache = budget - (mpi_blocks_hi(t->blocks) - mpi_blocks_lo(t->blocks)) * seg_bytes;
         if (blocks_given_up(t, rc, err, errlen)) no_blocks = "could not be allocated";
     }
@@ -1438,6 +1607,20 @@ static int train_run(trainer *t, char *err, size_t errlen)
                    "step buffers %.1f MiB (the busiest step's sends and receives of any rank)\n",
                    got, local, (double)mpi_blocks_reserved_bytes(t->blocks) / 1048576.0);
         }
+        if (t->balance) {
+            const int *cut = t->cutv[t->cb], m = c->micro;
+            int lo = t->micro_total, hi = 0;
+            printf("train: --balance: the shares moved %ld time%s (checked every %d steps); micro-batches a rank now:",
+                   t->bal_moves, t->bal_moves == 1 ? "" : "s", BAL_EVERY);
+            for (int r = 0; r < t->size; r++) {
+                const int n = (cut[r + 1] + m - 1) / m - (cut[r] + m - 1) / m;
+                if (t->size <= 16) printf(" %d", n);
+                lo = n < lo ? n : lo;
+                hi = n > hi ? n : hi;
+            }
+            if (t->size > 16) printf(" %d to %d", lo, hi);
+            printf("\n");
+        }
         if (t->bench)
             printf("train: --bench-share %d/%d done; nothing written\n", t->rank, t->size);
         else
@@ -1483,7 +1666,9 @@ int train_job(const train_cfg *cfg, MPI_Comm comm, int share_rank, int share_siz
 
     train_reader_close(t.reader);
     mpi_blocks_free(t.blocks);
-    free(t.cut);
+    free(t.cutv[0]);
+    free(t.cutv[1]);
+    free(t.bal_all);
     nn_free(t.m);
     nn_free(t.best);
     train_data_free(&t.data);
@@ -1494,6 +1679,8 @@ int train_job(const train_cfg *cfg, MPI_Comm comm, int share_rank, int share_siz
     free(t.labels);
     free(t.mask);
     free(t.perm);
+    free(t.pre);
+    free(t.pre_max);
     free(t.acc);
     free(t.slice_len);
     free(t.slice_off);

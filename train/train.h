@@ -10,10 +10,10 @@
 #include <stddef.h>
 
 /* The options of a run (`artistnet train --help` says what each means; jobs/train.c checks them:
- * reduce exact|float, update sharded|replicated, exchange auto|off, bn precise|running, lr_scaling
- * linear|sqrt|none; frac: the train/valid/test proportions). Strings are not copied. */
+ * reduce exact|float, update sharded|replicated, exchange auto|off, balance on|off, bn precise|running,
+ * lr_scaling linear|sqrt|none; frac: the train/valid/test proportions). Strings are not copied. */
 typedef struct {
-    const char *mels, *out, *split, *label_col, *log, *init, *reduce, *bn, *lr_scaling, *update, *exchange;
+    const char *mels, *out, *split, *label_col, *log, *init, *reduce, *bn, *lr_scaling, *update, *exchange, *balance;
     int epochs, batch, micro, patience, lr_patience, resume, quiet, seed, cache_mb, max_steps, bn_sample, lr_batch;
     double lr, lr_decay, momentum, wd, dropout, min_lr, warmup;
     double frac[3];
