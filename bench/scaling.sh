@@ -56,7 +56,8 @@
 #                 final seconds beside the default's, and its predictions checked equal
 # The mean (not the slowest) of the concurrent jobs is used: the job's queue (mel, extract, evaluate)
 # lets a fast core take more items; train's lock-step waits for the slowest rank, which is then the job's
-# loss against the ceiling (the slowest is in log.txt). The lone job runs on the first core, the
+# loss against the ceiling (the slowest is in log.txt; train's stage table has it as "wait for the
+# slowest rank", and its --balance, on by default, moves micro-batches off a persistently slower rank). The lone job runs on the first core, the
 # copies on cores 0..N-1 (one CPU per physical core, from lscpu), like `--bind-to core` ranks.
 #
 # Checks (exit 1 when one fails, or a job fails): bitwise equality across every rank count of
