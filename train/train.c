@@ -1025,6 +1025,14 @@ static void charge_slowest(trainer *t, long s0, long s1)
     t->t[TR_ST_SLOW] += w;
 }
 
+/* test hook: a slower core (ARTISTNET_TRAIN_TEST_SLOW) */
+static void hook_sleep(double sec)
+{
+    struct timespec ts = {(time_t)sec, (long)((sec - (double)(time_t)sec) * 1e9)};
+    while (nanosleep(&ts, &ts) && errno == EINTR) {
+    }
+}
+
 /* Collective at the top of a step, on every rank alike: the next step's shares (--balance). Every
  * rank gives its seconds and micro-batches of forward + backward + fixed point since the last
  * decision (one MPI_Allgather of two integers a rank; nanoseconds, so that every rank decides on the
@@ -1035,14 +1043,6 @@ static void charge_slowest(trainer *t, long s0, long s1)
  * micro-batch changes nothing in the model: each micro-batch's gradient is summed in fixed point
  * (exact integers, any order), its batch-norm statistics are its own, dropout follows the batch
  * position. Returns 1 when the shares moved (into cutv[cb ^ 1]), 0 when not, or an MPI error. */
-/* test hook: a slower core (ARTISTNET_TRAIN_TEST_SLOW) */
-static void hook_sleep(double sec)
-{
-    struct timespec ts = {(time_t)sec, (long)((sec - (double)(time_t)sec) * 1e9)};
-    while (nanosleep(&ts, &ts) && errno == EINTR) {
-    }
-}
-
 #define BAL_EVERY 8
 #define BAL_GAIN 0.04
 static int rebalance(trainer *t, char *err, size_t errlen)
@@ -1140,7 +1140,7 @@ static int run_epoch(trainer *t, util_progress *prog, long *done_steps, char *er
         int lrc = t->blocks ? mpi_blocks_finish(t->blocks, t->buf[b], err, errlen) : train_reader_wait(t->reader, err, errlen);
         my_share(t, &lo, &hi); /* this step's share */
         mine = hi - lo;
-        if (t->balance && s > s0) t->bal_steps++; /* a run's first step (compiling kernels) is not timed */
+        if (t->balance && s > s0) t->bal_steps++; /* an epoch's first step is not timed (the run's compiles kernels) */
         if (t->balance && t->bal_steps >= BAL_EVERY && s + 1 < t->steps_per_epoch) {
             /* collective, every rank at this step (a failed read above is agreed on after the reduction) */
             int brc = rebalance(t, err, errlen);
@@ -1294,10 +1294,10 @@ static int run_epoch(trainer *t, util_progress *prog, long *done_steps, char *er
 
 /* The summary's stage table (rank-seconds summed over ranks, util_print_stages) and a per-step line:
  * the mean rank's and the slowest rank's time per step in each step stage. The wait for the slowest
- * rank is what synchronous steps cost beyond the ranks' own work (imbalance, a slower core, noise
- * that hits a different rank each step: then every rank's forward + backward has the same mean, and
- * still each step waits for its slowest); when the mean grows with the rank count at a fixed share of work per rank, the cores
- * slow each other down (memory bandwidth, shared caches, the I/O thread on the same core). */
+ * rank is what lock-step costs beyond the ranks' own work (imbalance, a slower core, or noise that
+ * hits a different rank each step: then every rank's forward + backward has the same mean and still
+ * each step waits for its slowest); when the mean grows with the rank count at a fixed share of work
+ * per rank, the cores slow each other down (memory bandwidth, shared caches, the I/O thread). */
 static void print_stages(const trainer *t, long steps)
 {
     double sum[TR_ST_N], max[TR_ST_N];
