@@ -153,6 +153,7 @@ typedef struct {
     long bal_mb, bal_steps; /* its micro-batches and the steps since then */
     long bal_moves;     /* decisions that moved micro-batches */
     int64_t *bal_all;   /* 2P: every rank's (nanoseconds, micro-batches) of the last window */
+    int *bal_heap;      /* P: rebalance's heap */
     int bal_hook_rank;  /* test hook ARTISTNET_TRAIN_TEST_SLOW=R:MS: rank R sleeps MS ms in each micro-batch */
     double bal_hook_s;
     int block_ready;
@@ -1037,8 +1038,8 @@ static void hook_sleep(double sec)
  * rank gives its seconds and micro-batches of forward + backward + fixed point since the last
  * decision (one MPI_Allgather of two integers a rank; nanoseconds, so that every rank decides on the
  * same integers); the new shares minimise the slowest rank's predicted time: each rank starts with
- * one micro-batch and the rest go one at a time to the rank that would finish it first (at most
- * bal_cap a rank; ties to the lower rank). They are taken only when that prediction beats the
+ * one micro-batch and the rest go one at a time to the rank that would finish it first (a heap; at
+ * most bal_cap a rank; ties to the lower rank). They are taken only when that prediction beats the
  * current shares' by BAL_GAIN, so noise does not move them back and forth. Which rank computes a
  * micro-batch changes nothing in the model: each micro-batch's gradient is summed in fixed point
  * (exact integers, any order), its batch-norm statistics are its own, dropout follows the batch
@@ -1072,12 +1073,33 @@ static int rebalance(trainer *t, char *err, size_t errlen)
         if (c * ns[r] > t_cur) t_cur = c * ns[r];
         next[r] = 1;
     }
-    for (int k = P; k < M; k++) {
-        int best = -1;
-        for (int r = 0; r < P; r++)
-            if (next[r] < t->bal_cap && (best < 0 || (next[r] + 1) * ns[r] < (next[best] + 1) * ns[best])) best = r;
-        next[best]++;
+    /* a binary min-heap of ranks by the time they would finish one more, (next + 1) ns, ties by rank:
+     * O(M log P) a decision (P x M would be milliseconds at 1,024 ranks and --batch 32768) */
+    int *heap = t->bal_heap, h = 0;
+#define BAL_KEY_LESS(a, b) ((next[a] + 1) * ns[a] < (next[b] + 1) * ns[b] || \
+                            ((next[a] + 1) * ns[a] == (next[b] + 1) * ns[b] && (a) < (b)))
+    for (int r = 0; r < P; r++) { /* sift up */
+        int i = h++;
+        for (; i > 0 && BAL_KEY_LESS(r, heap[(i - 1) / 2]); i = (i - 1) / 2) heap[i] = heap[(i - 1) / 2];
+        heap[i] = r;
     }
+    for (int k = P; k < M && h > 0; k++) {
+        const int r = heap[0];
+        next[r]++;
+        int x = r; /* r's key grew: sift it down from the root, or drop it at the cap */
+        if (next[r] >= t->bal_cap) x = heap[--h];
+        int i = 0;
+        for (;;) {
+            int c = 2 * i + 1;
+            if (c >= h) break;
+            if (c + 1 < h && BAL_KEY_LESS(heap[c + 1], heap[c])) c++;
+            if (!BAL_KEY_LESS(heap[c], x)) break;
+            heap[i] = heap[c];
+            i = c;
+        }
+        if (h > 0) heap[i] = x;
+    }
+#undef BAL_KEY_LESS
     for (int r = 0; r < P; r++)
         if (next[r] * ns[r] > t_new) t_new = next[r] * ns[r];
     const int moved = (double)t_new < (1.0 - BAL_GAIN) * (double)t_cur;
@@ -1341,7 +1363,8 @@ static int train_run(trainer *t, char *err, size_t errlen)
     t->cutv[0] = malloc(((size_t)t->size + 1) * sizeof *t->cutv[0]);
     t->cutv[1] = malloc(((size_t)t->size + 1) * sizeof *t->cutv[1]);
     t->bal_all = malloc(((size_t)t->size * 2 + 1) * sizeof *t->bal_all);
-    if (!t->perm || !t->pre || !t->pre_max || !t->cutv[0] || !t->cutv[1] || !t->bal_all)
+    t->bal_heap = malloc(((size_t)t->size + 1) * sizeof *t->bal_heap);
+    if (!t->perm || !t->pre || !t->pre_max || !t->cutv[0] || !t->cutv[1] || !t->bal_all || !t->bal_heap)
         return util_fail(err, errlen, UTIL_EFAIL, "train: out of memory");
     equal_cut(t, t->cutv[0]);
     equal_cut(t, t->cutv[1]);
@@ -1669,6 +1692,7 @@ int train_job(const train_cfg *cfg, MPI_Comm comm, int share_rank, int share_siz
     free(t.cutv[0]);
     free(t.cutv[1]);
     free(t.bal_all);
+    free(t.bal_heap);
     nn_free(t.m);
     nn_free(t.best);
     train_data_free(&t.data);
