@@ -3,7 +3,8 @@
  * components, applied before the training-side standardisation). Folds come from --folds-file (a
  * folds.tsv written by an earlier run), else the list's fold column, else stratified artist-filtered
  * folds from --seed; the inner (grid search) folds are artist-filtered from the seed too, and both are
- * written to DIR/folds.tsv for reuse. The grid search is spread over all ranks (reduce/reduce_svm.h);
+ * written to DIR/folds.tsv for reuse (evaluate/evaluate.h: folds, tables, results.json). The grid
+ * search is spread over all ranks (reduce/reduce_svm.h);
  * rank 0 writes DIR/results.json, DIR/predictions.tsv, DIR/folds.tsv and a summary on stdout, which
  * ends with a stage table (rank-seconds per stage over all ranks) and the grid's balance over ranks.
  * --bench-group G|mid (a benchmark aid: the work unit of bench/scaling.sh's evaluate ceiling) runs
@@ -24,6 +25,7 @@
  * training-side standardisation (per dimension, on the training folds only) standardises each
  * set's dimensions as it does for one set. Sets are not reweighted: a set weighs in the kernel by
  * its dimension count. */
+#include "evaluate/evaluate.h"
 #include "jobs/jobs.h"
 #include "jobs/job_common.h"
 #include "mpi/mpi_util.h"
@@ -35,7 +37,6 @@
 #include "util/util.h"
 
 #include <errno.h>
-#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,339 +44,7 @@
 #include <svm.h>
 #include <sys/stat.h>
 
-typedef struct {
-    /* rows kept (status ok), compacted */
-    long n;
-    int d;
-    double *x;
-    int *y, *group, *fold, *inner;
-    char **id, **artist;
-    long *src;   /* row in the file */
-    reduce_classes classes, artists;
-    int k, n_inner;
-    const char *fold_source;
-} eval_data;
-
-static void eval_free(eval_data *e)
-{
-    free(e->x);
-    free(e->y);
-    free(e->group);
-    free(e->fold);
-    free(e->inner);
-    free(e->id);
-    free(e->artist);
-    free(e->src);
-    reduce_classes_free(&e->classes);
-    reduce_classes_free(&e->artists);
-}
-
-/* ---- results.json: every value goes through jansson; the line layout that readers and tests rely
- * on (one fold per line, the confusion matrix one row per line, "timing" on the last line) is kept.
- * Inline values are jansson's default form ("key": value, ", " between items); reals are printed
- * with 10 significant digits (as %.10g), integral values as integers (as %.10g printed them). */
-#define EVAL_JSON_FLAGS (JSON_ENCODE_ANY | JSON_REAL_PRECISION(10))
-
-static json_t *jnum(double v)
-{
-    if (!isfinite(v)) return json_null(); /* not a JSON number */
-    if (v == floor(v) && fabs(v) < 1e10) return json_integer((json_int_t)v);
-    return json_real(v);
-}
-
-/* s as a JSON string (jansson takes UTF-8 only: in a string that is not valid UTF-8, every byte
- * above 0x7f becomes '?') */
-static json_t *jstr(const char *s)
-{
-    if (!s) return json_null();
-    json_t *v = json_string(s);
-    if (v) return v;
-    char *t = strdup(s);
-    if (!t) return NULL;
-    for (unsigned char *p = (unsigned char *)t; *p; p++)
-        if (*p >= 0x80) *p = '?';
-    v = json_string(t);
-    free(t);
-    return v;
-}
-
-static json_t *jdarr(const double *v, int n)
-{
-    json_t *a = json_array();
-    for (int i = 0; i < n; i++) json_array_append_new(a, jnum(v[i]));
-    return a;
-}
-
-/* "%016llx" */
-static json_t *jhash(uint64_t h)
-{
-    char s[17];
-    snprintf(s, sizeof s, "%016llx", (unsigned long long)h);
-    return json_string(s);
-}
-
-/* writes v and releases it (NULL: null) */
-static void jput(FILE *f, json_t *v)
-{
-    if (v) json_dumpf(v, f, EVAL_JSON_FLAGS);
-    else fputs("null", f);
-    json_decref(v);
-}
-
-/* the members of object o inline, without braces ("a": 1, "b": [2]), and releases o */
-static void jmembers(FILE *f, json_t *o)
-{
-    const char *k;
-    json_t *v;
-    int first = 1;
-    json_object_foreach(o, k, v) {
-        if (!first) fputs(", ", f);
-        first = 0;
-        json_t *key = json_string(k);
-        jput(f, key);
-        fputs(": ", f);
-        json_dumpf(v, f, EVAL_JSON_FLAGS);
-    }
-    json_decref(o);
-}
-
-/* "key": v as one member line of a broken-up object: indent, the member, "," unless last */
-static void jline(FILE *f, const char *indent, const char *key, json_t *v, int last)
-{
-    json_t *o = json_object();
-    json_object_set_new(o, key, v ? v : json_null());
-    fputs(indent, f);
-    jmembers(f, o);
-    fputs(last ? "\n" : ",\n", f);
-}
-
-/* per-class precision, recall, F1 and the confusion matrix of a fold or of all folds:
- *   "precision": [...], "recall": [...], "f1": [...],
- *   <indent>"confusion": [
- *   <indent>  [row], ...
- *   <indent>] */
-static void json_prf(FILE *f, const double *pr, const double *re, const double *f1, const long *conf, int L,
-                     const char *indent)
-{
-    json_t *o = json_object();
-    json_object_set_new(o, "precision", jdarr(pr, L));
-    json_object_set_new(o, "recall", jdarr(re, L));
-    json_object_set_new(o, "f1", jdarr(f1, L));
-    jmembers(f, o);
-    fprintf(f, ",\n%s\"confusion\": [", indent);
-    for (int t = 0; t < L; t++) {
-        json_t *row = json_array();
-        for (int p = 0; p < L; p++) json_array_append_new(row, json_integer(conf[(size_t)t * L + p]));
-        fprintf(f, "%s\n%s  ", t ? "," : "", indent);
-        jput(f, row);
-    }
-    fprintf(f, "\n%s]", indent);
-}
-
-/* ---- combined feature sets ---- */
-#define EVAL_MAX_SETS 8
-
-static int cmp_str_ptr(const void *a, const void *b) { return strcmp(**(char *const *const *)a, **(char *const *const *)b); }
-
-/* match[i] = the row of `set` whose id is ids[i] (-1: none). Ids of `set` must be unique. */
-static int match_ids(const reduce_features *set, const char *path, char **ids, long n, long *match, char *err,
-                     size_t errlen)
-{
-    char **sid = reduce_features_column(set, "ids");
-    char ***idx = malloc(((size_t)set->n + 1) * sizeof *idx);
-    if (!idx) return util_fail(err, errlen, UTIL_EFAIL, "out of memory");
-    for (long i = 0; i < set->n; i++) idx[i] = &sid[i];
-    qsort(idx, (size_t)set->n, sizeof *idx, cmp_str_ptr);
-    for (long i = 1; i < set->n; i++)
-        if (!strcmp(*idx[i], *idx[i - 1])) {
-            int rc = util_fail(err, errlen, UTIL_EINPUT, "%s: id '%s' appears twice; --features sets are matched by id",
-                               path, *idx[i]);
-            free(idx);
-            return rc;
-        }
-    for (long i = 0; i < n; i++) {
-        char **key = &ids[i];
-        char ***hit = bsearch(&key, idx, (size_t)set->n, sizeof *idx, cmp_str_ptr);
-        match[i] = hit ? (long)(*hit - sid) : -1;
-    }
-    free(idx);
-    return UTIL_OK;
-}
-
-/* ---- folds.tsv (reuse) ---- */
-typedef struct {
-    const char *id;
-    long row;
-} id_row;
-
-static int cmp_id_row(const void *a, const void *b) { return strcmp(((const id_row *)a)->id, ((const id_row *)b)->id); }
-
-static int read_folds_file(const char *path, eval_data *e, char *err, size_t errlen)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) return util_fail(err, errlen, UTIL_EINPUT, "%s: %s", path, strerror(errno));
-    id_row *idx = malloc(((size_t)e->n + 1) * sizeof *idx);
-    char *seen = calloc((size_t)e->n + 1, 1);
-    int rc = UTIL_OK;
-    for (long i = 0; i < e->n; i++) idx[i] = (id_row){e->id[i], i};
-    qsort(idx, (size_t)e->n, sizeof *idx, cmp_id_row);
-    for (long i = 1; i < e->n; i++)
-        if (!strcmp(idx[i].id, idx[i - 1].id)) {
-            rc = util_fail(err, errlen, UTIL_EINPUT, "--folds-file needs unique ids; '%s' appears twice in the features", idx[i].id);
-            goto done;
-        }
-    char *line = NULL;
-    size_t cap = 0;
-    long lineno = 0;
-    int col_id = -1, col_fold = -1, ncols = 0, k = 0;
-    int *col_inner = NULL;
-    e->k = 0;
-    e->n_inner = 0;
-    while (getline(&line, &cap, f) > 0 && !rc) {
-        lineno++;
-        line[strcspn(line, "\r\n")] = 0;
-        if (!line[0] || line[0] == '#') continue;
-        char *fields[256];
-        int nf = util_split_tabs(line, fields, 256);
-        if (col_id < 0) {
-            ncols = nf;
-            col_inner = calloc((size_t)nf, sizeof *col_inner);
-            for (int c = 0; c < nf; c++) {
-                if (!strcmp(fields[c], "id")) col_id = c;
-                else if (!strcmp(fields[c], "fold")) col_fold = c;
-                else if (!strncmp(fields[c], "inner_", 6)) {
-                    long v;
-                    if (util_parse_long(fields[c] + 6, 1, 1000, &v) == 0) {
-                        col_inner[c] = (int)v;
-                        if (v > k) k = (int)v;
-                    }
-                }
-            }
-            if (col_id < 0 || col_fold < 0 || k == 0) {
-                rc = util_fail(err, errlen, UTIL_EINPUT, "%s:%ld: header needs id, fold and inner_1..inner_K columns", path, lineno);
-                break;
-            }
-            e->k = k;
-            e->inner = malloc(((size_t)e->n * k + 1) * sizeof *e->inner);
-            continue;
-        }
-        if (nf != ncols) {
-            rc = util_fail(err, errlen, UTIL_EINPUT, "%s:%ld: %d fields, header has %d", path, lineno, nf, ncols);
-            break;
-        }
-        id_row key = {fields[col_id], 0};
-        id_row *hit = bsearch(&key, idx, (size_t)e->n, sizeof *idx, cmp_id_row);
-        if (!hit) continue; /* a row not used here (e.g. failed since) */
-        long r = hit->row, v;
-        if (util_parse_long(fields[col_fold], 1, k, &v)) {
-            rc = util_fail(err, errlen, UTIL_EINPUT, "%s:%ld: fold '%s' not in 1..%d", path, lineno, fields[col_fold], k);
-            break;
-        }
-        e->fold[r] = (int)v - 1;
-        seen[r] = 1;
-        for (int c = 0; c < ncols; c++) {
-            if (!col_inner[c]) continue;
-            if (util_parse_long(fields[c], 0, 1000, &v)) {
-                rc = util_fail(err, errlen, UTIL_EINPUT, "%s:%ld: inner fold '%s' is not a number", path, lineno, fields[c]);
-                break;
-            }
-            e->inner[(size_t)r * k + col_inner[c] - 1] = (int)v - 1;
-            if (v > e->n_inner) e->n_inner = (int)v;
-        }
-    }
-    free(line);
-    free(col_inner);
-    if (!rc && e->k == 0) rc = util_fail(err, errlen, UTIL_EINPUT, "%s: empty folds file", path);
-    for (long i = 0; i < e->n && !rc; i++)
-        if (!seen[i]) rc = util_fail(err, errlen, UTIL_EINPUT, "%s: no fold for id '%s'", path, e->id[i]);
-done:
-    fclose(f);
-    free(idx);
-    free(seen);
-    return rc;
-}
-
-/* fold column values -> fold index (sorted numerically when all are integers, else by strcmp) */
-static int folds_from_column(char **vals, eval_data *e, const char *features, const char *col, char *err, size_t errlen)
-{
-    reduce_classes fc;
-    int rc = reduce_classes_build(MPI_COMM_SELF, vals, NULL, e->n, &fc, e->fold, err, errlen);
-    if (rc) return rc;
-    for (long i = 0; i < e->n; i++)
-        if (e->fold[i] < 0) {
-            reduce_classes_free(&fc);
-            return util_fail(err, errlen, UTIL_EINPUT, "%s: /%s is empty for row id '%s'", features, col, e->id[i]);
-        }
-    int numeric = 1;
-    long *num = malloc(((size_t)fc.n + 1) * sizeof *num);
-    for (int j = 0; j < fc.n; j++)
-        if (util_parse_long(fc.names[j], -1000000, 1000000, &num[j])) numeric = 0;
-    if (numeric) { /* rank of each numeric value */
-        int *rank = malloc(((size_t)fc.n + 1) * sizeof *rank);
-        for (int j = 0; j < fc.n; j++) {
-            rank[j] = 0;
-            for (int q = 0; q < fc.n; q++) rank[j] += num[q] < num[j];
-        }
-        for (long i = 0; i < e->n; i++) e->fold[i] = rank[e->fold[i]];
-        free(rank);
-    }
-    free(num);
-    e->k = fc.n;
-    reduce_classes_free(&fc);
-    if (e->k < 2) return util_fail(err, errlen, UTIL_EINPUT, "%s: /%s has a single value; need >= 2 folds", features, col);
-    return UTIL_OK;
-}
-
-static int make_inner(eval_data *e, int n_inner, unsigned long seed)
-{
-    e->n_inner = n_inner;
-    e->inner = malloc(((size_t)e->n * e->k + 1) * sizeof *e->inner);
-    int *lab = malloc(((size_t)e->n + 1) * sizeof *lab), *tmp = malloc(((size_t)e->n + 1) * sizeof *tmp);
-    if (!e->inner || !lab || !tmp) {
-        free(lab);
-        free(tmp);
-        return UTIL_EFAIL;
-    }
-    for (int f = 0; f < e->k; f++) {
-        for (long i = 0; i < e->n; i++) lab[i] = e->fold[i] == f ? -1 : e->y[i];
-        if (shard_folds_assign(e->group, lab, (size_t)e->n, n_inner, (uint64_t)seed * 1000003ULL + (uint64_t)f + 1,
-                               SHARD_FOLDS_EVALUATE, tmp, NULL, 0)) {
-            free(lab);
-            free(tmp);
-            return UTIL_EFAIL;
-        }
-        for (long i = 0; i < e->n; i++) e->inner[(size_t)i * e->k + f] = tmp[i];
-    }
-    free(lab);
-    free(tmp);
-    return UTIL_OK;
-}
-
-static int write_text_outputs(const char *dir, const eval_data *e, const int *pred, char *err, size_t errlen)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/folds.tsv", dir);
-    FILE *f = fopen(path, "w");
-    if (!f) return util_fail(err, errlen, UTIL_EFAIL, "%s: %s", path, strerror(errno));
-    fprintf(f, "id\tartist\tlabel\tfold");
-    for (int q = 0; q < e->k; q++) fprintf(f, "\tinner_%d", q + 1);
-    fputc('\n', f);
-    for (long i = 0; i < e->n; i++) {
-        fprintf(f, "%s\t%s\t%s\t%d", e->id[i], e->artist ? e->artist[i] : "", e->classes.names[e->y[i]], e->fold[i] + 1);
-        for (int q = 0; q < e->k; q++) fprintf(f, "\t%d", e->inner[(size_t)i * e->k + q] + 1);
-        fputc('\n', f);
-    }
-    if (fclose(f)) return util_fail(err, errlen, UTIL_EFAIL, "%s: write failed", path);
-    snprintf(path, sizeof path, "%s/predictions.tsv", dir);
-    f = fopen(path, "w");
-    if (!f) return util_fail(err, errlen, UTIL_EFAIL, "%s: %s", path, strerror(errno));
-    fprintf(f, "id\tartist\tfold\tlabel\tpredicted\n");
-    for (long i = 0; i < e->n; i++)
-        fprintf(f, "%s\t%s\t%d\t%s\t%s\n", e->id[i], e->artist ? e->artist[i] : "", e->fold[i] + 1,
-                e->classes.names[e->y[i]], pred[i] >= 0 ? e->classes.names[pred[i]] : "");
-    if (fclose(f)) return util_fail(err, errlen, UTIL_EFAIL, "%s: write failed", path);
-    return UTIL_OK;
-}
+#define EVAL_MAX_SETS 8 /* --features a.h5,b.h5,...: at most this many sets */
 
 /* ---- the summary's stage table (util_print_stages): rank-seconds per stage, summed over ranks ---- */
 enum {
@@ -576,7 +245,7 @@ int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t er
         if (rc) break;
         n_read = s + 1;
         match[s] = malloc(((size_t)f.n + 1) * sizeof *match[s]);
-        rc = match[s] ? match_ids(&fx[s], set_path[s], reduce_features_column(&f, "ids"), f.n, match[s], err, errlen)
+        rc = match[s] ? eval_match_ids(&fx[s], set_path[s], reduce_features_column(&f, "ids"), f.n, match[s], err, errlen)
                       : util_fail(err, errlen, UTIL_EFAIL, "out of memory");
     }
     eval_data e;
@@ -700,7 +369,7 @@ int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t er
     /* folds */
     int fc_used = 0;
     if (!rc && folds_file) {
-        rc = read_folds_file(folds_file, &e, err, errlen);
+        rc = eval_folds_read(folds_file, &e, err, errlen);
         e.fold_source = "file";
     } else if (!rc) {
         if (fc) {
@@ -711,7 +380,7 @@ int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t er
         if (fc_used) {
             char **vals = malloc((size_t)e.n * sizeof *vals);
             for (long r = 0; r < e.n; r++) vals[r] = fc[e.src[r]];
-            rc = folds_from_column(vals, &e, features, fold_col, err, errlen);
+            rc = eval_folds_from_column(vals, &e, features, fold_col, err, errlen);
             free(vals);
             e.fold_source = "column";
         } else {
@@ -730,7 +399,7 @@ int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t er
         }
         if (!rc && !fc_used)
             rc = shard_folds_assign(e.group, e.y, (size_t)e.n, e.k, (uint64_t)seed, SHARD_FOLDS_EVALUATE, e.fold, err, errlen);
-        if (!rc && make_inner(&e, n_inner, (unsigned long)seed))
+        if (!rc && eval_inner_folds(&e, n_inner, (unsigned long)seed))
             rc = util_fail(err, errlen, UTIL_EFAIL, "evaluate: out of memory assigning inner folds");
     }
     if (!rc && rank == 0 && !quiet) {
@@ -822,148 +491,21 @@ int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t er
         }
     } else if (!rc && rank == 0) {
         if (mkdir(out, 0777) && errno != EEXIST) rc = util_fail(err, errlen, UTIL_EFAIL, "%s: %s", out, strerror(errno));
-        if (!rc) rc = write_text_outputs(out, &e, cv.pred, err, errlen);
+        if (!rc) rc = eval_write_tables(out, &e, cv.pred, err, errlen);
         char path[4096];
         snprintf(path, sizeof path, "%s/fits.tsv", out);
         if (!rc) rc = reduce_svm_fits_write(path, &cv, cv.workers, err, errlen);
     }
     if (!rc && !bench && !replay && rank == 0) {
-        int L = e.classes.n, K = e.k, cells = grid.n_c * grid.n_g;
-        long *conf = malloc((size_t)L * L * sizeof *conf);
-        double *pr = malloc((size_t)L * sizeof *pr), *re = malloc((size_t)L * sizeof *re), *f1 = malloc((size_t)L * sizeof *f1);
-        double *acc = malloc((size_t)K * sizeof *acc);
-        uint64_t hf = 0, hl = 0;
-        util_file_hash(features, &hf, NULL, 0);
-        if (lda_path) util_file_hash(lda_path, &hl, NULL, 0);
         char *cmd = util_join_argv(argc, argv);
-        char path[4096];
-        snprintf(path, sizeof path, "%s/results.json", out);
-        FILE *j = fopen(path, "w");
-        if (!j) {
-            rc = util_fail(err, errlen, UTIL_EFAIL, "%s: %s", path, strerror(errno));
-        } else {
-            fputs("{\n", j);
-            jline(j, "  ", "artistnet_version", json_string(ARTISTNET_VERSION), 0);
-            jline(j, "  ", "command_line", jstr(cmd), 0);
-            fputs("  \"inputs\": {\n", j);
-            jline(j, "    ", "features", json_pack("{s:o,s:o}", "path", jstr(features), "fnv1a64", jhash(hf)), 0);
-            jline(j, "    ", "lda",
-                  lda_path ? json_pack("{s:o,s:o,s:i}", "path", jstr(lda_path), "fnv1a64", jhash(hl), "dim", lda[0].dim_out)
-                           : json_null(),
-                  0);
-            fputs("    \"feature_sets\": [", j);
-            for (int s = 0; s < S; s++) {
-                uint64_t hs = 0, hls = 0;
-                util_file_hash(set_path[s], &hs, NULL, 0);
-                if (set_lda[s]) util_file_hash(set_lda[s], &hls, NULL, 0);
-                fprintf(j, "%s\n      ", s ? "," : "");
-                jput(j, json_pack("{s:o,s:o,s:i,s:o}", "path", jstr(set_path[s]), "fnv1a64", jhash(hs), "dim", set_dim[s], "lda",
-                                  set_lda[s] ? json_pack("{s:o,s:o}", "path", jstr(set_lda[s]), "fnv1a64", jhash(hls))
-                                             : json_null()));
-            }
-            fputs("\n    ],\n", j);
-            jline(j, "    ", "folds_file", jstr(folds_file), 1);
-            fputs("  },\n", j);
-            jline(j, "  ", "label_column", jstr(label), 0);
-            jline(j, "  ", "artist_column", ac ? jstr(artist_col) : json_null(), 0);
-            jline(j, "  ", "fold_source", jstr(e.fold_source), 0);
-            jline(j, "  ", "folds", json_integer(K), 0);
-            jline(j, "  ", "inner_folds", json_integer(e.n_inner), 0);
-            jline(j, "  ", "seed", json_integer(seed), 0);
-            jline(j, "  ", "kernel", jstr(kernel_s), 0);
-            jline(j, "  ", "grid",
-                  json_pack("{s:o,s:o}", "C", jdarr(grid.c, grid.n_c), "gamma",
-                            jdarr(grid.g, kernel == REDUCE_SVM_RBF ? grid.n_g : 0)),
-                  0);
-            jline(j, "  ", "libsvm",
-                  json_pack("{s:i,s:o,s:o,s:b,s:s,s:s}", "version", LIBSVM_VERSION, "eps", jnum(cv.params.eps), "cache_mb",
-                            jnum(cv.params.cache_mb), "shrinking", cv.params.shrinking ? 1 : 0, "kernel_matrix",
-                            cv.precomputed ? "precomputed" : "libsvm", "standardise", "training side"),
-                  0);
-            jline(j, "  ", "rows",
-                  json_pack("{s:I,s:I,s:I,s:I}", "in_file", (json_int_t)f.n_total, "used", (json_int_t)e.n, "skipped_status",
-                            (json_int_t)skipped, "skipped_not_in_every_set", (json_int_t)unmatched),
-                  0);
-            json_t *classes = json_array();
-            for (int c = 0; c < L; c++) json_array_append_new(classes, jstr(e.classes.names[c]));
-            jline(j, "  ", "classes", classes, 0);
-            fputs("  \"per_fold\": [", j);
-            double mean = 0;
-            for (int q = 0; q < K; q++) {
-                long m = reduce_svm_confusion(e.y, cv.pred, e.fold, e.n, q, L, conf);
-                long ok = 0;
-                for (int c = 0; c < L; c++) ok += conf[(size_t)c * L + c];
-                acc[q] = m ? (double)ok / (double)m : 0;
-                mean += acc[q] / K;
-                reduce_svm_prf(conf, L, pr, re, f1);
-                int cell = cv.best[q];
-                fprintf(j, "%s\n    {", q ? "," : "");
-                jmembers(j, json_pack("{s:i,s:I,s:I,s:o,s:o,s:o,s:o,s:i}", "fold", q + 1, "n_train", (json_int_t)(e.n - m),
-                                      "n_test", (json_int_t)m, "accuracy", jnum(acc[q]), "C", jnum(grid.c[cell / grid.n_g]),
-                                      "gamma", kernel == REDUCE_SVM_RBF ? jnum(grid.g[cell % grid.n_g]) : json_null(),
-                                      "inner_accuracy", jnum(cv.inner_acc[(size_t)q * cells + cell]), "n_sv", cv.n_sv[q]));
-                fputs(",\n      ", j);
-                jmembers(j, json_pack("{s:o}", "grid_inner_accuracy", jdarr(cv.inner_acc + (size_t)q * cells, cells)));
-                fputs(",\n      ", j);
-                json_prf(j, pr, re, f1, conf, L, "      ");
-                fputs("}", j);
-            }
-            double var = 0;
-            for (int q = 0; q < K; q++) var += (acc[q] - mean) * (acc[q] - mean);
-            double sd = K > 1 ? sqrt(var / (K - 1)) : 0;
-            reduce_svm_confusion(e.y, cv.pred, e.fold, e.n, -1, L, conf);
-            reduce_svm_prf(conf, L, pr, re, f1);
-            double macro = 0;
-            for (int c = 0; c < L; c++) macro += f1[c] / L;
-            fputs("\n  ],\n", j);
-            jline(j, "  ", "accuracy_mean", jnum(mean), 0);
-            jline(j, "  ", "accuracy_std", jnum(sd), 0);
-            fputs("  \"overall\": {", j);
-            jmembers(j, json_pack("{s:o}", "macro_f1", jnum(macro)));
-            fputs(", ", j);
-            json_prf(j, pr, re, f1, conf, L, "    ");
-            fputs("},\n", j);
-            /* timing: %.3f as before (a real with 3 decimals, not 10 digits) */
-            json_t *timing = json_pack("{s:i,s:o,s:o,s:o}", "ranks", P, "seconds_total", json_real(round((util_now() - t_start) * 1e3) / 1e3),
-                                       "seconds_grid", json_real(round(cv.seconds_grid * 1e3) / 1e3), "seconds_final",
-                                       json_real(round(cv.seconds_final * 1e3) / 1e3));
-            jline(j, "  ", "timing", timing, 1);
-            fputs("}\n", j);
-            if (fclose(j)) rc = util_fail(err, errlen, UTIL_EFAIL, "%s: write failed", path);
-
-            if (!quiet) {
-                printf("evaluate: %s, /%s, %d classes, %ld rows (%ld skipped), %s kernel, %d-d%s, folds from %s\n", features, label,
-                       L, e.n, skipped + unmatched, kernel_s, e.d, lda_path ? " (LDA)" : "", e.fold_source);
-                for (int s = 1; s < S; s++)
-                    printf("evaluate: + %s%s: %d-d, matched by id (%ld ok rows of %s not ok in every set)\n", set_path[s],
-                           set_lda[s] ? " (LDA)" : "", set_dim[s], unmatched, features);
-                printf("%-5s %8s %7s %10s %10s %10s %9s\n", "fold", "n_train", "n_test", "C", "gamma", "inner_acc", "accuracy");
-                for (int q = 0; q < K; q++) {
-                    int cell = cv.best[q];
-                    long m = 0;
-                    for (long r = 0; r < e.n; r++) m += e.fold[r] == q;
-                    printf("%-5d %8ld %7ld %10.4g ", q + 1, e.n - m, m, grid.c[cell / grid.n_g]);
-                    if (kernel == REDUCE_SVM_RBF) printf("%10.4g ", grid.g[cell % grid.n_g]);
-                    else printf("%10s ", "-");
-                    printf("%10.4f %9.4f\n", cv.inner_acc[(size_t)q * cells + cell], acc[q]);
-                }
-                printf("accuracy %.4f +- %.4f (mean +- std over %d folds), macro F1 %.4f\n", mean, sd, K, macro);
-                printf("%-24s %9s %9s %9s %8s\n", "class", "precision", "recall", "F1", "support");
-                for (int c = 0; c < L; c++) {
-                    long sup = 0;
-                    for (int p = 0; p < L; p++) sup += conf[(size_t)c * L + p];
-                    printf("%-24.24s %9.4f %9.4f %9.4f %8ld\n", e.classes.names[c], pr[c], re[c], f1[c], sup);
-                }
-                printf("grid %.2f s, final fits %.2f s on %d rank%s; wrote %s/results.json, predictions.tsv, folds.tsv, fits.tsv\n",
-                       cv.seconds_grid, cv.seconds_final, P, P > 1 ? "s" : "", out);
-            }
-        }
+        const eval_report rep = {.out = out, .cmdline = cmd, .features = features, .lda = lda_path,
+                                 .folds_file = folds_file, .label = label, .artist_col = artist_col, .kernel = kernel_s,
+                                 .lda_dim = lda_path ? lda[0].dim_out : 0, .n_sets = S, .set_path = set_path,
+                                 .set_lda = set_lda, .set_dim = set_dim, .seed = seed, .ranks = P,
+                                 .rows_in_file = f.n_total, .skipped = skipped, .unmatched = unmatched,
+                                 .seconds_total = util_now() - t_start, .quiet = quiet};
+        rc = cmd ? eval_write_results(&rep, &e, &cv, err, errlen) : util_fail(err, errlen, UTIL_EFAIL, "out of memory");
         free(cmd);
-        free(conf);
-        free(pr);
-        free(re);
-        free(f1);
-        free(acc);
     }
     st[EVAL_ST_WRITE] = util_now() - t_stage;
     rc = mpi_util_agree(comm, rc, err, errlen);
@@ -972,7 +514,7 @@ int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t er
     reduce_svm_cv_free(&cv);
     free(replay);
     for (int s = 0; s < S; s++) reduce_lda_model_free(&lda[s]);
-    eval_free(&e);
+    eval_data_free(&e);
     reduce_features_free(&f);
     for (int s = 1; s < n_read; s++) {
         reduce_features_free(&fx[s]);
