@@ -223,3 +223,75 @@ int eval_write_tables(const char *dir, const eval_data *e, const int *pred, char
     if (fclose(f)) return util_fail(err, errlen, UTIL_EFAIL, "%s: write failed", path);
     return UTIL_OK;
 }
+
+int eval_assign_folds(eval_data *e, const eval_fold_opts *o, char *err, size_t errlen)
+{
+    int rc = UTIL_OK;
+    int fc_used = 0;
+    if (o->folds_file) {
+        rc = eval_folds_read(o->folds_file, e, err, errlen);
+        e->fold_source = "file";
+    } else {
+        if (o->fold_column) {
+            long nonempty = 0;
+            for (long r = 0; r < e->n; r++) nonempty += o->fold_column[e->src[r]][0] != 0;
+            fc_used = nonempty > 0;
+        }
+        if (fc_used) {
+            char **vals = malloc(((size_t)e->n + 1) * sizeof *vals);
+            if (!vals) return util_fail(err, errlen, UTIL_EFAIL, "evaluate: out of memory");
+            for (long r = 0; r < e->n; r++) vals[r] = o->fold_column[e->src[r]];
+            rc = eval_folds_from_column(vals, e, o->features, o->fold_col, err, errlen);
+            free(vals);
+            e->fold_source = "column";
+        } else {
+            e->k = o->k;
+            e->fold_source = "seed";
+        }
+        if (!rc) {
+            /* every class needs >= k rows to appear on both sides */
+            long *cnt = calloc((size_t)e->classes.n + 1, sizeof *cnt);
+            if (!cnt) return util_fail(err, errlen, UTIL_EFAIL, "evaluate: out of memory");
+            for (long r = 0; r < e->n; r++) cnt[e->y[r]]++;
+            for (int c = 0; c < e->classes.n && !rc; c++)
+                if (cnt[c] < e->k)
+                    rc = util_fail(err, errlen, UTIL_EINPUT, "%s: class '%s' of /%s has %ld row%s, fewer than the %d folds",
+                                   o->features, e->classes.names[c], o->label, cnt[c], cnt[c] == 1 ? "" : "s", e->k);
+            free(cnt);
+        }
+        if (!rc && !fc_used)
+            rc = shard_folds_assign(e->group, e->y, (size_t)e->n, e->k, (uint64_t)o->seed, SHARD_FOLDS_EVALUATE, e->fold, err, errlen);
+        if (!rc && eval_inner_folds(e, o->n_inner, (unsigned long)o->seed))
+            rc = util_fail(err, errlen, UTIL_EFAIL, "evaluate: out of memory assigning inner folds");
+    }
+    if (!rc && o->warn) {
+        /* warnings: classes absent from a fold's test or training side; artists across folds */
+        for (int q = 0; q < e->k; q++)
+            for (int c = 0; c < e->classes.n; c++) {
+                long in = 0, outside = 0;
+                for (long r = 0; r < e->n; r++)
+                    if (e->y[r] == c) {
+                        if (e->fold[r] == q) in++;
+                        else outside++;
+                    }
+                if (!in || !outside)
+                    fprintf(stderr, "evaluate: warning: class '%s' has no rows on the %s side of fold %d (artist filter)\n",
+                            e->classes.names[c], in ? "training" : "test", q + 1);
+            }
+        if (e->artist && e->fold_source[0] == 'c') {
+            int *af = malloc(((size_t)e->artists.n + 1) * sizeof *af);
+            if (!af) return rc;
+            for (int a = 0; a < e->artists.n; a++) af[a] = -1;
+            long crossing = 0;
+            for (long r = 0; r < e->n; r++) {
+                int a = e->group[r];
+                if (a >= e->artists.n) continue;
+                if (af[a] >= 0 && af[a] != e->fold[r]) crossing++;
+                af[a] = e->fold[r];
+            }
+            if (crossing) fprintf(stderr, "evaluate: warning: the fold column puts %ld rows' artists in more than one fold\n", crossing);
+            free(af);
+        }
+    }
+    return rc;
+}

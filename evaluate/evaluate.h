@@ -42,6 +42,20 @@ int eval_folds_from_column(char **vals, eval_data *e, const char *features, cons
  * and stratified (shard_folds_assign) from (seed, f); sets e->n_inner and allocates e->inner.
  * UTIL_EFAIL when out of memory. */
 int eval_inner_folds(eval_data *e, int n_inner, unsigned long seed);
+/* How the folds of a task are made (eval_assign_folds). */
+typedef struct {
+    const char *folds_file;     /* a folds.tsv to reuse, or NULL */
+    char **fold_column;         /* the feature file's fold column (row i of the file), or NULL */
+    int k, n_inner, seed;       /* folds when made from the seed; inner folds; the seed */
+    const char *features, *fold_col, *label; /* names for messages */
+    int warn;                   /* print warnings (rank 0): a class absent from a fold's side, artists across folds */
+} eval_fold_opts;
+
+/* The outer and inner folds of e (e->y, e->group, e->src, e->artist set): from o->folds_file when
+ * given; else from the fold column where any kept row has a value (e->fold_source "column"); else
+ * o->k artist-filtered stratified folds from o->seed ("seed"). Every class needs >= k rows (else
+ * UTIL_EINPUT naming the class); inner folds from the seed unless the file gave them. */
+int eval_assign_folds(eval_data *e, const eval_fold_opts *o, char *err, size_t errlen);
 /* dir/folds.tsv (id, artist, label, fold, inner_1..) and dir/predictions.tsv (pred[i]: class or -1) */
 int eval_write_tables(const char *dir, const eval_data *e, const int *pred, char *err, size_t errlen);
 

@@ -367,68 +367,11 @@ int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t er
     for (int s = 0; s < S; s++) free(block[s]);
 
     /* folds */
-    int fc_used = 0;
-    if (!rc && folds_file) {
-        rc = eval_folds_read(folds_file, &e, err, errlen);
-        e.fold_source = "file";
-    } else if (!rc) {
-        if (fc) {
-            long nonempty = 0;
-            for (long r = 0; r < e.n; r++) nonempty += fc[e.src[r]][0] != 0;
-            fc_used = nonempty > 0;
-        }
-        if (fc_used) {
-            char **vals = malloc((size_t)e.n * sizeof *vals);
-            for (long r = 0; r < e.n; r++) vals[r] = fc[e.src[r]];
-            rc = eval_folds_from_column(vals, &e, features, fold_col, err, errlen);
-            free(vals);
-            e.fold_source = "column";
-        } else {
-            e.k = k;
-            e.fold_source = "seed";
-        }
-        if (!rc) {
-            /* every class needs >= k rows to appear on both sides */
-            long *cnt = calloc((size_t)e.classes.n, sizeof *cnt);
-            for (long r = 0; r < e.n; r++) cnt[e.y[r]]++;
-            for (int c = 0; c < e.classes.n && !rc; c++)
-                if (cnt[c] < e.k)
-                    rc = util_fail(err, errlen, UTIL_EINPUT, "%s: class '%s' of /%s has %ld row%s, fewer than the %d folds",
-                                   features, e.classes.names[c], label, cnt[c], cnt[c] == 1 ? "" : "s", e.k);
-            free(cnt);
-        }
-        if (!rc && !fc_used)
-            rc = shard_folds_assign(e.group, e.y, (size_t)e.n, e.k, (uint64_t)seed, SHARD_FOLDS_EVALUATE, e.fold, err, errlen);
-        if (!rc && eval_inner_folds(&e, n_inner, (unsigned long)seed))
-            rc = util_fail(err, errlen, UTIL_EFAIL, "evaluate: out of memory assigning inner folds");
-    }
-    if (!rc && rank == 0 && !quiet) {
-        /* warnings: classes absent from a fold's test or training side; artists across folds */
-        for (int q = 0; q < e.k; q++)
-            for (int c = 0; c < e.classes.n; c++) {
-                long in = 0, outside = 0;
-                for (long r = 0; r < e.n; r++)
-                    if (e.y[r] == c) {
-                        if (e.fold[r] == q) in++;
-                        else outside++;
-                    }
-                if (!in || !outside)
-                    fprintf(stderr, "evaluate: warning: class '%s' has no rows on the %s side of fold %d (artist filter)\n",
-                            e.classes.names[c], in ? "training" : "test", q + 1);
-            }
-        if (ac && e.fold_source[0] == 'c') {
-            int *af = malloc(((size_t)e.artists.n + 1) * sizeof *af);
-            for (int a = 0; a < e.artists.n; a++) af[a] = -1;
-            long crossing = 0;
-            for (long r = 0; r < e.n; r++) {
-                int a = e.group[r];
-                if (a >= e.artists.n) continue;
-                if (af[a] >= 0 && af[a] != e.fold[r]) crossing++;
-                af[a] = e.fold[r];
-            }
-            if (crossing) fprintf(stderr, "evaluate: warning: the fold column puts %ld rows' artists in more than one fold\n", crossing);
-            free(af);
-        }
+    if (!rc) {
+        const eval_fold_opts fo = {.folds_file = folds_file, .fold_column = fc, .k = k, .n_inner = n_inner, .seed = seed,
+                                   .features = features, .fold_col = fold_col, .label = label,
+                                   .warn = rank == 0 && !quiet};
+        rc = eval_assign_folds(&e, &fo, err, errlen);
     }
     rc = mpi_util_agree(comm, rc, err, errlen);
 
