@@ -154,8 +154,9 @@ typedef struct {
     long bal_moves;     /* decisions that moved micro-batches */
     int64_t *bal_all;   /* 2P: every rank's (nanoseconds, micro-batches) of the last window */
     int *bal_heap;      /* P: rebalance's heap */
-    int bal_hook_rank;  /* test hook ARTISTNET_TRAIN_TEST_SLOW=R:MS: rank R sleeps MS ms in each micro-batch */
-    double bal_hook_s;
+    int bal_hook_rank;  /* test hook ARTISTNET_TRAIN_TEST_SLOW=R:F: rank R is F times slower (it sleeps F - 1
+                           times each micro-batch's forward + backward after it), whatever the machine's speed */
+    double bal_hook_factor;
     int block_ready;
     int blocks_epoch;    /* the epoch whose rounds the exchange's buffers are reserved for (-1: none) */
     size_t cache_budget; /* a rank's memory for segments: --cache-mb, less where the node's ranks would
@@ -1029,6 +1030,7 @@ static void charge_slowest(trainer *t, long s0, long s1)
 /* test hook: a slower core (ARTISTNET_TRAIN_TEST_SLOW) */
 static void hook_sleep(double sec)
 {
+    if (!(sec > 0)) return;
     struct timespec ts = {(time_t)sec, (long)((sec - (double)(time_t)sec) * 1e9)};
     while (nanosleep(&ts, &ts) && errno == EINTR) {
     }
@@ -1198,7 +1200,8 @@ static int run_epoch(trainer *t, util_progress *prog, long *done_steps, char *er
                     opt.dropout_mask = t->cfg.dropout > 0 ? t->mask + (size_t)o * NN_FEATURE_DIM : NULL;
                     lrc = nn_train_accumulate(t->m, t->buf[b] + (size_t)o * NN_SEG_SIZE, t->labels + o, len, &opt,
                                               &loss, err, errlen);
-                    if (t->rank == t->bal_hook_rank) hook_sleep(t->bal_hook_s); /* test: a slower core */
+                    if (t->rank == t->bal_hook_rank) /* test: a slower core */
+                        hook_sleep((t->bal_hook_factor - 1) * (util_now() - tc));
                     double tf = util_now();
                     t->t[TR_ST_COMPUTE] += tf - tc;
                     if (!lrc) lrc = fixed_take(t->acc, grads, ng, o == 0, err, errlen);
@@ -1377,7 +1380,7 @@ static int train_run(trainer *t, char *err, size_t errlen)
     const char *slow = getenv("ARTISTNET_TRAIN_TEST_SLOW"), *ms = slow ? strchr(slow, ':') : NULL;
     if (slow && *slow && ms) {
         t->bal_hook_rank = atoi(slow);
-        t->bal_hook_s = atof(ms + 1) / 1000.0;
+        t->bal_hook_factor = atof(ms + 1);
     }
 
     /* models: the one being trained, the best so far */
