@@ -7,8 +7,10 @@
 #ifndef ARTISTNET_EVALUATE_EVALUATE_H
 #define ARTISTNET_EVALUATE_EVALUATE_H
 #include "reduce/reduce_features.h"
+#include "reduce/reduce_lda.h"
 #include "reduce/reduce_svm.h"
 
+#include <mpi.h>
 #include <stddef.h>
 
 /* The rows evaluated (status ok in every set), compacted. */
@@ -26,6 +28,32 @@ typedef struct {
 } eval_data;
 
 void eval_data_free(eval_data *e);
+
+/* The feature sets of a task (`--features a.h5,b.h5,...`, issue 21): f[0] gives the rows, labels,
+ * folds and artists; every other set is matched to it by id; each set may have its own LDA. */
+#define EVAL_MAX_SETS 8
+typedef struct {
+    int n_sets, n_read;                 /* sets given; sets read (f[0 .. n_read) to be freed) */
+    reduce_features f[EVAL_MAX_SETS];
+    long *match[EVAL_MAX_SETS];         /* match[s][i]: set s's row for row i of f[0] (-1: none) */
+    reduce_lda_model lda[EVAL_MAX_SETS];
+    int set_dim[EVAL_MAX_SETS];         /* each set's columns in e->x (its LDA's output dimension) */
+    long skipped, unmatched;            /* rows of f[0] not ok; ok there but not ok in every set */
+} eval_sets;
+
+typedef struct {
+    int n_sets;
+    char *const *set_path, *const *set_lda; /* n_sets each; set_lda[s] NULL: no LDA for set s */
+    const char *label, *fold_col, *artist_col; /* f[0]'s columns (label required; the others optional) */
+} eval_load_opts;
+
+/* Collective (every rank reads every row of every set): keeps the rows ok in every set, with a label
+ * and finite features (else UTIL_EINPUT naming the file, row and id), builds e's rows, classes and
+ * artist groups, and e->x: each set's columns, projected by its own LDA, side by side. Adds the
+ * seconds spent reading to *t_read. On error, free sets and e as on success. */
+int eval_load(const eval_load_opts *o, MPI_Comm comm, eval_sets *sets, eval_data *e, double *t_read, char *err,
+              size_t errlen);
+void eval_sets_free(eval_sets *s);
 
 /* match[i] = the row of `set` whose id is ids[i] (-1: none); the ids of `set` must be unique (else
  * UTIL_EINPUT naming path). */

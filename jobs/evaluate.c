@@ -30,21 +30,16 @@
 #include "jobs/job_common.h"
 #include "mpi/mpi_util.h"
 #include "reduce/reduce_features.h"
-#include "reduce/reduce_lda.h"
 #include "reduce/reduce_svm.h"
 #include "reduce/reduce_svm_fits.h"
-#include "shard/shard.h"
 #include "util/util.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <svm.h>
 #include <sys/stat.h>
-
-#define EVAL_MAX_SETS 8 /* --features a.h5,b.h5,...: at most this many sets */
 
 /* ---- the summary's stage table (util_print_stages): rank-seconds per stage, summed over ranks ---- */
 enum {
@@ -223,148 +218,14 @@ int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t er
     }
     features = set_path[0];
     lda_path = set_lda[0];
-    reduce_features f, fx[EVAL_MAX_SETS];
-    memset(fx, 0, sizeof fx);
-    const char *cols[3] = {label, fold_col, artist_col};
-    const int optional[3] = {0, 1, 1};
-    rc = reduce_features_read(features, comm, REDUCE_READ_ALL, cols, optional, 3, &f, err, errlen);
-    rc = mpi_util_agree(comm, rc, err, errlen);
-    st[EVAL_ST_READ] += util_now() - t_stage;
-    if (rc) {
-        free(feat_buf);
-        free(lda_buf);
-        return rc;
-    }
-    long *match[EVAL_MAX_SETS] = {0};
-    int n_read = 1; /* sets read (fx[1..n_read) are to be freed) */
-    for (int s = 1; s < S && !rc; s++) {
-        t_stage = util_now();
-        rc = reduce_features_read(set_path[s], comm, REDUCE_READ_ALL, NULL, NULL, 0, &fx[s], err, errlen);
-        rc = mpi_util_agree(comm, rc, err, errlen);
-        st[EVAL_ST_READ] += util_now() - t_stage;
-        if (rc) break;
-        n_read = s + 1;
-        match[s] = malloc(((size_t)f.n + 1) * sizeof *match[s]);
-        rc = match[s] ? eval_match_ids(&fx[s], set_path[s], reduce_features_column(&f, "ids"), f.n, match[s], err, errlen)
-                      : util_fail(err, errlen, UTIL_EFAIL, "out of memory");
-    }
+    eval_sets sets;
     eval_data e;
-    memset(&e, 0, sizeof e);
-    reduce_lda_model lda[EVAL_MAX_SETS];
-    memset(lda, 0, sizeof lda);
-    int set_dim[EVAL_MAX_SETS] = {0};
+    const eval_load_opts lo = {.n_sets = S, .set_path = set_path, .set_lda = set_lda, .label = label,
+                               .fold_col = fold_col, .artist_col = artist_col};
+    rc = eval_load(&lo, comm, &sets, &e, &st[EVAL_ST_READ], err, errlen);
+    char **fc = sets.n_read ? reduce_features_column(&sets.f[0], fold_col) : NULL;
     reduce_svm_cv cv;
     memset(&cv, 0, sizeof cv);
-    char **lab = reduce_features_column(&f, label), **fc = reduce_features_column(&f, fold_col),
-         **ac = reduce_features_column(&f, artist_col), **idc = reduce_features_column(&f, "ids");
-    long skipped = 0, unmatched = 0;
-
-    /* keep ok rows; every kept row needs a label and finite features, in every set */
-    e.src = malloc(((size_t)f.n + 1) * sizeof *e.src);
-    for (long i = 0; i < f.n && !rc; i++) {
-        if (f.status[i] != 0) { skipped++; continue; }
-        int in_all = 1;
-        for (int s = 1; s < S; s++) in_all &= match[s][i] >= 0 && fx[s].status[match[s][i]] == 0;
-        if (!in_all) { unmatched++; continue; }
-        for (int s = 1; s < S && !rc; s++) {
-            const float *xs = fx[s].x + (size_t)match[s][i] * fx[s].dim;
-            for (int j = 0; j < fx[s].dim && !rc; j++)
-                if (!isfinite(xs[j]))
-                    rc = util_fail(err, errlen, UTIL_EINPUT, "%s: row %ld (id '%s') has non-finite features (NaN/Inf) but status ok",
-                                   set_path[s], match[s][i], idc[i]);
-        }
-        if (rc) break;
-        if (!lab[i][0]) {
-            rc = util_fail(err, errlen, UTIL_EINPUT, "%s: row %ld (id '%s') has no label in /%s", features, i, idc[i], label);
-            break;
-        }
-        int finite = 1;
-        for (int j = 0; j < f.dim; j++) finite &= isfinite(f.x[(size_t)i * f.dim + j]) != 0;
-        if (!finite) {
-            rc = util_fail(err, errlen, UTIL_EINPUT, "%s: row %ld (id '%s') has non-finite features (NaN/Inf) but status ok",
-                           features, i, idc[i]);
-            break;
-        }
-        e.src[e.n++] = i;
-    }
-    if (!rc && e.n == 0)
-        rc = util_fail(err, errlen, UTIL_EINPUT, "%s: no rows with status ok%s", features, S > 1 ? " in every set" : "");
-    e.d = f.dim;
-    if (!rc) {
-        e.x = malloc((size_t)e.n * f.dim * sizeof *e.x);
-        e.y = malloc((size_t)e.n * sizeof *e.y);
-        e.fold = malloc((size_t)e.n * sizeof *e.fold);
-        e.id = malloc((size_t)e.n * sizeof *e.id);
-        e.group = malloc((size_t)e.n * sizeof *e.group);
-        if (ac) e.artist = malloc((size_t)e.n * sizeof *e.artist);
-        char **labs = malloc((size_t)e.n * sizeof *labs);
-        for (long r = 0; r < e.n; r++) {
-            long i = e.src[r];
-            labs[r] = lab[i];
-            e.id[r] = idc[i];
-            if (ac) e.artist[r] = ac[i];
-            for (int j = 0; j < f.dim; j++) e.x[(size_t)r * f.dim + j] = f.x[(size_t)i * f.dim + j];
-        }
-        rc = reduce_classes_build(MPI_COMM_SELF, labs, NULL, e.n, &e.classes, e.y, err, errlen);
-        if (!rc && ac) {
-            rc = reduce_classes_build(MPI_COMM_SELF, e.artist, NULL, e.n, &e.artists, e.group, err, errlen);
-            for (long r = 0; r < e.n && !rc; r++)
-                if (e.group[r] < 0) e.group[r] = e.artists.n + (int)r; /* empty artist: its own group */
-        } else if (!rc) {
-            for (long r = 0; r < e.n; r++) e.group[r] = (int)r;
-        }
-        free(labs);
-    }
-    if (!rc && e.classes.n < 2)
-        rc = util_fail(err, errlen, UTIL_EINPUT, "%s: /%s has %d class among ok rows; need >= 2", features, label, e.classes.n);
-
-    /* per set: its columns of the kept rows, projected by its own LDA when it has one; then the
-     * sets' columns side by side (one set: e.x as read, or its projection) */
-    double *block[EVAL_MAX_SETS] = {0};
-    for (int s = 0; s < S && !rc; s++) {
-        const int d_in = s ? fx[s].dim : f.dim;
-        block[s] = malloc(((size_t)e.n * d_in + 1) * sizeof *block[s]);
-        if (!block[s]) {
-            rc = util_fail(err, errlen, UTIL_EFAIL, "out of memory");
-            break;
-        }
-        for (long r = 0; r < e.n; r++) {
-            const float *src = s ? fx[s].x + (size_t)match[s][e.src[r]] * d_in : NULL;
-            for (int j = 0; j < d_in; j++) block[s][(size_t)r * d_in + j] = s ? src[j] : e.x[(size_t)r * d_in + j];
-        }
-        set_dim[s] = d_in;
-        if (!set_lda[s]) continue;
-        rc = reduce_lda_load(&lda[s], set_lda[s], err, errlen);
-        if (!rc && lda[s].dim_in != d_in)
-            rc = util_fail(err, errlen, UTIL_EINPUT, "%s: LDA input dimension %d, %s has %d", set_lda[s], lda[s].dim_in,
-                           set_path[s], d_in);
-        if (!rc) {
-            double *y = malloc((size_t)e.n * lda[s].dim_out * sizeof *y);
-            float *xf = malloc((size_t)e.n * d_in * sizeof *xf);
-            if (!y || !xf) rc = util_fail(err, errlen, UTIL_EFAIL, "out of memory");
-            for (size_t q = 0; !rc && q < (size_t)e.n * d_in; q++) xf[q] = (float)block[s][q];
-            if (!rc) reduce_lda_apply(&lda[s], xf, e.n, y);
-            free(xf);
-            free(block[s]);
-            block[s] = y;
-            set_dim[s] = lda[s].dim_out;
-        }
-    }
-    if (!rc) {
-        int D = 0;
-        for (int s = 0; s < S; s++) D += set_dim[s];
-        double *x = malloc(((size_t)e.n * D + 1) * sizeof *x);
-        if (!x) rc = util_fail(err, errlen, UTIL_EFAIL, "out of memory");
-        for (long r = 0; x && r < e.n; r++)
-            for (int s = 0, off = 0; s < S; off += set_dim[s], s++)
-                memcpy(x + (size_t)r * D + off, block[s] + (size_t)r * set_dim[s], (size_t)set_dim[s] * sizeof *x);
-        if (x) {
-            free(e.x);
-            e.x = x;
-            e.d = D;
-        }
-    }
-    for (int s = 0; s < S; s++) free(block[s]);
 
     /* folds */
     if (!rc) {
@@ -443,9 +304,9 @@ int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t er
         char *cmd = util_join_argv(argc, argv);
         const eval_report rep = {.out = out, .cmdline = cmd, .features = features, .lda = lda_path,
                                  .folds_file = folds_file, .label = label, .artist_col = artist_col, .kernel = kernel_s,
-                                 .lda_dim = lda_path ? lda[0].dim_out : 0, .n_sets = S, .set_path = set_path,
-                                 .set_lda = set_lda, .set_dim = set_dim, .seed = seed, .ranks = P,
-                                 .rows_in_file = f.n_total, .skipped = skipped, .unmatched = unmatched,
+                                 .lda_dim = lda_path ? sets.lda[0].dim_out : 0, .n_sets = S, .set_path = set_path,
+                                 .set_lda = set_lda, .set_dim = sets.set_dim, .seed = seed, .ranks = P,
+                                 .rows_in_file = sets.f[0].n_total, .skipped = sets.skipped, .unmatched = sets.unmatched,
                                  .seconds_total = util_now() - t_start, .quiet = quiet};
         rc = cmd ? eval_write_results(&rep, &e, &cv, err, errlen) : util_fail(err, errlen, UTIL_EFAIL, "out of memory");
         free(cmd);
@@ -456,13 +317,8 @@ int job_evaluate_main(int argc, char **argv, MPI_Comm comm, char *err, size_t er
     if (!rc && !quiet) print_stages(st, &cv, comm);
     reduce_svm_cv_free(&cv);
     free(replay);
-    for (int s = 0; s < S; s++) reduce_lda_model_free(&lda[s]);
     eval_data_free(&e);
-    reduce_features_free(&f);
-    for (int s = 1; s < n_read; s++) {
-        reduce_features_free(&fx[s]);
-        free(match[s]);
-    }
+    eval_sets_free(&sets);
     free(feat_buf);
     free(lda_buf);
     return rc;
