@@ -1,8 +1,10 @@
 /* evaluate.h - what `artistnet evaluate` (jobs/evaluate.c) evaluates and writes, apart from the
- * cross-validation itself (reduce/reduce_svm.h): the rows of a task with their labels, artists and
- * folds; MIREX folds reused from a folds.tsv, taken from a fold column, or made artist-filtered from a
- * seed (shard/), with the inner (grid search) folds; ids matched across combined feature sets; and
- * the outputs: folds.tsv, predictions.tsv, results.json and the summary on stdout.
+ * cross-validation itself (reduce/reduce_svm.h): the rows of a task, read from one or more feature
+ * sets (matched by id, each through its own LDA), with their labels and artists; MIREX folds reused
+ * from a folds.tsv, taken from a fold column, or made artist-filtered from a seed (shard/), with the
+ * inner (grid search) folds; and the outputs: folds.tsv, predictions.tsv, results.json and the
+ * summary on stdout. Use: eval_load, eval_assign_folds, reduce_svm_cv_run, eval_write_tables and
+ * eval_write_results (rank 0), eval_data_free, eval_sets_free.
  * Errors: 0 or a negative UTIL_E* code with a message in err naming the file (and line). */
 #ifndef ARTISTNET_EVALUATE_EVALUATE_H
 #define ARTISTNET_EVALUATE_EVALUATE_H
@@ -20,7 +22,7 @@ typedef struct {
     double *x;                  /* n x d features (the sets side by side, each after its LDA) */
     int *y, *group, *fold;      /* class, artist group (for the folds' artist filter), outer fold */
     int *inner;                 /* n x k: inner fold of row i for outer fold f at [i * k + f] */
-    char **id, **artist;        /* borrowed from the feature file's columns; artist may be NULL */
+    char **id, **artist;        /* borrowed from eval_sets.f[0]'s columns (free e first); artist may be NULL */
     long *src;                  /* row in the (first) feature file */
     reduce_classes classes, artists;
     int k, n_inner;
