@@ -174,8 +174,8 @@ static void entry_make(dnnl_entry *e, int training, int B, int T, int cin, int c
 }
 
 /* The calling thread's cache, stream and engine freed and unlinked: at a thread's end (key
- * destructor), for the thread that calls exit() by atexit (LeakSanitizer then finds nothing of ours
- * left), and on request (nn_release_thread_cache). */
+ * destructor) and, for the thread that calls exit(), by atexit (LeakSanitizer then finds nothing of
+ * ours left). */
 static void cache_release(void)
 {
     dnnl_cache *c = C;
@@ -192,8 +192,6 @@ static void cache_release(void)
     free(c);
     C = NULL;
 }
-
-void nn_release_thread_cache(void) { cache_release(); }
 
 static pthread_key_t cache_key;
 static void cache_key_release(void *unused)
@@ -294,7 +292,6 @@ void nn_dnnl_conv_backward(const float *x, const float *dz, int B, int T, int ci
 #else /* built without oneDNN */
 
 int nn_dnnl_available(void) { return 0; }
-void nn_release_thread_cache(void) {}
 const char *nn_dnnl_describe(void) { return "oneDNN not built in"; }
 void nn_dnnl_conv_forward(const float *x, int B, int T, int cin, int cout, int k, int training, const float *w,
                           float *z)

@@ -138,11 +138,6 @@ uint64_t nn_checksum(const nn_model *m);
 /* segs: n raw log-mel segments (NN_SEG_SIZE floats each, band-major (128, 129)); normalised inside.
  * feat: n x 256 floats. */
 int nn_forward_features(nn_model *m, const float *segs, int n, float *feat, char *err, size_t errlen);
-/* Frees the calling thread's compiled convolution kernels (oneDNN primitives, kept per thread and
- * shape between calls; freed anyway at the thread's end and at exit); the next call compiles again.
- * For a long-lived thread that is done with a model. (Each thread's cache is on the heap, linked from
- * a global list: leak checkers that skip thread-local storage see it as reachable.) */
-void nn_release_thread_cache(void);
 /* logits: n x C floats (softmax not applied). Needs C > 0. */
 int nn_forward_logits(nn_model *m, const float *segs, int n, float *logits, char *err, size_t errlen);
 

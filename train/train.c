@@ -241,14 +241,12 @@ static void equal_cut(const trainer *t, int *cut)
     cut[t->size] = t->cfg.batch;
 }
 
-/* positions [*lo, *hi) of the global batch that rank r computes in the step in hand */
-static void share_of(const trainer *t, int r, int *lo, int *hi)
+/* positions [*lo, *hi) of the global batch that this rank computes under shares `cut` */
+static void my_share(const trainer *t, const int *cut, int *lo, int *hi)
 {
-    *lo = t->cutv[t->cb][r];
-    *hi = t->cutv[t->cb][r + 1];
+    *lo = cut[t->rank];
+    *hi = cut[t->rank + 1];
 }
-
-static void my_share(const trainer *t, int *lo, int *hi) { share_of(t, t->rank, lo, hi); }
 
 /* inverted-dropout multipliers for global batch positions lo..hi-1 of global step `step` */
 static void dropout_mask(const trainer *t, long step, int lo, int hi, float *mask)
@@ -588,7 +586,7 @@ static size_t first_epoch_share(trainer *t, size_t **out)
     const size_t n = t->data.n_seg[SHARD_TRAIN], B = (size_t)t->cfg.batch, used = (size_t)t->steps_per_epoch * B;
     int lo, hi;
     size_t r_lo, r_hi, k = 0;
-    my_share(t, &lo, &hi);
+    my_share(t, t->cutv[t->cb], &lo, &hi);
     shard_range(n - used, t->rank, t->size, &r_lo, &r_hi);
     size_t *v = malloc(((size_t)t->steps_per_epoch * (size_t)(hi - lo) + (r_hi - r_lo) + 1) * sizeof *v);
     *out = v;
@@ -1123,7 +1121,7 @@ static int run_epoch(trainer *t, util_progress *prog, long *done_steps, char *er
     epoch_order(t, epoch);
     blocks_for_epoch(t, err, errlen);
     int lo, hi;
-    my_share(t, &lo, &hi);
+    my_share(t, t->cutv[t->cb], &lo, &hi);
     int mine = hi - lo;
     /* buffers for the largest share a rank may take (--balance moves shares within the epoch) */
     const int most = t->balance ? micro_pos(t, t->bal_cap) : mine;
@@ -1146,7 +1144,7 @@ static int run_epoch(trainer *t, util_progress *prog, long *done_steps, char *er
     /* the segments of step s for this rank: read by the I/O thread, or, with blocks, fetched from
      * their holders (a collective round every rank takes part in, with or without a share) */
     /* the next step's shares: cutv[nb] (cutv[cb] unless --balance moved them) */
-    int nb = t->cb, lo_n = lo, mine_n = mine;
+    int nb = t->cb, lo_n = lo, hi_n = hi, mine_n = mine;
 #define FILL(s, which) \
     for (int i = 0; i < mine_n; i++) t->flat[which][i] = train[t->perm[(size_t)(s) * B + lo_n + i]]
 #define DRAIN() /* the next step's segments in flight (every rank leaves at the same step) */ \
@@ -1162,7 +1160,7 @@ static int run_epoch(trainer *t, util_progress *prog, long *done_steps, char *er
     for (long s = s0; s < t->steps_per_epoch; s++) {
         double tw = util_now();
         int lrc = t->blocks ? mpi_blocks_finish(t->blocks, t->buf[b], err, errlen) : train_reader_wait(t->reader, err, errlen);
-        my_share(t, &lo, &hi); /* this step's share */
+        my_share(t, t->cutv[t->cb], &lo, &hi); /* this step's share */
         mine = hi - lo;
         if (t->balance && s > s0) t->bal_steps++; /* an epoch's first step is not timed (the run's compiles kernels) */
         if (t->balance && t->bal_steps >= BAL_EVERY && s + 1 < t->steps_per_epoch) {
@@ -1179,8 +1177,8 @@ static int run_epoch(trainer *t, util_progress *prog, long *done_steps, char *er
                 }
             }
         }
-        lo_n = t->cutv[nb][t->rank];
-        mine_n = t->cutv[nb][t->rank + 1] - lo_n;
+        my_share(t, t->cutv[nb], &lo_n, &hi_n);
+        mine_n = hi_n - lo_n;
         if (s + 1 < t->steps_per_epoch && (!lrc || t->blocks)) { /* prefetch the next step */
             FILL(s + 1, b ^ 1);
             int frc = FETCH(s + 1, b ^ 1);
